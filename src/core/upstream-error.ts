@@ -1,0 +1,71 @@
+import type { ErrorKind } from './error-kinds.ts';
+
+/** Rate-limit state a provider reported in its headers (x-ratelimit-*, anthropic-ratelimit-*). */
+export interface RateLimitInfo {
+  limitRequests?: number;
+  remainingRequests?: number;
+  /** ms until the request limit resets */
+  resetRequestsMs?: number;
+  limitTokens?: number;
+  remainingTokens?: number;
+  /** ms until the token limit resets */
+  resetTokensMs?: number;
+}
+
+/** What the provider told us about when to come back. */
+export interface RetryHints {
+  /** From Retry-After (seconds or HTTP-date), retry-after-ms, or Gemini's RetryInfo.retryDelay. */
+  retryAfterMs?: number;
+  rateLimit?: RateLimitInfo;
+}
+
+export interface UpstreamErrorInit {
+  kind: ErrorKind;
+  message: string;
+  /** Upstream HTTP status; 0 when no response was received (connection error, timeout). */
+  status?: number;
+  /** Provider's own error code/type, e.g. `insufficient_quota`, `overloaded_error`, `RESOURCE_EXHAUSTED`. */
+  providerCode?: string;
+  /** OpenAI-shape `param`, when the provider named one. */
+  param?: string | null;
+  hints?: RetryHints;
+  /** True when the failure arrived in-band, inside a 200 stream. */
+  inBand?: boolean;
+  /**
+   * True when the quota failure can never heal by waiting (e.g. Gemini per-day quota):
+   * fail over, never retry.
+   */
+  fatal?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * One classified upstream failure. Adapters build these from the provider's real status,
+ * headers and body; everything downstream (retry, failover, breakers) reads only `kind`
+ * and `hints`.
+ */
+export class UpstreamError extends Error {
+  readonly kind: ErrorKind;
+  readonly status: number;
+  readonly providerCode: string | undefined;
+  readonly param: string | null;
+  readonly hints: RetryHints;
+  readonly inBand: boolean;
+  readonly fatal: boolean;
+
+  constructor(init: UpstreamErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'UpstreamError';
+    this.kind = init.kind;
+    this.status = init.status ?? 0;
+    this.providerCode = init.providerCode;
+    this.param = init.param ?? null;
+    this.hints = init.hints ?? {};
+    this.inBand = init.inBand ?? false;
+    this.fatal = init.fatal ?? false;
+  }
+}
+
+export function isUpstreamError(err: unknown): err is UpstreamError {
+  return err instanceof UpstreamError;
+}

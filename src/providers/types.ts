@@ -1,0 +1,80 @@
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
+import type { UpstreamError } from '../core/upstream-error.ts';
+import type { SseEvent } from './sse.ts';
+
+export type ProviderType = 'openai' | 'openai-compatible' | 'anthropic' | 'google';
+
+/** What an adapter needs to know about the provider it speaks to (from config). */
+export interface ProviderTarget {
+  /** Configured provider name, e.g. "openai". */
+  name: string;
+  type: ProviderType;
+  /** e.g. https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com */
+  baseUrl: string;
+  apiKey?: string;
+  /** Extra headers sent on every upstream call (e.g. OpenAI-Organization). */
+  headers?: Record<string, string>;
+  /** Azure OpenAI: `api-version` query parameter; its presence selects the Azure URL and `api-key` header. */
+  azureApiVersion?: string;
+  /** Azure OpenAI: model name → deployment name (defaults to the model name). */
+  azureDeployments?: Record<string, string>;
+  /** Anthropic: value of the `anthropic-version` header (default 2023-06-01). */
+  anthropicVersion?: string;
+  /** Google: API version path segment (default v1beta). */
+  googleApiVersion?: string;
+}
+
+/** One upstream HTTP call, fully built: the transport only sends it. */
+export interface UpstreamRequest {
+  method: 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface TranslateContext {
+  target: ProviderTarget;
+  /** The provider's model name to call, e.g. "claude-3-opus-20240229". */
+  model: string;
+  stream: boolean;
+}
+
+/** Response headers as the transport hands them over: lower-case names. */
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/**
+ * Turns upstream SSE events into OpenAI chunks, one provider's dialect each. Stateful: one
+ * per upstream stream.
+ */
+export interface StreamTranslator {
+  /**
+   * One upstream event in, zero or more OpenAI chunks out (appended to `out`).
+   * Returns true when this event is the upstream's own end of stream ([DONE], message_stop,
+   * or Gemini's last chunk carrying finishReason): the stream is complete.
+   * Throws UpstreamError (with `inBand: true`) for an in-band error event, and an
+   * UpstreamError of kind `server_error` for a chunk that is not valid JSON / not the
+   * expected shape.
+   *
+   * Usage always comes out as one final chunk with `choices: []` and `usage` set (the
+   * gateway drops it when the client did not ask for `stream_options.include_usage`).
+   */
+  push(event: SseEvent, out: ChatCompletionChunk[]): boolean;
+}
+
+/**
+ * A provider adapter: pure translation between the OpenAI format and one provider's wire
+ * format, plus classification of every failure into an ErrorKind. No I/O here; the
+ * transport (src/providers/transport.ts) sends what `buildRequest` returns.
+ */
+export interface ProviderAdapter {
+  readonly type: ProviderType;
+  buildRequest(req: ChatRequest, ctx: TranslateContext): UpstreamRequest;
+  /** A 2xx non-streaming body (already JSON-parsed) → an OpenAI chat.completion. */
+  parseResponse(body: unknown, ctx: TranslateContext): ChatCompletion;
+  /**
+   * A non-2xx response → a classified UpstreamError, with retry hints parsed from headers
+   * and body. `body` is the raw text (may be empty or not JSON).
+   */
+  classifyError(status: number, headers: HeaderMap, body: string): UpstreamError;
+  createStreamTranslator(ctx: TranslateContext): StreamTranslator;
+}

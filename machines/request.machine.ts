@@ -1,0 +1,241 @@
+import { assign, fromPromise, setup } from 'xstate';
+import type { ErrorKind } from '../src/core/error-kinds.ts';
+import { UpstreamError } from '../src/core/upstream-error.ts';
+
+/**
+ * One client request: tries the steps of its plan in order, asking `decide` after every
+ * failure whether to retry the same step, move to the next one, or give up. Every wait is a
+ * statechart delay (attempt timeout, retry backoff, the request's deadline), so a
+ * SimulatedClock drives it in tests. No I/O here: the `attempt` actor and the `report`
+ * action are provided by the runtime.
+ */
+
+/** One place the request can be sent: opaque to the machine beyond its label. */
+export interface RequestStep {
+  provider: string;
+  model: string;
+}
+
+export type Decision =
+  | { action: 'retry'; delayMs: number }
+  | { action: 'next' }
+  | { action: 'fail' };
+
+export interface AttemptRecord {
+  step: number;
+  provider: string;
+  model: string;
+  ok: boolean;
+  kind?: ErrorKind;
+  latencyMs: number;
+}
+
+export interface DecideInput<S extends RequestStep = RequestStep> {
+  error: UpstreamError;
+  step: S;
+  stepIndex: number;
+  /** Attempts made on this step so far (the failed one included). */
+  stepAttempts: number;
+  /** Attempts across all steps. */
+  attempts: number;
+  hasNextStep: boolean;
+  /** ms left before the request's deadline. */
+  remainingMs: number;
+}
+
+export interface RequestInput<S extends RequestStep = RequestStep> {
+  steps: readonly S[];
+  /** The request's one deadline across every attempt, in ms from start. */
+  deadlineMs: number;
+  /** Limit for one attempt to produce its result (for streams: the first content). */
+  attemptTimeoutMs: number;
+  decide: (d: DecideInput<S>) => Decision;
+  /** The clock's now(); the same clock that drives the delays. */
+  now: () => number;
+}
+
+export interface AttemptInput<S extends RequestStep = RequestStep> {
+  step: S;
+  stepIndex: number;
+  attempt: number;
+}
+
+export type RequestOutput<R = unknown, S extends RequestStep = RequestStep> =
+  | { ok: true; result: R; step: S; stepIndex: number; attempts: AttemptRecord[] }
+  | { ok: false; error: UpstreamError; attempts: AttemptRecord[] };
+
+interface Context<S extends RequestStep> {
+  steps: readonly S[];
+  stepIndex: number;
+  stepAttempts: number;
+  attempts: AttemptRecord[];
+  startedAt: number;
+  attemptStartedAt: number;
+  deadlineMs: number;
+  attemptTimeoutMs: number;
+  decide: RequestInput<S>['decide'];
+  now: () => number;
+  decision: Decision | null;
+  lastError: UpstreamError | null;
+  result: unknown;
+}
+
+function toUpstreamError(err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  // A bug in an adapter must not look like a provider outage to the client, but it is still
+  // this attempt's failure: classify it as a server error and keep the cause.
+  return new UpstreamError({ kind: 'server_error', message: `attempt failed: ${(err as Error)?.message ?? String(err)}`, cause: err });
+}
+
+const deadlineError = (ms: number): UpstreamError =>
+  new UpstreamError({ kind: 'timeout', message: `request deadline of ${ms} ms exceeded` });
+
+/** `report` with the last attempt as params (the runtime provides `report`). */
+const reportLast = {
+  type: 'report',
+  params: ({ context }: { context: Context<RequestStep> }) => {
+    const record = context.attempts[context.attempts.length - 1];
+    return { record, error: record.ok ? null : context.lastError };
+  },
+} as const;
+
+export const requestMachine = setup({
+  types: {
+    context: {} as Context<RequestStep>,
+    input: {} as RequestInput,
+    output: {} as RequestOutput,
+  },
+  actors: {
+    // Replaced by the runtime with `requestMachine.provide({ actors: { attempt } })`.
+    attempt: fromPromise<unknown, AttemptInput>(async () => {
+      throw new Error('attempt actor not provided');
+    }),
+  },
+  actions: {
+    // Replaced by the runtime: tells the target's model actor how the attempt went.
+    report: (_, _params: { record: AttemptRecord; error: UpstreamError | null }) => {},
+    /** Records a failed attempt: an actor error, or the timeout already put in lastError. */
+    recordFailure: assign(({ context, event }) => {
+      const error =
+        event.type === 'xstate.error.actor.attempt' ? toUpstreamError((event as unknown as { error: unknown }).error) : context.lastError!;
+      const step = context.steps[context.stepIndex];
+      const record: AttemptRecord = {
+        step: context.stepIndex,
+        provider: step.provider,
+        model: step.model,
+        ok: false,
+        kind: error.kind,
+        latencyMs: context.now() - context.attemptStartedAt,
+      };
+      return { lastError: error, attempts: [...context.attempts, record] };
+    }),
+  },
+  delays: {
+    deadline: ({ context }) => context.deadlineMs,
+    attemptTimeout: ({ context }) => Math.min(context.attemptTimeoutMs, context.deadlineMs),
+    retryDelay: ({ context }) => (context.decision?.action === 'retry' ? context.decision.delayMs : 0),
+  },
+  guards: {
+    shouldRetry: ({ context }) => context.decision?.action === 'retry',
+    shouldMoveOn: ({ context }) => context.decision?.action === 'next' && context.stepIndex + 1 < context.steps.length,
+  },
+}).createMachine({
+  id: 'request',
+  context: ({ input }) => {
+    const now = input.now();
+    return {
+      steps: input.steps,
+      stepIndex: 0,
+      stepAttempts: 0,
+      attempts: [],
+      startedAt: now,
+      attemptStartedAt: now,
+      deadlineMs: input.deadlineMs,
+      attemptTimeoutMs: input.attemptTimeoutMs,
+      decide: input.decide,
+      now: input.now,
+      decision: null,
+      lastError: null,
+      result: undefined,
+    };
+  },
+  initial: 'attempting',
+  after: {
+    deadline: {
+      target: '.failed',
+      actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
+    },
+  },
+  states: {
+    attempting: {
+      entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
+      invoke: {
+        id: 'attempt',
+        src: 'attempt',
+        input: ({ context }) => ({
+          step: context.steps[context.stepIndex],
+          stepIndex: context.stepIndex,
+          attempt: context.attempts.length + 1,
+        }),
+        onDone: {
+          target: 'succeeded',
+          actions: [
+            assign(({ context, event }) => {
+              const step = context.steps[context.stepIndex];
+              const record: AttemptRecord = { step: context.stepIndex, provider: step.provider, model: step.model, ok: true, latencyMs: context.now() - context.attemptStartedAt };
+              return { result: event.output, attempts: [...context.attempts, record] };
+            }),
+            reportLast,
+          ],
+        },
+        onError: {
+          target: 'deciding',
+          actions: ['recordFailure', reportLast],
+        },
+      },
+      after: {
+        attemptTimeout: {
+          target: 'deciding',
+          actions: [
+            assign({
+              lastError: ({ context }) =>
+                new UpstreamError({ kind: 'timeout', message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms` }),
+            }),
+            'recordFailure',
+            reportLast,
+          ],
+        },
+      },
+    },
+    deciding: {
+      entry: assign({
+        decision: ({ context }) =>
+          context.decide({
+            error: context.lastError!,
+            step: context.steps[context.stepIndex],
+            stepIndex: context.stepIndex,
+            stepAttempts: context.stepAttempts,
+            attempts: context.attempts.length,
+            hasNextStep: context.stepIndex + 1 < context.steps.length,
+            remainingMs: context.deadlineMs - (context.now() - context.startedAt),
+          }),
+      }),
+      always: [
+        { guard: 'shouldRetry', target: 'backoff' },
+        { guard: 'shouldMoveOn', target: 'attempting', actions: assign({ stepIndex: ({ context }) => context.stepIndex + 1, stepAttempts: 0 }) },
+        { target: 'failed' },
+      ],
+    },
+    backoff: {
+      after: { retryDelay: 'attempting' },
+    },
+    succeeded: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }): RequestOutput => {
+    if (context.result !== undefined) {
+      return { ok: true, result: context.result, step: context.steps[context.stepIndex], stepIndex: context.stepIndex, attempts: context.attempts };
+    }
+    return { ok: false, error: context.lastError ?? deadlineError(context.deadlineMs), attempts: context.attempts };
+  },
+});

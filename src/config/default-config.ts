@@ -1,0 +1,21 @@
+import type { ConfigFile } from './schema.ts';
+
+/**
+ * The embedded default: three providers named as the seed names them, each speaking its own
+ * wire format, all served by the built-in simulator. No keys, no network.
+ */
+export const DEFAULT_CONFIG: ConfigFile = {
+  server: { host: '127.0.0.1', port: 8080 },
+  simulator: { enabled: true },
+  providers: [
+    { name: 'openai', type: 'openai', base_url: 'simulator', models: ['gpt-4-turbo-preview', 'gpt-3.5-turbo'] },
+    { name: 'anthropic', type: 'anthropic', base_url: 'simulator', models: ['claude-3-opus'] },
+    { name: 'google', type: 'google', base_url: 'simulator', models: ['gemini-pro'] },
+  ],
+  models: {
+    'gpt-4-turbo-preview': { anthropic: 'claude-3-opus', google: 'gemini-pro' },
+    'gpt-3.5-turbo': { anthropic: 'claude-3-opus', google: 'gemini-pro' },
+    'claude-3-opus': { openai: 'gpt-4-turbo-preview', google: 'gemini-pro' },
+    'gemini-pro': { openai: 'gpt-4-turbo-preview', anthropic: 'claude-3-opus' },
+  },
+};

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { DEFAULT_CONFIG } from './default-config.ts';
+import { interpolateEnv } from './interpolate.ts';
+import { configSchema, type ParsedConfig } from './schema.ts';
+import type { GatewayConfig, ProviderConfig } from './types.ts';
+
+/** A configuration that cannot start a gateway; the message names the file and field. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** Path of a YAML file; when absent, PARROT_CONFIG, then the embedded default. */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Load, interpolate, validate and normalise the configuration. Throws ConfigError. */
+export function loadConfig(opts: LoadOptions = {}): GatewayConfig {
+  const env = opts.env ?? process.env;
+  const path = opts.path ?? (env.PARROT_CONFIG || undefined);
+  let raw: unknown = DEFAULT_CONFIG;
+  if (path !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`config ${path}: cannot read: ${(err as Error).message}`);
+    }
+    try {
+      raw = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(`config ${path}: not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  return configFromObject(raw, { env, source: path ?? 'embedded default (built-in simulator)' });
+}
+
+/** Validate an already-parsed config tree (YAML or an object in tests). */
+export function configFromObject(raw: unknown, opts: { env?: NodeJS.ProcessEnv; source?: string } = {}): GatewayConfig {
+  const source = opts.source ?? 'inline';
+  const missing = new Set<string>();
+  const interpolated = interpolateEnv(raw, opts.env ?? process.env, missing);
+  const result = configSchema.safeParse(interpolated ?? {});
+  if (!result.success) throw new ConfigError(`config ${source}: ${formatIssues(result.error)}`);
+  return normalise(result.data, opts.env ?? process.env, source, [...missing]);
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length > 0 ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, missingEnv: string[]): GatewayConfig {
+  const server = { ...c.server };
+  if (env.PORT !== undefined && env.PORT !== '') {
+    const port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: not a port number: "${env.PORT}"`);
+    server.port = port;
+  }
+  if (env.HOST !== undefined && env.HOST !== '') server.host = env.HOST;
+
+  const providers: ProviderConfig[] = c.providers.map((p) => ({
+    target: {
+      name: p.name,
+      type: p.type,
+      baseUrl: p.base_url.replace(/\/+$/, ''),
+      ...(p.api_key ? { apiKey: p.api_key } : {}),
+      ...(p.headers ? { headers: p.headers } : {}),
+      ...(p.api_version ? { azureApiVersion: p.api_version } : {}),
+      ...(p.deployments ? { azureDeployments: p.deployments } : {}),
+      ...(p.anthropic_version ? { anthropicVersion: p.anthropic_version } : {}),
+    },
+    models: p.models.map((m) => (typeof m === 'string' ? { name: m, upstream: m } : { name: m.name, upstream: m.upstream ?? m.name })),
+    connections: p.connections ?? 128,
+  }));
+
+  return {
+    server: { host: server.host, port: server.port, bodyLimitBytes: server.body_limit_bytes, requestTimeoutMs: server.request_timeout_ms },
+    // An unset ${VAR} leaves an empty key: never accept "" as a key.
+    auth: { keys: c.auth.keys.filter((k) => k !== ''), adminKeys: c.auth.admin_keys.filter((k) => k !== '') },
+    providers,
+    equivalents: c.models,
+    simulator: {
+      enabled: c.simulator.enabled,
+      host: c.simulator.host,
+      port: c.simulator.port,
+      ...(c.simulator.models ? { models: c.simulator.models } : {}),
+      ...(c.simulator.defaults !== undefined ? { defaults: c.simulator.defaults } : {}),
+      ...(c.simulator.seed !== undefined ? { seed: c.simulator.seed } : {}),
+    },
+    source,
+    missingEnv,
+  };
+}
+
+/** Point every `base_url: simulator` provider at the running simulator. */
+export function bindSimulator(config: GatewayConfig, simulatorUrl: string): void {
+  for (const p of config.providers) {
+    if (p.target.baseUrl !== 'simulator') continue;
+    p.target.baseUrl = p.target.type === 'openai' || p.target.type === 'openai-compatible' ? `${simulatorUrl}/v1` : simulatorUrl;
+  }
+}

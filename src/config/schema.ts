@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * The configuration file's shape (YAML, snake_case as users write it). Validated once at
+ * start-up; a bad file stops the gateway with a message naming the field.
+ */
+
+const modelEntry = z.union([
+  z.string().min(1),
+  z.object({
+    /** The name clients use. */
+    name: z.string().min(1),
+    /** The provider's own model id, when it differs (e.g. claude-3-opus -> claude-3-opus-20240229). */
+    upstream: z.string().min(1).optional(),
+  }).strict(),
+]);
+
+export const providerTypes = ['openai', 'openai-compatible', 'anthropic', 'google'] as const;
+
+const provider = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9_.-]+$/, 'letters, digits, "_", "-" and "." only'),
+  type: z.enum(providerTypes),
+  /** URL of the API, or the word `simulator` for the built-in provider simulator. */
+  base_url: z.string().min(1),
+  api_key: z.string().optional(),
+  models: z.array(modelEntry).min(1),
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Azure OpenAI: the api-version query parameter (selects Azure's URL layout and `api-key` header). */
+  api_version: z.string().optional(),
+  /** Azure OpenAI: model name -> deployment name. */
+  deployments: z.record(z.string(), z.string()).optional(),
+  anthropic_version: z.string().optional(),
+  /** Upstream connections kept per origin. */
+  connections: z.number().int().min(1).max(4096).optional(),
+}).strict();
+
+const server = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Largest accepted request body, in bytes. */
+  body_limit_bytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(10 * 1024 * 1024),
+  /** One deadline per request across every attempt, unless X-Request-Timeout-Ms says otherwise. */
+  request_timeout_ms: z.number().int().min(1).max(3_600_000).default(120_000),
+}).strict();
+
+const auth = z.object({
+  keys: z.array(z.string()).default([]),
+  admin_keys: z.array(z.string()).default([]),
+}).strict();
+
+const simulator = z.object({
+  enabled: z.boolean().default(false),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(0),
+  /** Per-model simulator behaviour (latency, faults): passed to the simulator as is. */
+  models: z.record(z.string(), z.unknown()).optional(),
+  defaults: z.unknown().optional(),
+  seed: z.number().int().optional(),
+}).strict();
+
+export const configSchema = z.object({
+  server: server.prefault({}),
+  auth: auth.prefault({}),
+  providers: z.array(provider).min(1),
+  /** Equivalents: for a requested model, the model to use on each other provider. */
+  models: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  simulator: simulator.prefault({}),
+}).strict().superRefine((cfg, ctx) => {
+  const names = new Set<string>();
+  cfg.providers.forEach((p, i) => {
+    if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['providers', i, 'name'], message: `duplicate provider name "${p.name}"` });
+    names.add(p.name);
+    if (p.base_url === 'simulator' && !cfg.simulator.enabled) {
+      ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: '"simulator" needs simulator.enabled: true' });
+    } else if (p.base_url !== 'simulator' && !URL.canParse(p.base_url)) {
+      ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${p.base_url}"` });
+    }
+  });
+  for (const [model, equivalents] of Object.entries(cfg.models)) {
+    for (const providerName of Object.keys(equivalents)) {
+      if (!names.has(providerName)) ctx.addIssue({ code: 'custom', path: ['models', model, providerName], message: `unknown provider "${providerName}"` });
+    }
+  }
+});
+
+export type ConfigFile = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

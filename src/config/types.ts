@@ -1,0 +1,34 @@
+import type { ProviderTarget } from '../providers/types.ts';
+
+/** One model a provider serves: the name clients use and the provider's own id. */
+export interface ModelRoute {
+  name: string;
+  upstream: string;
+}
+
+export interface ProviderConfig {
+  target: ProviderTarget;
+  models: ModelRoute[];
+  connections: number;
+}
+
+/** The gateway's configuration after validation and defaults, in runtime shape. */
+export interface GatewayConfig {
+  server: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number };
+  auth: { keys: string[]; adminKeys: string[] };
+  providers: ProviderConfig[];
+  /** requested model -> provider name -> that provider's equivalent model */
+  equivalents: Record<string, Record<string, string>>;
+  simulator: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    models?: Record<string, unknown>;
+    defaults?: unknown;
+    seed?: number;
+  };
+  /** Where the config came from, for the start-up banner. */
+  source: string;
+  /** `${VAR}`s that were unset. */
+  missingEnv: string[];
+}

@@ -1,0 +1,215 @@
+import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
+import { UpstreamError, type RetryHints } from '../core/upstream-error.ts';
+import { hintsFromHeaders } from './retry-hints.ts';
+import { SseDecoder } from './sse.ts';
+import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
+
+/** A finished non-streaming call. */
+export interface CompletionResult {
+  type: 'completion';
+  completion: ChatCompletion;
+  hints: RetryHints;
+}
+
+/**
+ * A stream that has reached its commit point: the first content-bearing chunk has arrived,
+ * so everything before it (lifecycle events, in-band errors) could still fail over.
+ * `head` holds the chunks read so far; `rest` yields the remainder.
+ */
+export interface StreamResult {
+  type: 'stream';
+  head: ChatCompletionChunk[];
+  /** True when the upstream already finished inside `head`. */
+  complete: boolean;
+  /**
+   * The remaining chunks, in batches as they arrive. Throws UpstreamError on an in-band
+   * error, a malformed chunk, or a cut connection. Ends normally only on a complete stream;
+   * a body that ends without the provider's end marker and without a finish_reason throws
+   * an UpstreamError (`server_error`, "stream ended before completion").
+   */
+  rest: AsyncIterable<ChatCompletionChunk[]>;
+  /** Abort the upstream (client went away). */
+  abort(): void;
+  hints: RetryHints;
+}
+
+export type AttemptResult = CompletionResult | StreamResult;
+
+/** How long undici waits for headers/body when no statechart deadline is shorter. */
+const SAFETY_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Sends upstream calls over pooled keep-alive connections (one undici Agent, a pool per
+ * origin) and turns what comes back into results or classified UpstreamErrors.
+ */
+export class Transport {
+  readonly #dispatcher: Dispatcher;
+
+  constructor(opts: { connectionsPerOrigin?: number; dispatcher?: Dispatcher } = {}) {
+    this.#dispatcher =
+      opts.dispatcher ??
+      new Agent({
+        connections: opts.connectionsPerOrigin ?? 128,
+        keepAliveTimeout: 30_000,
+        headersTimeout: SAFETY_TIMEOUT_MS,
+        bodyTimeout: SAFETY_TIMEOUT_MS,
+      });
+  }
+
+  /**
+   * One upstream attempt. `signal` aborts it until the result is returned; a returned
+   * stream is aborted with its own `abort()`.
+   */
+  async call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+    const built = adapter.buildRequest(req, ctx);
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(signal.reason);
+    if (signal.aborted) throw abortedError();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(built.url, {
+        method: built.method,
+        headers: built.headers,
+        body: built.body,
+        signal: controller.signal,
+        dispatcher: this.#dispatcher,
+      });
+    } catch (err) {
+      signal.removeEventListener('abort', onAbort);
+      throw toConnectionError(err, signal);
+    }
+    const headers = res.headers as HeaderMap;
+    try {
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        const text = await res.body.text().catch(() => '');
+        throw adapter.classifyError(res.statusCode, headers, text);
+      }
+      const hints = hintsFromHeaders(headers);
+      if (!ctx.stream) {
+        let body: unknown;
+        try {
+          body = await res.body.json();
+        } catch (err) {
+          if (signal.aborted) throw abortedError();
+          throw new UpstreamError({ kind: 'server_error', status: res.statusCode, message: `upstream sent an unreadable body: ${(err as Error).message}`, cause: err });
+        }
+        return { type: 'completion', completion: adapter.parseResponse(body, ctx), hints };
+      }
+      const result = await openStream(adapter, ctx, res.body, controller, hints);
+      return result;
+    } catch (err) {
+      controller.abort();
+      if (err instanceof UpstreamError) throw err;
+      throw toConnectionError(err, signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#dispatcher.close();
+  }
+}
+
+function abortedError(): UpstreamError {
+  return new UpstreamError({ kind: 'connection_error', message: 'attempt aborted' });
+}
+
+function toConnectionError(err: unknown, signal: AbortSignal): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (signal.aborted) return abortedError();
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return new UpstreamError({ kind: 'timeout', message: `upstream timed out: ${(err as Error).message}`, cause: err });
+  }
+  const code = (err as { code?: string }).code;
+  return new UpstreamError({
+    kind: 'connection_error',
+    message: `upstream connection failed${code ? ` (${code})` : ''}: ${(err as Error).message}`,
+    cause: err,
+  });
+}
+
+/** A chunk that carries something a client would render: anything beyond the role-only opener. */
+function hasContent(chunk: ChatCompletionChunk): boolean {
+  if (chunk.usage) return true;
+  for (const c of chunk.choices) {
+    const d = c.delta;
+    if (c.finish_reason) return true;
+    if ((d.content !== undefined && d.content !== null && d.content !== '') || d.tool_calls || d.refusal) return true;
+  }
+  return false;
+}
+
+async function openStream(
+  adapter: ProviderAdapter,
+  ctx: TranslateContext,
+  body: Dispatcher.ResponseData['body'],
+  controller: AbortController,
+  hints: RetryHints,
+): Promise<StreamResult> {
+  const decoder = new SseDecoder();
+  const translator = adapter.createStreamTranslator(ctx);
+  const iterator = body[Symbol.asyncIterator]();
+  const head: ChatCompletionChunk[] = [];
+  let complete = false;
+  let finished = false; // a finish_reason was seen
+
+  const feed = (events: ReturnType<SseDecoder['push']>, out: ChatCompletionChunk[]): void => {
+    for (const ev of events) {
+      if (complete) return;
+      const before = out.length;
+      complete = translator.push(ev, out);
+      for (let i = before; i < out.length; i++) {
+        for (const c of out[i].choices) if (c.finish_reason) finished = true;
+      }
+    }
+  };
+
+  // Read until the commit point: the first content-bearing chunk, or the end.
+  let committed = false;
+  while (!committed && !complete) {
+    const next = await iterator.next();
+    if (next.done) {
+      feed(decoder.end(), head);
+      if (!complete && !finished) {
+        throw new UpstreamError({ kind: 'server_error', message: 'upstream stream ended before any content' });
+      }
+      complete = true;
+      break;
+    }
+    feed(decoder.push(next.value as Buffer), head);
+    committed = head.some(hasContent);
+  }
+
+  async function* rest(): AsyncGenerator<ChatCompletionChunk[]> {
+    try {
+      while (!complete) {
+        const next = await iterator.next();
+        const out: ChatCompletionChunk[] = [];
+        if (next.done) {
+          feed(decoder.end(), out);
+          if (out.length > 0) yield out;
+          if (!complete && !finished) {
+            throw new UpstreamError({ kind: 'server_error', message: 'upstream stream ended before completion' });
+          }
+          // No end marker, but the answer had finished: finalise as complete.
+          complete = true;
+          return;
+        }
+        feed(decoder.push(next.value as Buffer), out);
+        if (out.length > 0) yield out;
+      }
+    } catch (err) {
+      if (err instanceof UpstreamError) throw err;
+      if (controller.signal.aborted) throw abortedError();
+      throw new UpstreamError({ kind: 'connection_error', message: `upstream stream broke: ${(err as Error).message}`, cause: err });
+    } finally {
+      if (!complete) controller.abort();
+      else void iterator.return?.();
+    }
+  }
+
+  return { type: 'stream', head, complete, rest: rest(), abort: () => controller.abort(), hints };
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { requestMachine, type AttemptInput, type Decision, type DecideInput, type RequestOutput } from '../../machines/request.machine.ts';
+import { UpstreamError } from '../../src/core/upstream-error.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
+
+type Script = Array<{ ok: true; value: string } | { ok: false; kind: ErrorKind } | 'hang'>;
+
+/** A request machine whose attempts follow `script`, one entry per attempt, on a simulated clock. */
+function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInput) => Decision; deadlineMs?: number; attemptTimeoutMs?: number } = {}) {
+  const clock = new SimulatedClock();
+  const reports: Array<{ provider: string; ok: boolean; kind?: ErrorKind; latencyMs: number }> = [];
+  const started: AttemptInput[] = [];
+  const aborted: number[] = [];
+  const machine = requestMachine.provide({
+    actors: {
+      attempt: fromPromise<unknown, AttemptInput>(({ input, signal }) => {
+        started.push(input);
+        const entry = script[input.attempt - 1];
+        signal.addEventListener('abort', () => aborted.push(input.attempt));
+        if (entry === 'hang' || entry === undefined) return new Promise(() => {});
+        return entry.ok ? Promise.resolve(entry.value) : Promise.reject(new UpstreamError({ kind: entry.kind, message: entry.kind }));
+      }),
+    },
+    actions: {
+      report: (_, params) => reports.push({ provider: params.record.provider, ok: params.record.ok, kind: params.record.kind, latencyMs: params.record.latencyMs }),
+    },
+  });
+  const steps = Array.from({ length: opts.steps ?? 2 }, (_, i) => ({ provider: `p${i}`, model: `m${i}` }));
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      steps,
+      deadlineMs: opts.deadlineMs ?? 10_000,
+      attemptTimeoutMs: opts.attemptTimeoutMs ?? 1_000,
+      decide: opts.decide ?? ((d) => (d.hasNextStep ? { action: 'next' } : { action: 'fail' })),
+      now: () => clock.now(),
+    },
+  });
+  return { clock, actor, reports, started, aborted };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('request machine', () => {
+  it('succeeds on the first attempt and reports it', async () => {
+    const h = harness([{ ok: true, value: 'answer' }]);
+    h.actor.start();
+    await flush();
+    const out = h.actor.getSnapshot().output as RequestOutput;
+    expect(h.actor.getSnapshot().value).toBe('succeeded');
+    expect(out).toMatchObject({ ok: true, result: 'answer', stepIndex: 0 });
+    expect(h.reports).toEqual([{ provider: 'p0', ok: true, kind: undefined, latencyMs: 0 }]);
+  });
+
+  it('moves to the next step after a failure', async () => {
+    const h = harness([{ ok: false, kind: 'server_error' }, { ok: true, value: 'from p1' }]);
+    h.actor.start();
+    await flush();
+    await flush();
+    expect(h.actor.getSnapshot().output).toMatchObject({ ok: true, result: 'from p1', stepIndex: 1 });
+    expect(h.started.map((s) => s.step.provider)).toEqual(['p0', 'p1']);
+    expect(h.reports.map((r) => [r.provider, r.ok, r.kind])).toEqual([['p0', false, 'server_error'], ['p1', true, undefined]]);
+  });
+
+  it('waits the decided delay before retrying, on the simulated clock', async () => {
+    const h = harness([{ ok: false, kind: 'rate_limit' }, { ok: true, value: 'ok' }], {
+      decide: (d) => (d.stepAttempts < 2 ? { action: 'retry', delayMs: 250 } : { action: 'fail' }),
+    });
+    h.actor.start();
+    await flush();
+    expect(h.actor.getSnapshot().value).toBe('backoff');
+    h.clock.increment(249);
+    expect(h.started).toHaveLength(1);
+    h.clock.increment(1);
+    await flush();
+    expect(h.started.map((s) => [s.step.provider, s.attempt])).toEqual([['p0', 1], ['p0', 2]]);
+    expect(h.actor.getSnapshot().output).toMatchObject({ ok: true, result: 'ok', stepIndex: 0 });
+  });
+
+  it('abandons a silent attempt after the attempt timeout, aborts it, and moves on', async () => {
+    const h = harness(['hang', { ok: true, value: 'fallback' }], { attemptTimeoutMs: 500 });
+    h.actor.start();
+    h.clock.increment(499);
+    expect(h.actor.getSnapshot().value).toBe('attempting');
+    h.clock.increment(1);
+    await flush();
+    expect(h.aborted).toEqual([1]);
+    expect(h.reports[0]).toEqual({ provider: 'p0', ok: false, kind: 'timeout', latencyMs: 500 });
+    expect(h.actor.getSnapshot().output).toMatchObject({ ok: true, result: 'fallback', stepIndex: 1 });
+  });
+
+  it('fails with a timeout at the deadline, whatever is in flight', async () => {
+    const h = harness(['hang', 'hang'], { deadlineMs: 800, attemptTimeoutMs: 500 });
+    h.actor.start();
+    h.clock.increment(800);
+    const snap = h.actor.getSnapshot();
+    expect(snap.value).toBe('failed');
+    const out = snap.output as RequestOutput;
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect([out.error.kind, out.error.message]).toEqual(['timeout', 'request deadline of 800 ms exceeded']);
+    expect(h.aborted).toEqual([1, 2]);
+  });
+
+  it('gives up with the last error when no step is left', async () => {
+    const h = harness([{ ok: false, kind: 'server_error' }, { ok: false, kind: 'model_overloaded' }]);
+    h.actor.start();
+    await flush();
+    await flush();
+    const out = h.actor.getSnapshot().output as RequestOutput;
+    expect(out.ok).toBe(false);
+    if (!out.ok) expect(out.error.kind).toBe('model_overloaded');
+    expect(out.attempts.map((a) => a.kind)).toEqual(['server_error', 'model_overloaded']);
+  });
+
+  it('stopping the actor aborts the attempt in flight', () => {
+    const h = harness(['hang']);
+    h.actor.start();
+    h.actor.stop();
+    expect(h.aborted).toEqual([1]);
+  });
+});

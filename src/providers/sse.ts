@@ -17,18 +17,37 @@ export class SseDecoder {
 
   /** Decode a chunk of the body; returns the events it completed. */
   push(chunk: Uint8Array | string): SseEvent[] {
-    this.#buffer += typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    const buf = (this.#buffer += typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
     const out: SseEvent[] = [];
     let start = 0;
+    // The next CR at or after `start` (-1: none left). Remembered across lines so a chunk of
+    // many LF-only lines is scanned for CR once, not once per line.
+    let cr = buf.indexOf('\r');
     for (;;) {
-      const nl = this.#nextLineEnd(start);
-      if (nl === -1) break;
-      let line = this.#buffer.slice(start, nl);
-      start = nl + 1;
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      this.#line(line, out);
+      if (cr !== -1 && cr < start) cr = buf.indexOf('\r', start);
+      const lf = buf.indexOf('\n', start);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        if (cr === lf - 1) {
+          end = cr; // CRLF
+          next = lf + 1;
+        } else if (cr === buf.length - 1) {
+          break; // a CR last in the buffer may be the first half of a CRLF still in flight
+        } else {
+          end = cr; // lone CR
+          next = cr + 1;
+        }
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        break;
+      }
+      this.#line(buf.slice(start, end), out);
+      start = next;
     }
-    this.#buffer = this.#buffer.slice(start);
+    this.#buffer = start === 0 ? buf : buf.slice(start);
     return out;
   }
 
@@ -37,19 +56,9 @@ export class SseDecoder {
     const out: SseEvent[] = [];
     const rest = this.#buffer + this.#decoder.decode();
     this.#buffer = '';
-    if (rest.length > 0) for (const line of rest.split(/\r?\n/)) this.#line(line, out);
+    if (rest.length > 0) for (const line of rest.split(/\r\n|\r|\n/)) this.#line(line, out);
     this.#line('', out);
     return out;
-  }
-
-  #nextLineEnd(from: number): number {
-    const lf = this.#buffer.indexOf('\n', from);
-    // A lone CR also ends a line, but only if it is not the first half of a CRLF still in flight.
-    const cr = this.#buffer.indexOf('\r', from);
-    if (cr !== -1 && (lf === -1 || cr < lf - 1) && cr < this.#buffer.length - 1) {
-      return cr;
-    }
-    return lf;
   }
 
   #line(line: string, out: SseEvent[]): void {

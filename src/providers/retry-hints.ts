@@ -70,8 +70,12 @@ export function hintsFromHeaders(headers: HeaderMap, now: number = Date.now()): 
   const retryAfterMs = ms !== undefined && ms >= 0 ? Math.round(ms) : parseRetryAfter(header(headers, 'retry-after'), now);
   if (retryAfterMs !== undefined) hints.retryAfterMs = retryAfterMs;
 
+  // Some servers (Azure, proxies) send only the token or only the request half.
   const rateLimit =
-    header(headers, 'x-ratelimit-limit-requests') !== undefined || header(headers, 'x-ratelimit-remaining-requests') !== undefined
+    header(headers, 'x-ratelimit-remaining-requests') !== undefined ||
+    header(headers, 'x-ratelimit-remaining-tokens') !== undefined ||
+    header(headers, 'x-ratelimit-limit-requests') !== undefined ||
+    header(headers, 'x-ratelimit-limit-tokens') !== undefined
       ? compact({
           limitRequests: num(header(headers, 'x-ratelimit-limit-requests')),
           remainingRequests: num(header(headers, 'x-ratelimit-remaining-requests')),

@@ -1,0 +1,269 @@
+/**
+ * OpenAI Chat Completions request → Anthropic Messages request. Pure; runs once per attempt.
+ */
+import { GatewayError } from '../../core/openai-error.ts';
+import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice } from '../../core/openai-types.ts';
+import type { TranslateContext, UpstreamRequest } from '../types.ts';
+import type {
+  ImageBlock,
+  MessageParam,
+  MessagesRequest,
+  RequestBlock,
+  TextBlock,
+  ToolChoiceParam,
+  ToolParam,
+} from './wire.ts';
+
+/** Anthropic requires `max_tokens`; OpenAI does not. Used when the client sent neither limit. */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+/** The `anthropic-version` header when the target does not pin one. */
+export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+
+/**
+ * The upstream call for one attempt: URL, headers and the translated JSON body.
+ *
+ * @example
+ * buildAnthropicRequest(req, { target, model: 'claude-3-opus-20240229', stream: false }).url
+ * // 'https://api.anthropic.com/v1/messages'
+ */
+export function buildAnthropicRequest(req: ChatRequest, ctx: TranslateContext): UpstreamRequest {
+  const { target } = ctx;
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'anthropic-version': target.anthropicVersion ?? DEFAULT_ANTHROPIC_VERSION,
+  };
+  if (target.apiKey !== undefined) headers['x-api-key'] = target.apiKey;
+  // Configured headers last, so a target can add `anthropic-beta` or override the defaults.
+  if (target.headers !== undefined) Object.assign(headers, target.headers);
+  return {
+    method: 'POST',
+    url: messagesUrl(target.baseUrl),
+    headers,
+    body: JSON.stringify(toMessagesRequest(req, ctx.model, ctx.stream)),
+  };
+}
+
+/** `{baseUrl}/v1/messages`; a base URL that already ends in `/v1` is accepted too. */
+function messagesUrl(baseUrl: string): string {
+  let base = baseUrl;
+  while (base.endsWith('/')) base = base.slice(0, -1);
+  return base.endsWith('/v1') ? `${base}/messages` : `${base}/v1/messages`;
+}
+
+/**
+ * Translate the body. Throws GatewayError 400 (naming the offending `param`) for input that
+ * has no Anthropic equivalent, rather than dropping part of the user's prompt.
+ */
+export function toMessagesRequest(req: ChatRequest, model: string, stream: boolean): MessagesRequest {
+  const systemParts: string[] = [];
+  const messages: MessageParam[] = [];
+
+  for (let i = 0; i < req.messages.length; i++) {
+    const msg = req.messages[i];
+    switch (msg.role) {
+      case 'system':
+      case 'developer': {
+        const text = plainText(msg, i);
+        if (text !== '') systemParts.push(text);
+        break;
+      }
+      case 'user':
+        append(messages, 'user', contentBlocks(msg.content, `messages[${i}].content`));
+        break;
+      case 'assistant':
+        append(messages, 'assistant', assistantBlocks(msg, i));
+        break;
+      case 'tool':
+        append(messages, 'user', [toolResult(msg, i)]);
+        break;
+      default:
+        throw new GatewayError(400, `Unsupported message role '${String(msg.role)}'.`, { param: `messages[${i}].role` });
+    }
+  }
+
+  const instruction = req.response_format === undefined ? undefined : jsonInstruction(req.response_format);
+  if (instruction !== undefined) systemParts.push(instruction);
+
+  const out: MessagesRequest = {
+    model,
+    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? DEFAULT_MAX_TOKENS,
+    messages,
+  };
+  if (systemParts.length > 0) out.system = systemParts.join('\n\n');
+
+  if (req.tools !== undefined && req.tools.length > 0) {
+    out.tools = req.tools.map(toolParam);
+    const choice = toolChoice(req.tool_choice, req.parallel_tool_calls);
+    if (choice !== undefined) out.tool_choice = choice;
+  }
+
+  // OpenAI's range is 0..2, Anthropic's 0..1 (it rejects more with a 400). Clamping keeps the
+  // request servable on failover; rescaling would change the meaning of common values like 0.7.
+  if (req.temperature != null) out.temperature = Math.min(1, Math.max(0, req.temperature));
+  if (req.top_p != null) out.top_p = req.top_p;
+  if (req.stop != null) {
+    const stops = typeof req.stop === 'string' ? [req.stop] : req.stop;
+    if (stops.length > 0) out.stop_sequences = stops;
+  }
+  if (req.user !== undefined && req.user !== '') out.metadata = { user_id: req.user };
+  // `seed`, `n`, penalties and logprobs have no Anthropic equivalent and are not sent.
+  if (stream) out.stream = true;
+  return out;
+}
+
+/** Anthropic requires user/assistant alternation: a run of same-role messages becomes one. */
+function append(messages: MessageParam[], role: 'user' | 'assistant', blocks: RequestBlock[]): void {
+  if (blocks.length === 0) return;
+  const last = messages[messages.length - 1];
+  if (last !== undefined && last.role === role) {
+    for (const b of blocks) last.content.push(b);
+  } else {
+    messages.push({ role, content: blocks });
+  }
+}
+
+/** System/developer content as one string (text parts joined). */
+function plainText(msg: ChatMessage, i: number): string {
+  const c = msg.content;
+  if (c == null) return '';
+  if (typeof c === 'string') return c;
+  const texts: string[] = [];
+  for (let j = 0; j < c.length; j++) {
+    const part = c[j];
+    if (part.type !== 'text') {
+      throw new GatewayError(400, `A ${msg.role} message may only hold text parts; got '${part.type}'.`, {
+        param: `messages[${i}].content[${j}].type`,
+      });
+    }
+    texts.push(String(part.text));
+  }
+  return texts.join('\n');
+}
+
+function contentBlocks(content: ChatMessage['content'], param: string): RequestBlock[] {
+  if (content == null) return [];
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  const blocks: RequestBlock[] = [];
+  for (let j = 0; j < content.length; j++) {
+    const block = partBlock(content[j], `${param}[${j}]`);
+    if (block !== undefined) blocks.push(block);
+  }
+  return blocks;
+}
+
+function partBlock(part: ContentPart, param: string): RequestBlock | undefined {
+  switch (part.type) {
+    case 'text':
+    case 'refusal': {
+      // Anthropic rejects empty text blocks.
+      const text = String(part.type === 'text' ? part.text : (part as { refusal?: unknown }).refusal);
+      return text === '' ? undefined : { type: 'text', text };
+    }
+    case 'image_url': {
+      const url = (part.image_url as { url?: unknown } | undefined)?.url;
+      if (typeof url !== 'string') throw new GatewayError(400, 'image_url.url must be a string.', { param: `${param}.image_url.url` });
+      return imageBlock(url, `${param}.image_url.url`);
+    }
+    case 'file': {
+      const data = (part.file as { file_data?: unknown } | undefined)?.file_data;
+      if (typeof data !== 'string' || !data.startsWith('data:')) {
+        throw new GatewayError(400, 'Anthropic accepts file parts only as inline file_data (a base64 data: URL).', {
+          param: `${param}.file`,
+        });
+      }
+      return { type: 'document', source: { type: 'base64', ...decodeDataUrl(data, `${param}.file.file_data`) } };
+    }
+    default:
+      throw new GatewayError(400, `Content part type '${part.type}' is not supported by Anthropic.`, { param: `${param}.type` });
+  }
+}
+
+function imageBlock(url: string, param: string): ImageBlock {
+  if (url.startsWith('data:')) return { type: 'image', source: { type: 'base64', ...decodeDataUrl(url, param) } };
+  if (url.startsWith('https://') || url.startsWith('http://')) return { type: 'image', source: { type: 'url', url } };
+  throw new GatewayError(400, 'Image URLs must be http(s) or base64 data: URLs.', { param });
+}
+
+/** `data:image/png;base64,AAAA` → media type and payload; Anthropic takes base64 only. */
+function decodeDataUrl(url: string, param: string): { media_type: string; data: string } {
+  const comma = url.indexOf(',');
+  const meta = comma === -1 ? '' : url.slice(5, comma);
+  if (!meta.endsWith(';base64')) throw new GatewayError(400, 'data: URLs must be base64-encoded.', { param });
+  const semi = meta.indexOf(';');
+  return { media_type: meta.slice(0, semi), data: url.slice(comma + 1) };
+}
+
+function assistantBlocks(msg: ChatMessage, i: number): RequestBlock[] {
+  const blocks = contentBlocks(msg.content, `messages[${i}].content`);
+  const calls = msg.tool_calls;
+  if (calls !== undefined) {
+    for (let j = 0; j < calls.length; j++) {
+      const call = calls[j];
+      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, i, j) });
+    }
+  }
+  return blocks;
+}
+
+function toolInput(args: string, i: number, j: number): unknown {
+  if (args === '') return {};
+  try {
+    return JSON.parse(args);
+  } catch {
+    throw new GatewayError(400, 'Tool call arguments must be valid JSON.', {
+      param: `messages[${i}].tool_calls[${j}].function.arguments`,
+    });
+  }
+}
+
+function toolResult(msg: ChatMessage, i: number): RequestBlock {
+  if (typeof msg.tool_call_id !== 'string') {
+    throw new GatewayError(400, 'A tool message needs tool_call_id.', { param: `messages[${i}].tool_call_id` });
+  }
+  const c = msg.content;
+  const content =
+    c == null ? '' : typeof c === 'string' ? c : (contentBlocks(c, `messages[${i}].content`) as Array<TextBlock | ImageBlock>);
+  return { type: 'tool_result', tool_use_id: msg.tool_call_id, content };
+}
+
+function toolParam(tool: { function: { name: string; description?: string; parameters?: Record<string, unknown> } }): ToolParam {
+  const fn = tool.function;
+  const out: ToolParam = { name: fn.name, input_schema: fn.parameters ?? { type: 'object', properties: {} } };
+  if (fn.description !== undefined) out.description = fn.description;
+  return out;
+}
+
+function toolChoice(choice: ToolChoice | undefined, parallel: boolean | undefined): ToolChoiceParam | undefined {
+  let out: Exclude<ToolChoiceParam, { type: 'none' }> | undefined;
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'auto') out = { type: 'auto' };
+  else if (choice === 'required') out = { type: 'any' };
+  else if (choice !== undefined && typeof choice === 'object') out = { type: 'tool', name: choice.function.name };
+  if (parallel === false) {
+    out ??= { type: 'auto' };
+    out.disable_parallel_tool_use = true;
+  }
+  return out;
+}
+
+/**
+ * The classic Messages API has no JSON mode, so `response_format` becomes a system
+ * instruction. It is a request, not a guarantee: the output is not validated here, which is
+ * also what OpenAI's own `json_object` mode promises (valid JSON, no schema). Prefilling `{`
+ * would be stronger but breaks with tools and thinking; native structured outputs are a beta
+ * limited to some models, which a failover target cannot count on.
+ */
+function jsonInstruction(format: ResponseFormat): string | undefined {
+  const tail = 'Do not wrap it in Markdown code fences and do not add any text before or after it.';
+  if (format.type === 'json_object') return `Respond only with a single valid JSON object. ${tail}`;
+  if (format.type === 'json_schema') {
+    const { name, description, schema } = format.json_schema;
+    const about = description === undefined ? '' : ` (${description})`;
+    return (
+      `Respond only with a single valid JSON value that conforms to the JSON Schema named "${name}"${about}:\n` +
+      `${JSON.stringify(schema ?? {})}\n${tail}`
+    );
+  }
+  return undefined;
+}

@@ -21,6 +21,8 @@ const TYPE_TO_KIND: Record<string, ErrorKind> = {
   overloaded_error: 'model_overloaded',
   billing_error: 'quota_exceeded',
   timeout_error: 'timeout',
+  // 409: a transient conflict Anthropic documents as safe to retry; not the client's fault.
+  conflict_error: 'server_error',
 };
 
 // "prompt is too long: 208310 tokens > 200000 maximum";

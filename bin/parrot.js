@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources directly (Node >= 22.18 strips types natively).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(`parrot needs Node.js >= 22.18 (this is ${process.versions.node}).\n`);
+  process.exit(1);
+}
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv.slice(2));

@@ -1,0 +1,59 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.ts';
+
+const USAGE = `parrot: an LLM resilience gateway
+
+Usage:
+  parrot [serve] [--config FILE]     start the gateway (default: the embedded config with the built-in simulator)
+  parrot simulate [--port N] [--host H] [--config FILE]
+                                     run the provider simulator alone
+  parrot check-config [--config FILE]
+                                     validate a configuration and exit
+
+Environment: PARROT_CONFIG (config path), PORT and HOST (override server.port/host).`;
+
+async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const config = loadConfig(values.config !== undefined ? { path: values.config } : {});
+  const { startGateway } = await import('../gateway.ts');
+  const gw = await startGateway(config);
+  const log = (s: string): void => void process.stdout.write(`${s}\n`);
+  log(`parrot listening on ${gw.url}  (config: ${config.source})`);
+  if (gw.simulator) log(`  provider simulator on ${gw.simulator.url}`);
+  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${p.target.baseUrl}: ${p.models.map((m) => m.name).join(', ')}`);
+  if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
+  if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
+  const stop = (): void => {
+    void gw.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === 'help' || first === '--help' || first === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+    } else if (first === 'simulate') {
+      const { simulateMain } = await import('../simulator/cli.ts');
+      await simulateMain(rest);
+    } else if (first === 'check-config') {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true });
+      const config = loadConfig(values.config !== undefined ? { path: values.config } : {});
+      process.stdout.write(`ok: ${config.source}: ${config.providers.length} providers\n`);
+    } else if (first === undefined || first === 'serve' || first.startsWith('-')) {
+      await serve(first === 'serve' ? rest : argv);
+    } else {
+      process.stderr.write(`parrot: unknown command "${first}"\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`parrot: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}

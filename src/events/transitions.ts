@@ -1,0 +1,87 @@
+import { Subject, type Observable } from 'rxjs';
+import type { InspectionEvent, Observer } from 'xstate';
+
+/**
+ * One actor transition, as a plain object (actor refs are circular and must not leak into
+ * the stream). Health, incidents, metrics and the visualizer all read these.
+ */
+export interface TransitionEvent {
+  /** The actor's session id (unique per actor instance). */
+  actorId: string;
+  /** The long-lived actor's systemId (`provider:openai`, `model:openai/gpt-4`), if any. */
+  systemId: string | undefined;
+  /** The machine's id: `request`, `model`, `provider`, `breaker`, ... */
+  machine: string;
+  /** The state value after the transition (a string for flat machines). */
+  state: unknown;
+  /** The event that caused it. */
+  event: string;
+  /** Actor status: active, done, error, stopped. */
+  status: string;
+  /** Wall-clock ms. */
+  at: number;
+  context: unknown;
+}
+
+export interface TransitionHubOptions {
+  now?: () => number;
+}
+
+/**
+ * The hot stream of actor transitions, built from XState inspection. Long-lived actors are
+ * always inspected; per-request actors only while someone asked for them (`watchRequests`),
+ * because mapping every request's transitions costs on the hot path.
+ */
+export class TransitionHub {
+  readonly #subject = new Subject<TransitionEvent>();
+  readonly #now: () => number;
+  #requestWatchers = 0;
+
+  /** Every transition, hot; subscribe and filter. */
+  readonly transitions$: Observable<TransitionEvent> = this.#subject.asObservable();
+
+  /** Pass as `inspect` to long-lived actor systems. */
+  readonly inspect: Observer<InspectionEvent> = {
+    next: (ev: InspectionEvent) => this.#publish(ev),
+  };
+
+  constructor(opts: TransitionHubOptions = {}) {
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** The `inspect` option for a new request actor: undefined when nobody watches requests. */
+  get requestInspector(): Observer<InspectionEvent> | undefined {
+    return this.#requestWatchers > 0 ? this.inspect : undefined;
+  }
+
+  /** Include per-request actors in the stream until the returned function is called. */
+  watchRequests(): () => void {
+    this.#requestWatchers++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#requestWatchers--;
+    };
+  }
+
+  complete(): void {
+    this.#subject.complete();
+  }
+
+  #publish(ev: InspectionEvent): void {
+    if (ev.type !== '@xstate.snapshot' || !this.#subject.observed) return;
+    const snapshot = ev.snapshot as { value?: unknown; status?: string; context?: unknown };
+    const ref = ev.actorRef as unknown as { sessionId: string; _systemId?: string; src?: unknown; logic?: { id?: string } };
+    this.#subject.next({
+      actorId: ref.sessionId,
+      systemId: ref._systemId,
+      machine: ref.logic?.id ?? (typeof ref.src === 'string' ? ref.src : 'actor'),
+      state: snapshot.value,
+      event: ev.event.type,
+      status: snapshot.status ?? 'active',
+      at: this.#now(),
+      context: snapshot.context,
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { KeyChecker, isLoopbackHost } from './auth/keys.ts';
+import { bindSimulator, ConfigError } from './config/load.ts';
+import type { GatewayConfig } from './config/types.ts';
+import { Engine, type EngineClock } from './engine/engine.ts';
+import { RouteTable } from './engine/routes.ts';
+import { TransitionHub } from './events/transitions.ts';
+import { createApp } from './http/app.ts';
+import { adapterFor } from './providers/adapters.ts';
+import { Transport } from './providers/transport.ts';
+import { startSimulator, type SimulatorHandle } from './simulator/index.ts';
+
+export interface RunningGateway {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  server: Server;
+  engine: Engine;
+  hub: TransitionHub;
+  config: GatewayConfig;
+  /** The in-process simulator, when the config enabled it. */
+  simulator: SimulatorHandle | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: EngineClock;
+}
+
+/** Start the gateway (and its built-in simulator when configured). */
+export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<RunningGateway> {
+  const keys = new KeyChecker(config.auth.keys);
+  if (keys.open && !isLoopbackHost(config.server.host)) {
+    throw new ConfigError(
+      `refusing to listen on ${config.server.host} with no API keys: open development mode binds to loopback only. ` +
+        'Set auth.keys (e.g. ["${PARROT_API_KEY}"]) or use host 127.0.0.1.',
+    );
+  }
+
+  let simulator: SimulatorHandle | undefined;
+  if (config.simulator.enabled) {
+    simulator = await startSimulator({
+      host: config.simulator.host,
+      port: config.simulator.port,
+      ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
+      ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
+      ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
+    });
+    bindSimulator(config, simulator.url);
+  }
+
+  const hub = new TransitionHub();
+  const transport = new Transport({ connectionsPerOrigin: Math.max(...config.providers.map((p) => p.connections)) });
+  const routes = new RouteTable(config, adapterFor);
+  const engine = new Engine({
+    routes,
+    transport,
+    hub,
+    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name) })),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+
+  const prefix = `req_${randomBytes(6).toString('hex')}`;
+  let counter = 0;
+  const app = createApp({
+    engine,
+    keys,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    requestTimeoutMs: config.server.requestTimeoutMs,
+    nextRequestId: () => `${prefix}${(++counter).toString(36)}`,
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    server,
+    engine,
+    hub,
+    config,
+    simulator,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      engine.stop();
+      hub.complete();
+      await transport.close();
+      await simulator?.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { GatewayError } from '../core/openai-error.ts';
+import type { KeyChecker } from '../auth/keys.ts';
+import { presentedKey } from '../auth/keys.ts';
+import type { Engine } from '../engine/engine.ts';
+import { createChatHandler } from './chat.ts';
+import { sendError, toGatewayError } from './errors.ts';
+
+export interface AppOptions {
+  engine: Engine;
+  keys: KeyChecker;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  nextRequestId: () => string;
+}
+
+const UNAUTHORIZED = new GatewayError(
+  401,
+  'Incorrect API key provided. Pass your gateway key as "Authorization: Bearer <key>" or "x-api-key: <key>".',
+  { code: 'invalid_api_key' },
+);
+
+/** The gateway's HTTP API (express 5). */
+export function createApp(opts: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  const requireKey = (req: Request, res: Response, next: NextFunction): void => {
+    if (opts.keys.open || opts.keys.check(presentedKey(req.headers))) {
+      next();
+      return;
+    }
+    sendError(res, UNAUTHORIZED);
+  };
+
+  const chat = createChatHandler(opts);
+  app.post('/v1/chat/completions', requireKey, (req, res) => chat(req, res));
+
+  app.get('/v1/models', requireKey, (_req, res) => {
+    res.json({ object: 'list', data: opts.engine.routes.models() });
+  });
+  app.get('/v1/models/:model', requireKey, (req, res) => {
+    const m = opts.engine.routes.models().find((x) => x.id === req.params.model);
+    if (!m) throw new GatewayError(404, `The model \`${req.params.model}\` does not exist or you do not have access to it.`, { code: 'model_not_found', param: 'model' });
+    res.json(m);
+  });
+
+  app.use((req: Request, res: Response) => {
+    sendError(res, new GatewayError(404, `Unknown request URL: ${req.method} ${req.path}.`, { code: 'unknown_url' }));
+  });
+  // Express 5 routes async errors here too.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, toGatewayError(err));
+  });
+  return app;
+}

@@ -1,0 +1,44 @@
+import type { ServerResponse } from 'node:http';
+import { GatewayError, KIND_TO_CLIENT } from '../core/openai-error.ts';
+import type { UpstreamError } from '../core/upstream-error.ts';
+
+/** The client-facing error for a final upstream failure: OpenAI's shape, the provider's message kept. */
+export function upstreamToGateway(err: UpstreamError, extraHeaders: Record<string, string> = {}): GatewayError {
+  const c = KIND_TO_CLIENT[err.kind];
+  const headers = { ...extraHeaders };
+  if (err.hints.retryAfterMs !== undefined && (err.kind === 'rate_limit' || err.kind === 'model_overloaded')) {
+    headers['retry-after'] = String(Math.ceil(err.hints.retryAfterMs / 1000));
+  }
+  return new GatewayError(c.status, err.message, { type: c.type, code: c.code, param: err.param, headers });
+}
+
+/** Write an error in OpenAI's shape, unless the response has already started. */
+export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(err.toJSON());
+  res.writeHead(err.status, {
+    ...headers,
+    ...err.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Anything thrown that is not a GatewayError is a bug: answer 500 without leaking details. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+  const type = (err as { type?: string }).type;
+  // body-parser style errors from express (e.g. entity.too.large) carry a status.
+  if (type === 'entity.too.large' || status === 413) {
+    return new GatewayError(413, 'Request body too large.', { code: 'request_too_large' });
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new GatewayError(status, (err as Error).message || 'Bad request.');
+  }
+  return new GatewayError(500, 'The gateway had an internal error processing the request.', { type: 'api_error', code: 'internal_error' });
+}

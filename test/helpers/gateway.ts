@@ -1,0 +1,20 @@
+import OpenAI from 'openai';
+import { configFromObject } from '../../src/config/load.ts';
+import type { ConfigFile } from '../../src/config/schema.ts';
+import { DEFAULT_CONFIG } from '../../src/config/default-config.ts';
+import { startGateway, type RunningGateway } from '../../src/gateway.ts';
+
+/** Start a gateway on 127.0.0.1:0 (the embedded default unless `overrides` replace parts). */
+export async function startTestGateway(overrides: Partial<ConfigFile> = {}): Promise<RunningGateway> {
+  const raw: ConfigFile = {
+    ...DEFAULT_CONFIG,
+    ...overrides,
+    server: { host: '127.0.0.1', port: 0, ...(overrides.server ?? {}) },
+  };
+  return startGateway(configFromObject(raw, { env: {} }));
+}
+
+/** The official OpenAI SDK pointed at the gateway, with the SDK's own retries off (we count attempts). */
+export function sdkClient(gw: RunningGateway, apiKey = 'dev'): OpenAI {
+  return new OpenAI({ baseURL: `${gw.url}/v1`, apiKey, maxRetries: 0, timeout: 15_000 });
+}

@@ -119,8 +119,16 @@ function userParts(content: ChatMessage['content'], i: number): GeminiPart[] {
   return parts;
 }
 
+/** The fields of OpenAI content parts this adapter reads, all untrusted. */
+interface LooseParts {
+  text?: unknown;
+  image_url?: { url?: unknown } | string;
+  input_audio?: { data?: unknown; format?: unknown };
+  file?: { file_data?: unknown };
+}
+
 function contentPart(part: ContentPart, param: string): GeminiPart | undefined {
-  const p = part as Record<string, any>;
+  const p = part as LooseParts;
   switch (part.type) {
     case 'text':
       return typeof p.text === 'string' && p.text !== '' ? { text: p.text } : undefined;
@@ -130,7 +138,8 @@ function contentPart(part: ContentPart, param: string): GeminiPart | undefined {
       return imagePart(url, `${param}.image_url.url`);
     }
     case 'input_audio': {
-      const { data, format } = p.input_audio ?? {};
+      const data = p.input_audio?.data;
+      const format = p.input_audio?.format;
       if (typeof data !== 'string' || typeof format !== 'string') throw invalid(`${param}.input_audio`, 'input_audio needs data and format');
       return { inlineData: { mimeType: `audio/${format}`, data } };
     }

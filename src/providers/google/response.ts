@@ -17,7 +17,7 @@ export type GoogleToolCall = ToolCall & { extra_content?: { google: { thought_si
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);
 
-/** Gemini finishReason → OpenAI finish_reason; undefined while the candidate is still going. */
+/** Gemini finishReason → OpenAI finish_reason; null while the candidate is still going. */
 export function finishReasonOf(reason: string | undefined, hasToolCalls: boolean): FinishReason | null {
   if (reason === undefined || reason === '') return null;
   if (reason === 'MAX_TOKENS') return 'length';

@@ -40,7 +40,8 @@ export class GoogleStreamTranslator implements StreamTranslator {
 
   push(event: SseEvent, out: ChatCompletionChunk[]): boolean {
     if (this.#done) return true;
-    if (event.data.trim() === '') return false;
+    // A regex test stops at the first non-blank character; trim() would copy the whole chunk.
+    if (/^\s*$/.test(event.data)) return false;
     let value: unknown;
     try {
       value = JSON.parse(event.data);

@@ -100,10 +100,9 @@ function normaliseConfig(c: BreakerConfig): BreakerConfig {
   };
 }
 
+/** Whether the event carries the token of a trial this breaker admitted. */
 function isTrialEvent(context: BreakerContext, event: BreakerEvent): boolean {
-  return event.type !== 'ACQUIRE' && event.type !== 'RELEASE'
-    ? event.token !== undefined && context.trials.includes(event.token)
-    : context.trials.includes(event.token);
+  return event.token !== undefined && context.trials.includes(event.token);
 }
 
 function verdictOf(context: BreakerContext, event: BreakerEvent) {

@@ -126,7 +126,8 @@ class Caller {
   }
 }
 
-const runs = { numRuns: 300 };
+// BREAKER_PROPERTY_RUNS raises the count for a soak run; 300 keeps the suite under a second or two.
+const runs = { numRuns: Number(process.env.BREAKER_PROPERTY_RUNS ?? 300) };
 const program = fc.tuple(configArb, fc.array(cmdArb, { minLength: 1, maxLength: 80 }));
 
 describe('breaker properties', () => {
@@ -238,9 +239,13 @@ describe('breaker properties', () => {
           check();
         }
         // And once the caller goes silent, the breaker leaves half_open within one lease.
+        // (It may be half_open again by then, in a new period, if the open timeout is shorter.)
         if (c.trials.size > 0) {
-          c.run({ t: 'advance', ticks: c.lease / TICK });
-          expect(c.status()).not.toBe('half_open');
+          let left = false;
+          c.run({ t: 'advance', ticks: c.lease / TICK }, () => {
+            left ||= c.status() !== 'half_open';
+          });
+          expect(left).toBe(true);
         }
       }),
       runs,

@@ -39,33 +39,45 @@ export const RETRYABLE_KINDS: readonly ErrorKind[] = ERROR_KINDS.filter((k) => !
 
 // ---- leaves -------------------------------------------------------------------------------
 
+/**
+ * A leaf's own message, except for a missing required field: that one falls through to
+ * the parse-level map, which says "required".
+ */
+function say(message: string) {
+  return (iss: { input?: unknown }) => (iss.input === undefined ? undefined : message);
+}
+
 function intIn(min: number, max: number) {
-  const error = `expected an integer between ${min} and ${max}`;
+  const error = say(`expected an integer between ${min} and ${max}`);
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
 }
 
 function secondsIn(min: number, max: number) {
-  const error = `expected a number of seconds between ${min} and ${max}`;
+  const error = say(`expected a number of seconds between ${min} and ${max}`);
   return z.number({ error }).min(min, { error }).max(max, { error });
 }
 
 function numberIn(min: number, max: number) {
-  const error = `expected a number between ${min} and ${max}`;
+  const error = say(`expected a number between ${min} and ${max}`);
   return z.number({ error }).min(min, { error }).max(max, { error });
 }
 
 function name(max: number) {
-  const error = `expected a non-empty string of at most ${max} characters`;
+  const error = say(`expected a non-empty string of at most ${max} characters`);
   return z.string({ error }).min(1, { error }).max(max, { error });
 }
 
-const bool = z.boolean({ error: 'expected true or false' });
+const bool = z.boolean({ error: say('expected true or false') });
 
 function kindEnum<const T extends readonly [string, ...string[]]>(values: T, wrongType = 'expected an error kind (a string)') {
   const list = values.join(', ');
   return z.enum(values, {
     error: (iss) =>
-      typeof iss.input === 'string' ? `unknown error kind "${iss.input}" (expected one of: ${list})` : wrongType,
+      iss.input === undefined
+        ? undefined
+        : typeof iss.input === 'string'
+          ? `unknown error kind "${iss.input}" (expected one of: ${list})`
+          : wrongType,
   });
 }
 
@@ -80,7 +92,7 @@ const retryableTrigger = errorTrigger.refine((k) => !NEVER_RETRIED.has(k as Erro
 function distinctList<T extends z.ZodType>(item: T, min: number, max: number, noun: string) {
   const n = (count: number) => `${count} ${noun}${count === 1 ? '' : 's'}`;
   return z
-    .array(item, { error: 'expected an array' })
+    .array(item, { error: say('expected an array') })
     .min(min, { error: `expected at least ${n(min)}` })
     .max(max, { error: `expected at most ${n(max)}` })
     .superRefine((list, ctx) => {
@@ -108,7 +120,7 @@ const fallbackSchema = z
     max_latency_increase: intIn(0, 600_000).optional(),
     reduce_quality: bool.optional(),
     reduce_max_tokens: z
-      .number({ error: 'expected a number greater than 0 and at most 1' })
+      .number({ error: say('expected a number greater than 0 and at most 1') })
       .gt(0, { error: 'expected a number greater than 0 and at most 1' })
       .lte(1, { error: 'expected a number greater than 0 and at most 1' })
       .optional(),
@@ -120,7 +132,7 @@ export const failoverConfigSchema = z
   .object({
     primary: z.object(target).strict(),
     fallbacks: z
-      .array(fallbackSchema, { error: 'expected an array' })
+      .array(fallbackSchema, { error: say('expected an array') })
       .min(1, { error: 'expected at least 1 fallback' })
       .max(16, { error: 'expected at most 16 fallbacks' }),
     health_check_interval: secondsIn(1, 86_400).optional(),
@@ -167,7 +179,7 @@ const backoffFields = {
 export const backoffRetryConfigSchema = z
   .object({
     strategy: z
-      .enum(['exponential', 'linear', 'fixed'], { error: 'expected one of: exponential, linear, fixed, custom' })
+      .enum(['exponential', 'linear', 'fixed'], { error: say('expected one of: exponential, linear, fixed, custom') })
       .optional(),
     ...backoffFields,
   })
@@ -179,11 +191,11 @@ const ruleSchema = z
   .object({
     error_type: retryableTrigger,
     wait_ms: z
-      .union([z.number().int().min(0).max(MAX_WAIT), z.literal(PARSE_RETRY_AFTER)], { error: waitError })
+      .union([z.number().int().min(0).max(MAX_WAIT), z.literal(PARSE_RETRY_AFTER)], { error: say(waitError) })
       .optional(),
     max_wait_ms: intIn(0, MAX_WAIT).optional(),
     attempts: z
-      .array(intIn(0, MAX_WAIT), { error: 'expected an array' })
+      .array(intIn(0, MAX_WAIT), { error: say('expected an array') })
       .min(1, { error: 'expected at least 1 delay' })
       .max(10, { error: 'expected at most 10 delays' })
       .optional(),
@@ -214,9 +226,9 @@ const ruleSchema = z
 /** X-Retry-Config for the custom strategy: `{"strategy":"custom","rules":[...]}`. */
 export const customRetryConfigSchema = z
   .object({
-    strategy: z.literal('custom', { error: 'expected "custom"' }).optional(),
+    strategy: z.literal('custom', { error: say('expected "custom"') }).optional(),
     rules: z
-      .array(ruleSchema, { error: 'expected an array' })
+      .array(ruleSchema, { error: say('expected an array') })
       .min(1, { error: 'expected at least 1 rule' })
       .max(TRIGGERS.length, { error: `expected at most ${TRIGGERS.length} rules` })
       .superRefine((rules, ctx) => {

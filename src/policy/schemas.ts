@@ -35,7 +35,7 @@ export const NEVER_RETRIED: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
 ]);
 
 /** What `any_error` means in retry_on: every kind that may be retried. */
-export const RETRYABLE_KINDS: readonly ErrorKind[] = ERROR_KINDS.filter((k) => !NEVER_RETRIED.has(k));
+export const RETRYABLE_KINDS: readonly ErrorKind[] = Object.freeze(ERROR_KINDS.filter((k) => !NEVER_RETRIED.has(k)));
 
 // ---- leaves -------------------------------------------------------------------------------
 

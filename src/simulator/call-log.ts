@@ -1,0 +1,44 @@
+import type { SimCall, SimCallFilter } from './types.ts';
+
+/**
+ * A bounded ring of calls: a long benchmark keeps the latest `limit` entries and never grows.
+ * Entries are live (status is filled in when the status line goes out); reads return copies.
+ */
+export class CallLog {
+  readonly #limit: number;
+  #ring: SimCall[] = [];
+  #next = 0;
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, Math.floor(limit));
+  }
+
+  push(call: SimCall): void {
+    if (this.#ring.length < this.#limit) this.#ring.push(call);
+    else this.#ring[this.#next] = call;
+    this.#next = (this.#next + 1) % this.#limit;
+  }
+
+  clear(): void {
+    this.#ring = [];
+    this.#next = 0;
+  }
+
+  get size(): number {
+    return this.#ring.length;
+  }
+
+  /** Oldest first. */
+  list(filter?: SimCallFilter): SimCall[] {
+    const n = this.#ring.length;
+    const start = n < this.#limit ? 0 : this.#next;
+    const out: SimCall[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = this.#ring[(start + i) % n];
+      if (filter?.model !== undefined && c.model !== filter.model) continue;
+      if (filter?.provider !== undefined && c.provider !== filter.provider) continue;
+      out.push({ ...c });
+    }
+    return out;
+  }
+}

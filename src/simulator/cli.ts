@@ -1,0 +1,103 @@
+/**
+ * `parrot simulate [--host H] [--port P] [--config file.yaml] [--seed N]`: runs the provider
+ * simulator on its own (for chaos runs, benchmarks, or a gateway on another machine) until
+ * SIGINT/SIGTERM. The config file holds `{models: {...}, defaults: {...}, seed, api_keys,
+ * call_log_limit}` in the same snake_case shape `PUT /_sim/models/{model}` takes.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { parseSimulatorFile, SimConfigError, type SimulatorFile } from './config-schema.ts';
+import { startSimulator } from './server.ts';
+import type { SimulatorOptions } from './types.ts';
+
+const DEFAULT_PORT = 8090;
+
+function loadFile(path: string): SimulatorFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SimConfigError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new SimConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  try {
+    return parseSimulatorFile(raw);
+  } catch (err) {
+    throw new SimConfigError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+/** The lines printed at start: the URL, then one line per endpoint. */
+export function describeEndpoints(url: string): string[] {
+  return [
+    `parrot simulator listening on ${url}`,
+    `  OpenAI     POST ${url}/v1/chat/completions`,
+    `  OpenAI     GET  ${url}/v1/models`,
+    `  Anthropic  POST ${url}/v1/messages`,
+    `  Gemini     POST ${url}/v1beta/models/{model}:generateContent`,
+    `  Gemini     POST ${url}/v1beta/models/{model}:streamGenerateContent?alt=sse`,
+    `  control    GET  ${url}/_sim/state`,
+    `  control    PUT  ${url}/_sim/models/{model}`,
+    `  control    PUT  ${url}/_sim/defaults`,
+    `  control    POST ${url}/_sim/reset`,
+    `  control    GET  ${url}/_sim/calls?model=&provider=`,
+  ];
+}
+
+/**
+ * Entry point of `parrot simulate`. Resolves once the simulator has stopped on SIGINT/SIGTERM.
+ * An invalid config prints a message naming the bad field and sets exit code 2.
+ * @example await simulateMain(['--port', '8090', '--config', 'chaos.yaml']);
+ */
+export async function simulateMain(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      config: { type: 'string', short: 'c' },
+      seed: { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`parrot simulate: --port must be an integer 0..65535 (got "${values.port}")\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let file: SimulatorFile = {};
+  try {
+    if (values.config !== undefined) file = loadFile(values.config);
+  } catch (err) {
+    process.stderr.write(`parrot simulate: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const seed = values.seed === undefined ? file.seed : Number(values.seed);
+  const opts: SimulatorOptions = { host: values.host ?? '127.0.0.1', port };
+  if (file.models !== undefined) opts.models = file.models as SimulatorOptions['models'];
+  if (file.defaults !== undefined) opts.defaults = file.defaults as SimulatorOptions['defaults'];
+  if (seed !== undefined && Number.isFinite(seed)) opts.seed = seed;
+  if (file.call_log_limit !== undefined) opts.callLogLimit = file.call_log_limit;
+  if (file.api_keys !== undefined) opts.apiKeys = file.api_keys;
+
+  const sim = await startSimulator(opts);
+  process.stdout.write(`${describeEndpoints(sim.url).join('\n')}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void sim.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  process.stdout.write('parrot simulator stopped\n');
+}

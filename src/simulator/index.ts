@@ -1,0 +1,21 @@
+/**
+ * The provider simulator: a real HTTP server speaking the OpenAI, Anthropic and Gemini wire
+ * formats with deterministic answers and injectable faults. `npm start` runs the gateway
+ * against it offline; tests, chaos runs and benchmarks drive it.
+ */
+export { startSimulator } from './server.ts';
+export { parseModelConfig, parseSimulatorFile, SimConfigError, modelConfigSchema, simulatorFileSchema } from './config-schema.ts';
+export type { SimulatorFile } from './config-schema.ts';
+export type {
+  SimCall,
+  SimCallFilter,
+  SimFault,
+  SimFaultSpec,
+  SimFaultType,
+  SimLatency,
+  SimModelConfig,
+  SimProvider,
+  SimSchedule,
+  SimulatorHandle,
+  SimulatorOptions,
+} from './types.ts';

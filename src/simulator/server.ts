@@ -1,0 +1,280 @@
+/**
+ * The simulator's HTTP server (plain node:http: it is a benchmark target, so the healthy
+ * non-streamed path is a route switch, one JSON.parse, one JSON.stringify and no timers).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { handleAdmin } from './admin.ts';
+import { buildAnswer, type Turn } from './answer.ts';
+import type { Behaviour } from './behaviour.ts';
+import { CallLog } from './call-log.ts';
+import { parseModelConfig } from './config-schema.ts';
+import { anthropicDialect, anthropicModelList } from './dialects/anthropic.ts';
+import { googleDialect, googleModelList, googleUnknownMethod } from './dialects/google.ts';
+import { openaiDialect, openaiModelList } from './dialects/openai.ts';
+import type { Dialect, RequestContext } from './dialects/types.ts';
+import { admitCall, ModelRegistry } from './models.ts';
+import { alive, sendBody, sendRendered, StreamPump, type Scheduler } from './pump.ts';
+import { seededRng, type Rng } from './rng.ts';
+import type { SimCall, SimCallFilter, SimFault, SimModelConfig, SimulatorHandle, SimulatorOptions } from './types.ts';
+
+/** Anthropic's own request cap; a bigger body is a 413 before any parsing. */
+const MAX_BODY = 32 * 1024 * 1024;
+
+const GOOGLE_PREFIXES = ['/v1beta/models/', '/v1/models/'] as const;
+
+function validateModels(models: Record<string, SimModelConfig>): Record<string, SimModelConfig> {
+  const out: Record<string, SimModelConfig> = {};
+  for (const [name, cfg] of Object.entries(models)) out[name] = parseModelConfig(cfg, `models.${name}`);
+  return out;
+}
+
+/** Everything one simulator instance owns. */
+class Simulator implements Scheduler {
+  readonly #startModels: Record<string, SimModelConfig>;
+  readonly #startDefaults: SimModelConfig;
+  readonly #seed: number;
+  readonly #keys: ReadonlySet<string> | null;
+  readonly registry: ModelRegistry;
+  readonly log: CallLog;
+  readonly sockets = new Set<Socket>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #faultRng: Rng;
+  #latencyRng: Rng;
+
+  constructor(opts: SimulatorOptions) {
+    this.#startModels = validateModels(opts.models ?? {});
+    this.#startDefaults = parseModelConfig(opts.defaults ?? {}, 'defaults');
+    this.#seed = opts.seed ?? 1;
+    this.#keys = opts.apiKeys !== undefined ? new Set(opts.apiKeys) : null;
+    this.registry = new ModelRegistry(this.#startModels, this.#startDefaults, Date.now());
+    this.log = new CallLog(opts.callLogLimit ?? 10_000);
+    this.#faultRng = seededRng(this.#seed);
+    // A separate stream, so turning latency on does not shift which calls get faults.
+    this.#latencyRng = seededRng(this.#seed ^ 0x9e3779b9);
+  }
+
+  later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    this.#timers.add(t);
+  }
+
+  cancelTimers(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  reset(): void {
+    this.registry.load(this.#startModels, this.#startDefaults, Date.now());
+    this.log.clear();
+    this.#faultRng = seededRng(this.#seed);
+    this.#latencyRng = seededRng(this.#seed ^ 0x9e3779b9);
+  }
+
+  setModel(model: string, cfg: SimModelConfig): void {
+    this.registry.set(model, parseModelConfig(cfg, `models.${model}`), Date.now());
+  }
+
+  setDefaults(cfg: SimModelConfig): void {
+    this.registry.setDefaults(parseModelConfig(cfg, 'defaults'), Date.now());
+  }
+
+  calls(filter?: SimCallFilter): SimCall[] {
+    return this.log.list(filter);
+  }
+
+  state(): unknown {
+    return { seed: this.#seed, call_count: this.log.size, ...this.registry.toJSON() };
+  }
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? '' : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+
+    if (method === 'POST') {
+      if (path === '/v1/chat/completions') return this.#provider(req, res, openaiDialect, { headers: req.headers }, false);
+      if (path === '/v1/messages') return this.#provider(req, res, anthropicDialect, { headers: req.headers }, false);
+      for (const prefix of GOOGLE_PREFIXES) if (path.startsWith(prefix)) return this.#google(req, res, path, prefix, query);
+    } else if (method === 'GET') {
+      if (path === '/v1/models') {
+        const list = this.registry.configuredModels();
+        return void sendRendered(res, req.headers['anthropic-version'] !== undefined ? anthropicModelList(list) : openaiModelList(list));
+      }
+      if (path === '/v1beta/models') return void sendRendered(res, googleModelList(this.registry.configuredModels()));
+    }
+    if (path.startsWith('/_sim/')) {
+      return readBody(req, res, (raw) => handleAdmin(this, method, path, query, raw, res));
+    }
+    req.resume();
+    const dialect = path.startsWith('/v1beta/') ? googleDialect : req.headers['anthropic-version'] !== undefined ? anthropicDialect : openaiDialect;
+    sendRendered(res, dialect.notFound(method, path));
+  };
+
+  unsetModel(model: string): boolean {
+    return this.registry.unset(model);
+  }
+
+  #google(req: IncomingMessage, res: ServerResponse, path: string, prefix: string, query: string): void {
+    const rest = path.slice(prefix.length);
+    const colon = rest.lastIndexOf(':');
+    const version = prefix === '/v1beta/models/' ? 'v1beta' : 'v1';
+    let model = colon === -1 ? rest : rest.slice(0, colon);
+    if (model.includes('%')) model = decodeURIComponent(model);
+    const action = colon === -1 ? '' : rest.slice(colon + 1);
+    if (action !== 'generateContent' && action !== 'streamGenerateContent') {
+      req.resume();
+      sendRendered(res, googleUnknownMethod(model, version, action || 'generateContent'));
+      return;
+    }
+    const stream = action === 'streamGenerateContent';
+    let queryKey: string | null = null;
+    let sse = false;
+    if (query !== '') {
+      const params = new URLSearchParams(query);
+      queryKey = params.get('key');
+      sse = params.get('alt') === 'sse';
+    }
+    this.#provider(req, res, googleDialect, { headers: req.headers, model, stream, queryKey }, stream && !sse);
+  }
+
+  /**
+   * One provider call: headers, body, validation, fault selection, latency, answer.
+   * `jsonArray`: Gemini's streamGenerateContent without alt=sse answers a JSON array at once.
+   */
+  #provider(req: IncomingMessage, res: ServerResponse, dialect: Dialect, ctx: RequestContext, jsonArray: boolean): void {
+    const denied = dialect.checkHeaders(ctx, this.#keys);
+    if (denied !== null) {
+      req.resume();
+      sendRendered(res, denied);
+      return;
+    }
+    readBody(req, res, (raw) => {
+      const at = Date.now();
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = undefined;
+      }
+      const parsed = dialect.parse(body, ctx);
+      if (!parsed.ok) {
+        const status = sendRendered(res, parsed.error);
+        if (parsed.model !== null) this.log.push({ at, provider: dialect.provider, model: parsed.model, stream: parsed.stream, fault: null, status });
+        return;
+      }
+      const turn = parsed.turn;
+      const slot = this.registry.slot(turn.model);
+      const behaviour = slot.behaviour;
+      const fault = admitCall(slot, turn.stream && !jsonArray, at, this.#faultRng);
+      const call: SimCall = { at, provider: dialect.provider, model: turn.model, stream: turn.stream, fault: fault === null ? null : fault.type, status: null };
+      this.log.push(call);
+      if (fault !== null && fault.type === 'hang') return;
+      const wait = behaviour.latency === null ? 0 : behaviour.latency(this.#latencyRng);
+      if (wait <= 0) return this.#deliver(req, res, dialect, turn, behaviour, fault, call, jsonArray);
+      this.later(wait, () => {
+        if (alive(res)) this.#deliver(req, res, dialect, turn, behaviour, fault, call, jsonArray);
+      });
+    });
+  }
+
+  #deliver(req: IncomingMessage, res: ServerResponse, dialect: Dialect, turn: Turn, behaviour: Behaviour, fault: SimFault | null, call: SimCall, jsonArray: boolean): void {
+    if (fault !== null) {
+      if (fault.type === 'reset') return void req.socket.resetAndDestroy();
+      if (fault.type === 'error') {
+        if (fault.kind === 'connection_error') return void req.socket.destroy();
+        call.status = sendRendered(res, dialect.error(fault.kind, turn, fault.retry_after_s));
+        return;
+      }
+    }
+    const answer = buildAnswer(turn, behaviour.completionTokens);
+    if (!turn.stream) {
+      call.status = sendBody(res, dialect.respond(turn, answer), fault, this);
+      return;
+    }
+    const plan = dialect.stream(turn, answer);
+    if (jsonArray) {
+      // Each SSE frame is `data: <json>\r\n\r\n`; the array form carries the same chunks.
+      const chunks = [...plan.head, ...plan.deltas, ...plan.tail].map((f) => f.slice(6, -4));
+      const headers = plan.headers.map((h) => (h === 'text/event-stream' ? 'application/json; charset=UTF-8' : h));
+      call.status = sendBody(res, { status: 200, headers, body: `[${chunks.join(',\r\n')}]` }, fault, this);
+      return;
+    }
+    call.status = 200;
+    new StreamPump(res, plan, fault, dialect, turn, behaviour.tokensPerSecond, this).start();
+  }
+}
+
+function readBody(req: IncomingMessage, res: ServerResponse, done: (raw: string) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  req.on('data', (c: Buffer) => {
+    if (tooBig) return;
+    size += c.length;
+    if (size > MAX_BODY) {
+      tooBig = true;
+      const body = JSON.stringify({ error: { message: 'Request body too large', type: 'request_too_large' } });
+      res.writeHead(413, ['content-type', 'application/json', 'content-length', String(body.length), 'connection', 'close']);
+      res.end(body);
+      return;
+    }
+    chunks.push(c);
+  });
+  req.on('end', () => {
+    if (tooBig) return;
+    done(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  });
+}
+
+/**
+ * Starts a provider simulator serving the real OpenAI, Anthropic and Gemini endpoints with
+ * deterministic answers and injectable faults.
+ * @throws SimConfigError when `models` or `defaults` is invalid (the message names the field).
+ * @example
+ * const sim = await startSimulator({ models: { 'gpt-4o': { faults: [{ type: 'error', kind: 'rate_limit', first_n: 2 }] } } });
+ * await fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) });
+ * await sim.close();
+ */
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const sim = new Simulator(opts);
+  const server = createServer(sim.handle);
+  server.on('connection', (s: Socket) => {
+    sim.sockets.add(s);
+    s.once('close', () => sim.sockets.delete(s));
+  });
+  // A reset or cut socket can raise EPIPE/ECONNRESET on late writes; that is the point, not a crash.
+  server.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('simulator: unexpected server address');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        sim.cancelTimers();
+        server.close(() => resolve());
+        for (const s of sim.sockets) s.destroy();
+      });
+      return closing;
+    },
+    setModel: (model, cfg) => sim.setModel(model, cfg),
+    setDefaults: (cfg) => sim.setDefaults(cfg),
+    reset: () => sim.reset(),
+    calls: (filter) => sim.calls(filter),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The provider simulator's public vocabulary. Config types are snake_case on purpose: the same
+ * object is written in YAML (`parrot simulate --config`), sent as JSON to `PUT /_sim/models/{m}`
+ * and passed to `setModel()` in tests, so there is exactly one shape to learn.
+ */
+import type { ErrorKind } from '../core/error-kinds.ts';
+
+/** Which real API a call spoke. */
+export type SimProvider = 'openai' | 'anthropic' | 'google';
+
+/** Time before the response starts (headers for streams, the whole body otherwise). */
+export type SimLatency =
+  | { type: 'fixed'; ms: number }
+  | { type: 'uniform'; min_ms: number; max_ms: number }
+  /** Lognormal fitted so that its median is `p50_ms` and its 99th percentile `p99_ms`; `max_ms` caps a draw. */
+  | { type: 'heavy_tail'; p50_ms: number; p99_ms: number; max_ms?: number };
+
+/**
+ * When a fault applies. Every field given must hold (they AND together); none given means always.
+ * `first_n` counts calls to the model since its config was set; `for_ms` is measured from then too.
+ */
+export interface SimSchedule {
+  first_n?: number;
+  for_ms?: number;
+  /** 0..1, drawn from the simulator's seeded RNG. */
+  probability?: number;
+}
+
+export type SimFaultSpec =
+  /** The provider's real error response for `kind`; `retry_after_s` adds the provider's retry hint. */
+  | { type: 'error'; kind: ErrorKind; retry_after_s?: number }
+  /** TCP reset before any header. */
+  | { type: 'reset' }
+  /** Never answers; the socket stays open until the client gives up or the simulator closes. */
+  | { type: 'hang' }
+  /** Streams: headers at once, first content delta after `delay_ms`. Non-streams: body after `delay_ms`. */
+  | { type: 'slow_first_token'; delay_ms: number }
+  /** Socket destroyed after `after_tokens` content deltas (non-streams: after half the body). */
+  | { type: 'cut'; after_tokens?: number }
+  /** Stops sending after `after_tokens` content deltas but keeps the socket open. */
+  | { type: 'stall'; after_tokens?: number }
+  /** One data event that is not valid JSON after `after_tokens` deltas, then the stream goes on. */
+  | { type: 'malformed'; after_tokens?: number }
+  /** Streams only: ends cleanly without [DONE] / message_stop / finishReason. */
+  | { type: 'no_done' }
+  /** Streams only: a 200 stream whose first event is followed by the provider's in-band error event. */
+  | { type: 'in_band_error'; kind: ErrorKind };
+
+export type SimFault = SimFaultSpec & SimSchedule;
+
+export type SimFaultType = SimFaultSpec['type'];
+
+/** One model's behaviour. Every field is optional; missing fields fall back to the defaults. */
+export interface SimModelConfig {
+  latency?: SimLatency;
+  /** Pace of streamed content deltas; 0 (default) sends them as fast as possible. */
+  tokens_per_second?: number;
+  /** Length of a text answer in tokens (default 16), further bounded by the request's max tokens. */
+  completion_tokens?: number;
+  /** Checked in order; the first whose schedule matches applies to the call. */
+  faults?: SimFault[];
+}
+
+/** One entry of the call log. */
+export interface SimCall {
+  /** Date.now() when the request arrived. */
+  at: number;
+  provider: SimProvider;
+  model: string;
+  stream: boolean;
+  /** The fault type applied, or null for a healthy answer. */
+  fault: string | null;
+  /** HTTP status sent; null when no status line was ever sent (reset, hang, connection error). */
+  status: number | null;
+}
+
+export interface SimCallFilter {
+  model?: string;
+  provider?: SimProvider;
+}
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  models?: Record<string, SimModelConfig>;
+  defaults?: SimModelConfig;
+  /** Seeds the RNG behind `probability` schedules and latency draws (default 1). */
+  seed?: number;
+  /** Size of the call-log ring (default 10000). */
+  callLogLimit?: number;
+  /** When set, only these keys are accepted; others get the provider's real auth error. */
+  apiKeys?: string[];
+}
+
+export interface SimulatorHandle {
+  /** e.g. http://127.0.0.1:41234 (no trailing slash) */
+  url: string;
+  port: number;
+  /** Closes the server and destroys open sockets (hanging and stalled ones included). */
+  close(): Promise<void>;
+  /** Replaces one model's behaviour at run time (its first_n / for_ms clocks restart). Throws on an invalid config. */
+  setModel(model: string, cfg: SimModelConfig): void;
+  /** Replaces the defaults every unconfigured model follows (their clocks restart). */
+  setDefaults(cfg: SimModelConfig): void;
+  /** Back to the start config; the call log is cleared and the RNG re-seeded. */
+  reset(): void;
+  /** The call log, oldest first. */
+  calls(filter?: SimCallFilter): SimCall[];
+}

@@ -18,7 +18,8 @@ export interface RequestStep {
 
 export type Decision =
   | { action: 'retry'; delayMs: number }
-  | { action: 'next' }
+  /** Move on: to `stepIndex` when given (a later step whose trigger matches), else the next step. */
+  | { action: 'next'; stepIndex?: number }
   | { action: 'fail' };
 
 export interface AttemptRecord {
@@ -45,6 +46,8 @@ export interface DecideInput<S extends RequestStep = RequestStep> {
 
 export interface RequestInput<S extends RequestStep = RequestStep> {
   steps: readonly S[];
+  /** Handed to every attempt unchanged (the client's request). */
+  payload?: unknown;
   /** The request's one deadline across every attempt, in ms from start. */
   deadlineMs: number;
   /** Limit for one attempt to produce its result (for streams: the first content). */
@@ -56,6 +59,7 @@ export interface RequestInput<S extends RequestStep = RequestStep> {
 
 export interface AttemptInput<S extends RequestStep = RequestStep> {
   step: S;
+  payload: unknown;
   stepIndex: number;
   attempt: number;
 }
@@ -66,6 +70,7 @@ export type RequestOutput<R = unknown, S extends RequestStep = RequestStep> =
 
 interface Context<S extends RequestStep> {
   steps: readonly S[];
+  payload: unknown;
   stepIndex: number;
   stepAttempts: number;
   attempts: AttemptRecord[];
@@ -137,7 +142,12 @@ export const requestMachine = setup({
   },
   guards: {
     shouldRetry: ({ context }) => context.decision?.action === 'retry',
-    shouldMoveOn: ({ context }) => context.decision?.action === 'next' && context.stepIndex + 1 < context.steps.length,
+    shouldMoveOn: ({ context }) => {
+      const d = context.decision;
+      if (d?.action !== 'next') return false;
+      const to = d.stepIndex ?? context.stepIndex + 1;
+      return to > context.stepIndex && to < context.steps.length;
+    },
   },
 }).createMachine({
   id: 'request',
@@ -145,6 +155,7 @@ export const requestMachine = setup({
     const now = input.now();
     return {
       steps: input.steps,
+      payload: input.payload,
       stepIndex: 0,
       stepAttempts: 0,
       attempts: [],
@@ -174,6 +185,7 @@ export const requestMachine = setup({
         src: 'attempt',
         input: ({ context }) => ({
           step: context.steps[context.stepIndex],
+          payload: context.payload,
           stepIndex: context.stepIndex,
           attempt: context.attempts.length + 1,
         }),
@@ -222,7 +234,14 @@ export const requestMachine = setup({
       }),
       always: [
         { guard: 'shouldRetry', target: 'backoff' },
-        { guard: 'shouldMoveOn', target: 'attempting', actions: assign({ stepIndex: ({ context }) => context.stepIndex + 1, stepAttempts: 0 }) },
+        {
+          guard: 'shouldMoveOn',
+          target: 'attempting',
+          actions: assign({
+            stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
+            stepAttempts: 0,
+          }),
+        },
         { target: 'failed' },
       ],
     },

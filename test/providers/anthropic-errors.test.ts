@@ -108,3 +108,12 @@ describe('anthropic error classification', () => {
     ]);
   });
 });
+
+describe('Anthropic output filter', () => {
+  it('classifies "Output blocked by content filtering policy" as content_filter, on a 400 and in-band', async () => {
+    const { classifyAnthropicError, inBandAnthropicError } = await import('../../src/providers/anthropic/errors.ts');
+    const body = { type: 'error', error: { type: 'invalid_request_error', message: 'Output blocked by content filtering policy' } };
+    expect(classifyAnthropicError(400, {}, JSON.stringify(body)).kind).toBe('content_filter');
+    expect(inBandAnthropicError(body).kind).toBe('content_filter');
+  });
+});

@@ -28,6 +28,8 @@ const TYPE_TO_KIND: Record<string, ErrorKind> = {
 // "prompt is too long: 208310 tokens > 200000 maximum";
 // "input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000, ...".
 const CONTEXT_RE = /prompt is too long|exceeds? (?:the )?context (?:limit|window)|max_tokens.*context/i;
+// "Output blocked by content filtering policy": Anthropic's output filter, a 400 (or in-band).
+const CONTENT_FILTER_RE = /content filtering policy|blocked by content filter/i;
 // "Your credit balance is too low to access the Anthropic API..."; workspace/monthly spend limits.
 const BILLING_RE = /credit balance is too low|spend limit|billing/i;
 
@@ -76,6 +78,7 @@ function kindOf(type: string | undefined, status: number, message: string): Erro
   if ((type === 'invalid_request_error' || (type === undefined && status === 400)) && CONTEXT_RE.test(message)) {
     return 'context_length_exceeded';
   }
+  if ((type === 'invalid_request_error' || type === undefined) && CONTENT_FILTER_RE.test(message)) return 'content_filter';
   const byType = type === undefined ? undefined : TYPE_TO_KIND[type];
   return byType ?? kindOfStatus(status);
 }

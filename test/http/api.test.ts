@@ -1,0 +1,153 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/gateway.ts';
+import { startGateway } from '../../src/gateway.ts';
+import { configFromObject } from '../../src/config/load.ts';
+import { ConfigError } from '../../src/config/load.ts';
+import { sdkClient, startTestGateway } from '../helpers/gateway.ts';
+
+async function json(res: Response): Promise<unknown> {
+  return JSON.parse(await res.text());
+}
+
+describe('the HTTP API with keys configured', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ auth: { keys: ['gw-secret-1', 'gw-secret-2'] }, server: { host: '127.0.0.1', port: 0, body_limit_bytes: 2048 } });
+  });
+  afterAll(() => gw.close());
+
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer gw-secret-2', ...headers }, body });
+
+  it('401 in OpenAI shape without a key, with a wrong key, and with a malformed Authorization', async () => {
+    for (const headers of [{ authorization: '' }, { authorization: 'Bearer nope' }, { authorization: 'Basic Z3ctc2VjcmV0LTE=' }]) {
+      const res = await post('{}', headers);
+      expect(res.status).toBe(401);
+      expect(await json(res)).toEqual({
+        error: { message: expect.stringContaining('Incorrect API key provided'), type: 'authentication_error', param: null, code: 'invalid_api_key' },
+      });
+    }
+  });
+
+  it('accepts either configured key, as Bearer or x-api-key', async () => {
+    const ok = await sdkClient(gw, 'gw-secret-1').chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'hi' }] });
+    expect(ok.object).toBe('chat.completion');
+    const res = await post(JSON.stringify({ model: 'gemini-pro', messages: [{ role: 'user', content: 'hi' }] }), { authorization: '', 'x-api-key': 'gw-secret-1' });
+    // An empty Authorization header is no key at all; x-api-key is then used.
+    expect(res.status).toBe(401);
+    const res2 = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'gw-secret-1' },
+      body: JSON.stringify({ model: 'gemini-pro', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res2.status).toBe(200);
+  });
+
+  it('413 for a body over the limit, before any upstream call', async () => {
+    const before = gw.simulator!.calls().length;
+    const res = await post(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x'.repeat(4096) }] }));
+    expect(res.status).toBe(413);
+    expect(await json(res)).toEqual({ error: { message: 'Request body too large: the limit is 2048 bytes.', type: 'invalid_request_error', param: null, code: 'request_too_large' } });
+    expect(gw.simulator!.calls().length).toBe(before);
+  });
+
+  it('400 for malformed JSON and for a body without messages', async () => {
+    const bad = await post('{"model": "gpt-3.5-turbo", ');
+    expect(bad.status).toBe(400);
+    expect(((await json(bad)) as { error: { code: string } }).error.code).toBe('invalid_json');
+    const noMessages = await post(JSON.stringify({ model: 'gpt-3.5-turbo' }));
+    expect(noMessages.status).toBe(400);
+    expect(await json(noMessages)).toEqual({
+      error: { message: "'messages' is a required property and must be an array.", type: 'invalid_request_error', param: 'messages', code: null },
+    });
+    const badRole = await post(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'wizard', content: 'x' }] }));
+    expect(((await json(badRole)) as { error: { param: string } }).error.param).toBe('messages[0].role');
+  });
+
+  it('404 for an unknown model and an unknown route, in OpenAI shape', async () => {
+    const err = (await sdkClient(gw, 'gw-secret-1').chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.NotFoundError>;
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(err.code).toBe('model_not_found');
+    const res = await fetch(`${gw.url}/v1/nothing-here`, { headers: { authorization: 'Bearer gw-secret-1' } });
+    expect(res.status).toBe(404);
+    expect(await json(res)).toEqual({ error: { message: 'Unknown request URL: GET /v1/nothing-here.', type: 'not_found_error', param: null, code: 'unknown_url' } });
+  });
+
+  it('GET /v1/models lists every model of every provider', async () => {
+    const list = await sdkClient(gw, 'gw-secret-1').models.list();
+    expect(list.data.map((m) => [m.id, m.owned_by])).toEqual([
+      ['gpt-4-turbo-preview', 'openai'],
+      ['gpt-3.5-turbo', 'openai'],
+      ['claude-3-opus', 'anthropic'],
+      ['gemini-pro', 'google'],
+    ]);
+  });
+
+  it('routes provider/model to that provider', async () => {
+    const { response } = await sdkClient(gw, 'gw-secret-1').chat.completions.create({ model: 'anthropic/claude-3-opus', messages: [{ role: 'user', content: 'x' }] }).withResponse();
+    expect(response.headers.get('x-provider')).toBe('anthropic');
+  });
+});
+
+describe('open development mode', () => {
+  it('refuses a non-loopback bind when no key is configured', async () => {
+    const config = configFromObject({ server: { host: '0.0.0.0', port: 0 }, providers: [{ name: 'x', type: 'openai-compatible', base_url: 'http://127.0.0.1:1/v1', models: ['m'] }] }, { env: {} });
+    await expect(startGateway(config)).rejects.toThrow(ConfigError);
+    await expect(startGateway(config)).rejects.toThrow(/open development mode binds to loopback only/);
+  });
+});
+
+describe('client disconnect', () => {
+  let upstream: Server;
+  let gw: RunningGateway;
+  const closed: Array<{ url: string }> = [];
+  let arrived: (req: IncomingMessage) => void = () => {};
+
+  beforeAll(async () => {
+    // An upstream that never answers and records when the gateway hangs up.
+    upstream = createServer((req) => {
+      arrived(req);
+      req.socket.on('close', () => closed.push({ url: req.url! }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const port = (upstream.address() as AddressInfo).port;
+    gw = await startTestGateway({
+      simulator: { enabled: false },
+      models: {},
+      providers: [{ name: 'silent', type: 'openai-compatible', base_url: `http://127.0.0.1:${port}/v1`, models: ['m'] }],
+    });
+  });
+  afterAll(async () => {
+    await gw.close();
+    upstream.closeAllConnections();
+    await new Promise((r) => upstream.close(r));
+  });
+
+  it.each([false, true])('aborts the upstream call at once when the client goes away (stream: %s)', async (stream) => {
+    closed.length = 0;
+    const reached = new Promise<IncomingMessage>((r) => (arrived = r));
+    const controller = new AbortController();
+    const pending = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }], stream }),
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    await reached;
+    const upstreamGone = new Promise<void>((r) => {
+      const t = setInterval(() => {
+        if (closed.length > 0) {
+          clearInterval(t);
+          r();
+        }
+      }, 2);
+    });
+    controller.abort();
+    await pending;
+    await upstreamGone;
+    expect(closed).toEqual([{ url: '/v1/chat/completions' }]);
+  });
+});

@@ -23,11 +23,15 @@ export type Decision =
   | { action: 'fail' };
 
 export interface AttemptRecord {
+  /** 1-based attempt number within the request. */
+  attempt: number;
   step: number;
   provider: string;
   model: string;
   ok: boolean;
   kind?: ErrorKind;
+  /** True when the target was skipped without an upstream call (open breaker, unhealthy). */
+  skipped?: boolean;
   latencyMs: number;
 }
 
@@ -52,10 +56,21 @@ export interface RequestInput<S extends RequestStep = RequestStep> {
   deadlineMs: number;
   /** Limit for one attempt to produce its result (for streams: the first content). */
   attemptTimeoutMs: number;
+  /** After a stream's commit point, the longest silence before it counts as stalled. */
+  streamIdleTimeoutMs?: number;
   decide: (d: DecideInput<S>) => Decision;
   /** The clock's now(); the same clock that drives the delays. */
   now: () => number;
 }
+
+/**
+ * Events a committed stream's pump sends. An attempt result `{ type: 'stream', complete: false }`
+ * puts the request in `streaming` until END (or BROKEN, or the idle delay).
+ */
+export type RequestEvent =
+  | { type: 'CHUNK' }
+  | { type: 'END' }
+  | { type: 'BROKEN'; error: UpstreamError };
 
 export interface AttemptInput<S extends RequestStep = RequestStep> {
   step: S;
@@ -78,6 +93,7 @@ interface Context<S extends RequestStep> {
   attemptStartedAt: number;
   deadlineMs: number;
   attemptTimeoutMs: number;
+  streamIdleTimeoutMs: number;
   decide: RequestInput<S>['decide'];
   now: () => number;
   decision: Decision | null;
@@ -95,6 +111,21 @@ function toUpstreamError(err: unknown): UpstreamError {
 const deadlineError = (ms: number): UpstreamError =>
   new UpstreamError({ kind: 'timeout', message: `request deadline of ${ms} ms exceeded` });
 
+/**
+ * A committed stream failed: the target's health must hear it, though its attempt had
+ * succeeded at the commit point.
+ */
+const reportStreamFailure = {
+  type: 'report',
+  params: ({ context }: { context: Context<RequestStep> }) => {
+    const last = context.attempts[context.attempts.length - 1];
+    return {
+      record: { ...last, ok: false, kind: context.lastError!.kind, latencyMs: context.now() - context.attemptStartedAt },
+      error: context.lastError,
+    };
+  },
+} as const;
+
 /** `report` with the last attempt as params (the runtime provides `report`). */
 const reportLast = {
   type: 'report',
@@ -109,6 +140,7 @@ export const requestMachine = setup({
     context: {} as Context<RequestStep>,
     input: {} as RequestInput,
     output: {} as RequestOutput,
+    events: {} as RequestEvent,
   },
   actors: {
     // Replaced by the runtime with `requestMachine.provide({ actors: { attempt } })`.
@@ -119,17 +151,31 @@ export const requestMachine = setup({
   actions: {
     // Replaced by the runtime: tells the target's model actor how the attempt went.
     report: (_, _params: { record: AttemptRecord; error: UpstreamError | null }) => {},
+    recordSuccess: assign(({ context, event }) => {
+      const step = context.steps[context.stepIndex];
+      const record: AttemptRecord = {
+        attempt: context.attempts.length + 1,
+        step: context.stepIndex,
+        provider: step.provider,
+        model: step.model,
+        ok: true,
+        latencyMs: context.now() - context.attemptStartedAt,
+      };
+      return { result: (event as unknown as { output: unknown }).output, attempts: [...context.attempts, record] };
+    }),
     /** Records a failed attempt: an actor error, or the timeout already put in lastError. */
     recordFailure: assign(({ context, event }) => {
       const error =
-        event.type === 'xstate.error.actor.attempt' ? toUpstreamError((event as unknown as { error: unknown }).error) : context.lastError!;
+        (event as { type: string }).type === 'xstate.error.actor.attempt' ? toUpstreamError((event as unknown as { error: unknown }).error) : context.lastError!;
       const step = context.steps[context.stepIndex];
       const record: AttemptRecord = {
+        attempt: context.attempts.length + 1,
         step: context.stepIndex,
         provider: step.provider,
         model: step.model,
         ok: false,
         kind: error.kind,
+        ...(error.skipped !== undefined ? { skipped: true } : {}),
         latencyMs: context.now() - context.attemptStartedAt,
       };
       return { lastError: error, attempts: [...context.attempts, record] };
@@ -139,8 +185,14 @@ export const requestMachine = setup({
     deadline: ({ context }) => context.deadlineMs,
     attemptTimeout: ({ context }) => Math.min(context.attemptTimeoutMs, context.deadlineMs),
     retryDelay: ({ context }) => (context.decision?.action === 'retry' ? context.decision.delayMs : 0),
+    streamIdle: ({ context }) => context.streamIdleTimeoutMs,
   },
   guards: {
+    /** The attempt returned a stream that has not finished yet (see RequestResultShape). */
+    isOpenStream: ({ event }) => {
+      const out = (event as unknown as { output?: { type?: unknown; complete?: unknown } }).output;
+      return out?.type === 'stream' && out.complete !== true;
+    },
     shouldRetry: ({ context }) => context.decision?.action === 'retry',
     shouldMoveOn: ({ context }) => {
       const d = context.decision;
@@ -163,6 +215,7 @@ export const requestMachine = setup({
       attemptStartedAt: now,
       deadlineMs: input.deadlineMs,
       attemptTimeoutMs: input.attemptTimeoutMs,
+      streamIdleTimeoutMs: input.streamIdleTimeoutMs ?? 30_000,
       decide: input.decide,
       now: input.now,
       decision: null,
@@ -170,86 +223,111 @@ export const requestMachine = setup({
       result: undefined,
     };
   },
-  initial: 'attempting',
-  after: {
-    deadline: {
-      target: '.failed',
-      actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
-    },
-  },
+  initial: 'working',
   states: {
-    attempting: {
-      entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
-      invoke: {
-        id: 'attempt',
-        src: 'attempt',
-        input: ({ context }) => ({
-          step: context.steps[context.stepIndex],
-          payload: context.payload,
-          stepIndex: context.stepIndex,
-          attempt: context.attempts.length + 1,
-        }),
-        onDone: {
-          target: 'succeeded',
-          actions: [
-            assign(({ context, event }) => {
-              const step = context.steps[context.stepIndex];
-              const record: AttemptRecord = { step: context.stepIndex, provider: step.provider, model: step.model, ok: true, latencyMs: context.now() - context.attemptStartedAt };
-              return { result: event.output, attempts: [...context.attempts, record] };
-            }),
-            reportLast,
-          ],
-        },
-        onError: {
-          target: 'deciding',
-          actions: ['recordFailure', reportLast],
-        },
-      },
+    // Everything before the response is committed; the request's one deadline covers it all.
+    working: {
+      initial: 'attempting',
       after: {
-        attemptTimeout: {
-          target: 'deciding',
-          actions: [
-            assign({
-              lastError: ({ context }) =>
-                new UpstreamError({ kind: 'timeout', message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms` }),
+        deadline: {
+          target: 'failed',
+          actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
+        },
+      },
+      states: {
+        attempting: {
+          entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
+          invoke: {
+            id: 'attempt',
+            src: 'attempt',
+            input: ({ context }) => ({
+              step: context.steps[context.stepIndex],
+              payload: context.payload,
+              stepIndex: context.stepIndex,
+              attempt: context.attempts.length + 1,
             }),
-            'recordFailure',
-            reportLast,
+            onDone: [
+              { guard: 'isOpenStream', target: '#request.streaming', actions: ['recordSuccess', reportLast] },
+              { target: '#request.succeeded', actions: ['recordSuccess', reportLast] },
+            ],
+            onError: {
+              target: 'deciding',
+              actions: ['recordFailure', reportLast],
+            },
+          },
+          after: {
+            attemptTimeout: {
+              target: 'deciding',
+              actions: [
+                assign({
+                  lastError: ({ context }) =>
+                    new UpstreamError({
+                      kind: 'timeout',
+                      message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms`,
+                    }),
+                }),
+                'recordFailure',
+                reportLast,
+              ],
+            },
+          },
+        },
+        deciding: {
+          entry: assign({
+            decision: ({ context }) =>
+              context.decide({
+                error: context.lastError!,
+                step: context.steps[context.stepIndex],
+                stepIndex: context.stepIndex,
+                stepAttempts: context.stepAttempts,
+                attempts: context.attempts.length,
+                hasNextStep: context.stepIndex + 1 < context.steps.length,
+                remainingMs: context.deadlineMs - (context.now() - context.startedAt),
+              }),
+          }),
+          always: [
+            { guard: 'shouldRetry', target: 'backoff' },
+            {
+              guard: 'shouldMoveOn',
+              target: 'attempting',
+              actions: assign({
+                stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
+                stepAttempts: 0,
+              }),
+            },
+            { target: '#request.failed' },
           ],
+        },
+        backoff: {
+          after: { retryDelay: 'attempting' },
         },
       },
     },
-    deciding: {
-      entry: assign({
-        decision: ({ context }) =>
-          context.decide({
-            error: context.lastError!,
-            step: context.steps[context.stepIndex],
-            stepIndex: context.stepIndex,
-            stepAttempts: context.stepAttempts,
-            attempts: context.attempts.length,
-            hasNextStep: context.stepIndex + 1 < context.steps.length,
-            remainingMs: context.deadlineMs - (context.now() - context.startedAt),
-          }),
-      }),
-      always: [
-        { guard: 'shouldRetry', target: 'backoff' },
-        {
-          guard: 'shouldMoveOn',
-          target: 'attempting',
+    // A stream past its commit point: no failover any more, only an idle watchdog.
+    streaming: {
+      after: {
+        streamIdle: {
+          target: 'stalled',
           actions: assign({
-            stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
-            stepAttempts: 0,
+            lastError: ({ context }) => new UpstreamError({ kind: 'timeout', message: `upstream stream stalled: nothing for ${context.streamIdleTimeoutMs} ms` }),
           }),
         },
-        { target: 'failed' },
-      ],
-    },
-    backoff: {
-      after: { retryDelay: 'attempting' },
+      },
+      on: {
+        CHUNK: { target: 'streaming', reenter: true },
+        END: 'succeeded',
+        BROKEN: {
+          target: 'broken',
+          actions: assign({ lastError: ({ event }) => event.error }),
+        },
+      },
     },
     succeeded: { type: 'final' },
     failed: { type: 'final' },
+    /** The stream went silent after its commit point. */
+    stalled: { type: 'final', entry: [reportStreamFailure, assign({ result: undefined })] },
+    /** The stream broke after its commit point. */
+    broken: { type: 'final', entry: [reportStreamFailure, assign({ result: undefined })] },
   },
   output: ({ context }): RequestOutput => {
     if (context.result !== undefined) {

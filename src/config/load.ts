@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
+import { policyDefaultsFromConfig } from './policy-defaults.ts';
 import { configSchema, type ParsedConfig } from './schema.ts';
 import type { GatewayConfig, ProviderConfig } from './types.ts';
 
@@ -81,7 +82,25 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     connections: p.connections ?? 128,
   }));
 
+  let policy;
+  try {
+    policy = policyDefaultsFromConfig(c, new Set(providers.map((p) => p.target.name)));
+  } catch (err) {
+    throw new ConfigError(`config ${source}: ${(err as Error).message}`);
+  }
+  const r = c.resilience;
+
   return {
+    resilience: {
+      policy,
+      attemptTimeoutMs: r.attempt_timeout_ms,
+      ttftTimeoutMs: r.ttft_timeout_ms,
+      streamIdleTimeoutMs: r.stream_idle_timeout_ms,
+      retryBudget: { maxTokens: r.retry_budget.max_tokens, ratio: r.retry_budget.ratio },
+      cacheEntries: r.cache_entries,
+      degraded: r.degraded,
+      maxBreakersPerTarget: r.max_breakers_per_target,
+    },
     server: { host: server.host, port: server.port, bodyLimitBytes: server.body_limit_bytes, requestTimeoutMs: server.request_timeout_ms },
     // An unset ${VAR} leaves an empty key: never accept "" as a key.
     auth: { keys: c.auth.keys.filter((k) => k !== ''), adminKeys: c.auth.admin_keys.filter((k) => k !== '') },

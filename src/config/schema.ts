@@ -58,6 +58,44 @@ const simulator = z.object({
   seed: z.number().int().optional(),
 }).strict();
 
+const ms = (max: number) => z.number().int().min(1).max(max);
+
+/**
+ * Resilience defaults: what a request that sends no policy header gets. `breaker` and
+ * `retry` take exactly the fields of the X-Circuit-Breaker and X-Retry-Config headers.
+ */
+const resilience = z.object({
+  /** X-Circuit-Breaker fields, e.g. { error_threshold: 5, timeout: 30 }. */
+  breaker: z.record(z.string(), z.unknown()).optional(),
+  breaker_fallback: z.enum(['error', 'cache', 'degraded']).default('error'),
+  /** X-Retry-Config fields, e.g. { initial_delay_ms: 100, max_retries: 2 }. */
+  retry: z.record(z.string(), z.unknown()).optional(),
+  failover: z.object({
+    enabled: z.boolean().default(true),
+    /** The default chain: the requested model on each of these providers, through `models` equivalents. */
+    providers: z.array(z.string()).default([]),
+    health_check_interval: z.number().min(1).max(86_400).default(30),
+    failure_threshold: z.number().int().min(1).max(100).default(3),
+    success_threshold: z.number().int().min(1).max(100).default(2),
+  }).strict().prefault({}),
+  /** A non-streaming attempt must answer within this. */
+  attempt_timeout_ms: ms(3_600_000).default(60_000),
+  /** A streaming attempt must produce its first content within this (time to first token). */
+  ttft_timeout_ms: ms(3_600_000).default(15_000),
+  /** After the first byte, a stream silent this long is ended as timed out. */
+  stream_idle_timeout_ms: ms(3_600_000).default(30_000),
+  retry_budget: z.object({
+    max_tokens: z.number().min(0).max(10_000).default(10),
+    ratio: z.number().min(0).max(1).default(0.2),
+  }).strict().prefault({}),
+  /** Last good responses kept for X-Circuit-Breaker-Fallback: cache. */
+  cache_entries: z.number().int().min(0).max(1_000_000).default(1000),
+  /** Model to serve when a breaker is open and the request asked for `degraded`: model -> cheaper model. */
+  degraded: z.record(z.string(), z.string()).default({}),
+  /** Most distinct X-Circuit-Breaker configs kept per target. */
+  max_breakers_per_target: z.number().int().min(1).max(1024).default(32),
+}).strict();
+
 export const configSchema = z.object({
   server: server.prefault({}),
   auth: auth.prefault({}),
@@ -65,6 +103,7 @@ export const configSchema = z.object({
   /** Equivalents: for a requested model, the model to use on each other provider. */
   models: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   simulator: simulator.prefault({}),
+  resilience: resilience.prefault({}),
 }).strict().superRefine((cfg, ctx) => {
   const names = new Set<string>();
   cfg.providers.forEach((p, i) => {
@@ -75,6 +114,9 @@ export const configSchema = z.object({
     } else if (p.base_url !== 'simulator' && !URL.canParse(p.base_url)) {
       ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${p.base_url}"` });
     }
+  });
+  cfg.resilience.failover.providers.forEach((p, i) => {
+    if (!names.has(p)) ctx.addIssue({ code: 'custom', path: ['resilience', 'failover', 'providers', i], message: `unknown provider "${p}"` });
   });
   for (const [model, equivalents] of Object.entries(cfg.models)) {
     for (const providerName of Object.keys(equivalents)) {

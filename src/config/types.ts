@@ -1,3 +1,4 @@
+import type { PolicyDefaults } from '../policy/types.ts';
 import type { ProviderTarget } from '../providers/types.ts';
 
 /** One model a provider serves: the name clients use and the provider's own id. */
@@ -26,6 +27,17 @@ export interface GatewayConfig {
     models?: Record<string, unknown>;
     defaults?: unknown;
     seed?: number;
+  };
+  resilience: {
+    /** The defaults every policy header is merged over (built once; shared). */
+    policy: PolicyDefaults;
+    attemptTimeoutMs: number;
+    ttftTimeoutMs: number;
+    streamIdleTimeoutMs: number;
+    retryBudget: { maxTokens: number; ratio: number };
+    cacheEntries: number;
+    degraded: Record<string, string>;
+    maxBreakersPerTarget: number;
   };
   /** Where the config came from, for the start-up banner. */
   source: string;

@@ -36,8 +36,16 @@ export interface UpstreamErrorInit {
    * fail over, never retry.
    */
   fatal?: boolean;
+  /**
+   * Set when no upstream call was made because the gateway skipped the target: its breaker
+   * is open (`circuit_open`), active health checks mark it down (`unhealthy`), or it is too
+   * slow for the fallback's max_latency_increase (`too_slow`).
+   */
+  skipped?: SkipReason;
   cause?: unknown;
 }
+
+export type SkipReason = 'circuit_open' | 'unhealthy' | 'too_slow';
 
 /**
  * One classified upstream failure. Adapters build these from the provider's real status,
@@ -52,6 +60,7 @@ export class UpstreamError extends Error {
   readonly hints: RetryHints;
   readonly inBand: boolean;
   readonly fatal: boolean;
+  readonly skipped: SkipReason | undefined;
 
   constructor(init: UpstreamErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -63,6 +72,7 @@ export class UpstreamError extends Error {
     this.hints = init.hints ?? {};
     this.inBand = init.inBand ?? false;
     this.fatal = init.fatal ?? false;
+    this.skipped = init.skipped;
   }
 }
 

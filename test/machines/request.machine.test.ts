@@ -4,12 +4,12 @@ import { requestMachine, type AttemptInput, type Decision, type DecideInput, typ
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 
-type Script = Array<{ ok: true; value: string } | { ok: false; kind: ErrorKind } | 'hang'>;
+type Script = Array<{ ok: true; value: unknown } | { ok: false; kind: ErrorKind; skipped?: 'circuit_open' } | 'hang'>;
 
 /** A request machine whose attempts follow `script`, one entry per attempt, on a simulated clock. */
-function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInput) => Decision; deadlineMs?: number; attemptTimeoutMs?: number } = {}) {
+function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInput) => Decision; deadlineMs?: number; attemptTimeoutMs?: number; streamIdleTimeoutMs?: number } = {}) {
   const clock = new SimulatedClock();
-  const reports: Array<{ provider: string; ok: boolean; kind?: ErrorKind; latencyMs: number }> = [];
+  const reports: Array<{ provider: string; ok: boolean; kind?: ErrorKind; latencyMs: number; skipped?: boolean }> = [];
   const started: AttemptInput[] = [];
   const aborted: number[] = [];
   const machine = requestMachine.provide({
@@ -19,11 +19,18 @@ function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInpu
         const entry = script[input.attempt - 1];
         signal.addEventListener('abort', () => aborted.push(input.attempt));
         if (entry === 'hang' || entry === undefined) return new Promise(() => {});
-        return entry.ok ? Promise.resolve(entry.value) : Promise.reject(new UpstreamError({ kind: entry.kind, message: entry.kind }));
+        return entry.ok ? Promise.resolve(entry.value) : Promise.reject(new UpstreamError({ kind: entry.kind, message: entry.kind, ...(entry.skipped ? { skipped: entry.skipped } : {}) }));
       }),
     },
     actions: {
-      report: (_, params) => reports.push({ provider: params.record.provider, ok: params.record.ok, kind: params.record.kind, latencyMs: params.record.latencyMs }),
+      report: (_, params) =>
+        reports.push({
+          provider: params.record.provider,
+          ok: params.record.ok,
+          kind: params.record.kind,
+          latencyMs: params.record.latencyMs,
+          ...(params.record.skipped ? { skipped: true } : {}),
+        }),
     },
   });
   const steps = Array.from({ length: opts.steps ?? 2 }, (_, i) => ({ provider: `p${i}`, model: `m${i}` }));
@@ -33,6 +40,7 @@ function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInpu
       steps,
       deadlineMs: opts.deadlineMs ?? 10_000,
       attemptTimeoutMs: opts.attemptTimeoutMs ?? 1_000,
+      streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? 2_000,
       decide: opts.decide ?? ((d) => (d.hasNextStep ? { action: 'next' } : { action: 'fail' })),
       now: () => clock.now(),
     },
@@ -69,7 +77,7 @@ describe('request machine', () => {
     });
     h.actor.start();
     await flush();
-    expect(h.actor.getSnapshot().value).toBe('backoff');
+    expect(h.actor.getSnapshot().value).toEqual({ working: 'backoff' });
     h.clock.increment(249);
     expect(h.started).toHaveLength(1);
     h.clock.increment(1);
@@ -82,7 +90,7 @@ describe('request machine', () => {
     const h = harness(['hang', { ok: true, value: 'fallback' }], { attemptTimeoutMs: 500 });
     h.actor.start();
     h.clock.increment(499);
-    expect(h.actor.getSnapshot().value).toBe('attempting');
+    expect(h.actor.getSnapshot().value).toEqual({ working: 'attempting' });
     h.clock.increment(1);
     await flush();
     expect(h.aborted).toEqual([1]);
@@ -118,5 +126,85 @@ describe('request machine', () => {
     h.actor.start();
     h.actor.stop();
     expect(h.aborted).toEqual([1]);
+  });
+
+  it('a jump decision skips to the chosen step', async () => {
+    const h = harness([{ ok: false, kind: 'rate_limit' }, { ok: true, value: 'from p2' }], {
+      steps: 3,
+      decide: () => ({ action: 'next', stepIndex: 2 }),
+    });
+    h.actor.start();
+    await flush();
+    await flush();
+    expect(h.started.map((s) => s.step.provider)).toEqual(['p0', 'p2']);
+    expect(h.actor.getSnapshot().output).toMatchObject({ ok: true, result: 'from p2', stepIndex: 2 });
+  });
+
+  it('records a skipped target as skipped', async () => {
+    const h = harness([{ ok: false, kind: 'server_error', skipped: 'circuit_open' }, { ok: true, value: 'ok' }]);
+    h.actor.start();
+    await flush();
+    await flush();
+    const out = h.actor.getSnapshot().output as RequestOutput;
+    expect(out.attempts.map((a) => [a.attempt, a.provider, a.ok, a.skipped ?? false])).toEqual([
+      [1, 'p0', false, true],
+      [2, 'p1', true, false],
+    ]);
+  });
+
+  describe('a committed stream', () => {
+    const openStream = { type: 'stream', complete: false };
+
+    it('stays in streaming, re-arming the idle delay on every chunk, until END', async () => {
+      const h = harness([{ ok: true, value: openStream }], { streamIdleTimeoutMs: 1_000 });
+      h.actor.start();
+      await flush();
+      expect(h.actor.getSnapshot().value).toBe('streaming');
+      h.clock.increment(900);
+      h.actor.send({ type: 'CHUNK' });
+      h.clock.increment(900);
+      expect(h.actor.getSnapshot().value).toBe('streaming');
+      h.actor.send({ type: 'END' });
+      expect(h.actor.getSnapshot().value).toBe('succeeded');
+      expect(h.reports.map((r) => r.ok)).toEqual([true]);
+    });
+
+    it('is stalled after the idle delay with no chunk, and reports a timeout', async () => {
+      const h = harness([{ ok: true, value: openStream }], { streamIdleTimeoutMs: 1_000 });
+      h.actor.start();
+      await flush();
+      h.clock.increment(999);
+      expect(h.actor.getSnapshot().value).toBe('streaming');
+      h.clock.increment(1);
+      const snap = h.actor.getSnapshot();
+      expect(snap.value).toBe('stalled');
+      expect(h.reports.map((r) => [r.ok, r.kind])).toEqual([[true, undefined], [false, 'timeout']]);
+      const out = snap.output as RequestOutput;
+      expect(out.ok).toBe(false);
+    });
+
+    it('is not subject to the request deadline once committed', async () => {
+      const h = harness([{ ok: true, value: openStream }], { deadlineMs: 500, streamIdleTimeoutMs: 1_000 });
+      h.actor.start();
+      await flush();
+      h.clock.increment(600);
+      expect(h.actor.getSnapshot().value).toBe('streaming');
+    });
+
+    it('BROKEN ends it and reports the failure', async () => {
+      const h = harness([{ ok: true, value: openStream }]);
+      h.actor.start();
+      await flush();
+      h.actor.send({ type: 'BROKEN', error: new UpstreamError({ kind: 'connection_error', message: 'cut' }) });
+      expect(h.actor.getSnapshot().value).toBe('broken');
+      expect(h.reports.map((r) => [r.ok, r.kind])).toEqual([[true, undefined], [false, 'connection_error']]);
+    });
+
+    it('a stream that completed inside its head is simply succeeded', async () => {
+      const h = harness([{ ok: true, value: { type: 'stream', complete: true } }]);
+      h.actor.start();
+      await flush();
+      expect(h.actor.getSnapshot().value).toBe('succeeded');
+    });
   });
 });

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
+import { ANTHROPIC_HEADERS, anthropicBody, causeCode, openaiBody, post, readThenListen } from './helpers.ts';
+
+let sim: SimulatorHandle;
+beforeAll(async () => {
+  sim = await startSimulator();
+});
+afterAll(() => sim.close());
+beforeEach(() => sim.reset());
+
+describe('connection-level faults', () => {
+  it('reset: the connection is reset before any header (ECONNRESET)', async () => {
+    sim.setModel('gpt-4o', { faults: [{ type: 'reset' }] });
+    const err = await post(sim.url, '/v1/chat/completions', openaiBody()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(causeCode(err)).toBe('ECONNRESET');
+    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'reset', status: null }]);
+  });
+
+  it('error connection_error: the socket is closed before any header', async () => {
+    sim.setModel('claude-3-opus', { faults: [{ type: 'error', kind: 'connection_error' }] });
+    const err = await post(sim.url, '/v1/messages', anthropicBody(), ANTHROPIC_HEADERS).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(causeCode(err)).toBe('UND_ERR_SOCKET');
+    expect(sim.calls()[0]).toMatchObject({ fault: 'error', status: null });
+  });
+
+  it('hang: no answer until the client aborts', async () => {
+    sim.setModel('gpt-4o', { faults: [{ type: 'hang' }] });
+    const ctl = new AbortController();
+    const pending = post(sim.url, '/v1/chat/completions', openaiBody(), {}, ctl.signal).catch((e: unknown) => e);
+    const outcome = await Promise.race([pending, new Promise((r) => setTimeout(() => r('still waiting'), 50))]);
+    expect(outcome).toBe('still waiting');
+    ctl.abort();
+    const err = (await pending) as Error;
+    expect(err.name).toBe('AbortError');
+    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'hang', status: null }]);
+  });
+
+  it('close() destroys hanging and stalled sockets and resolves', async () => {
+    const own = await startSimulator({
+      models: { hangs: { faults: [{ type: 'hang' }] }, stalls: { faults: [{ type: 'stall', after_tokens: 1 }] } },
+    });
+    const hanging = post(own.url, '/v1/chat/completions', openaiBody({ model: 'hangs' })).catch((e: unknown) => e);
+    const stalled = await post(own.url, '/v1/chat/completions', openaiBody({ model: 'stalls', stream: true }));
+    const reading = readThenListen(stalled, () => false, 0).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    await own.close();
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(causeCode(await hanging)).toBe('UND_ERR_SOCKET');
+    const read = await reading;
+    expect(read).toBeInstanceOf(TypeError);
+    // Idempotent.
+    await own.close();
+  });
+
+  it('the connection pool recovers: a healthy call after a reset succeeds', async () => {
+    sim.setModel('gpt-4o', { faults: [{ type: 'reset', first_n: 1 }] });
+    await post(sim.url, '/v1/chat/completions', openaiBody()).catch(() => undefined);
+    expect((await post(sim.url, '/v1/chat/completions', openaiBody())).status).toBe(200);
+  });
+});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
-import { ANTHROPIC_HEADERS, anthropicBody, parseSse, post } from './helpers.ts';
+import { ANTHROPIC_HEADERS, anthropicBody, parseSse, post, json } from './helpers.ts';
 
 let sim: SimulatorHandle;
 beforeAll(async () => {
@@ -24,7 +24,7 @@ describe('Anthropic POST /v1/messages, non-streaming', () => {
     const res = await messages(anthropicBody({ system: 'Be brief' }));
     expect(res.status).toBe(200);
     expect(res.headers.get('request-id')).toMatch(/^req_\w+$/);
-    expect(await res.json()).toEqual({
+    expect(await json(res)).toEqual({
       id: expect.stringMatching(/^msg_\w+$/),
       type: 'message',
       role: 'assistant',
@@ -37,17 +37,17 @@ describe('Anthropic POST /v1/messages, non-streaming', () => {
   });
 
   it('stops at max_tokens with stop_reason max_tokens', async () => {
-    const body = await (await messages(anthropicBody({ max_tokens: 2 }))).json();
+    const body = await json(await messages(anthropicBody({ max_tokens: 2 })));
     expect(body.content).toEqual([{ type: 'text', text: 'Simulated reply' }]);
     expect(body.stop_reason).toBe('max_tokens');
   });
 
   it('answers with a tool_use block built from input_schema, then text after the tool_result', async () => {
-    const call = await (await messages(anthropicBody({ tools: [SEARCH_TOOL] }))).json();
+    const call = await json(await messages(anthropicBody({ tools: [SEARCH_TOOL] })));
     expect(call.stop_reason).toBe('tool_use');
     expect(call.content).toEqual([{ type: 'tool_use', id: expect.stringMatching(/^toolu_\w+$/), name: 'search', input: { query: 'simulated query', limit: 3 } }]);
 
-    const after = await (
+    const after = await json(
       await messages({
         model: 'claude-3-opus',
         max_tokens: 100,
@@ -58,16 +58,16 @@ describe('Anthropic POST /v1/messages, non-streaming', () => {
           { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.content[0].id, content: 'many parrots' }] },
         ],
       })
-    ).json();
+    );
     expect(after.stop_reason).toBe('end_turn');
     expect(after.content[0].type).toBe('text');
   });
 
   it('honours tool_choice none and tool by name', async () => {
     const other = { name: 'other', input_schema: { type: 'object', properties: {} } };
-    const none = await (await messages(anthropicBody({ tools: [SEARCH_TOOL], tool_choice: { type: 'none' } }))).json();
+    const none = await json(await messages(anthropicBody({ tools: [SEARCH_TOOL], tool_choice: { type: 'none' } })));
     expect(none.content[0].type).toBe('text');
-    const named = await (await messages(anthropicBody({ tools: [SEARCH_TOOL, other], tool_choice: { type: 'tool', name: 'other' } }))).json();
+    const named = await json(await messages(anthropicBody({ tools: [SEARCH_TOOL, other], tool_choice: { type: 'tool', name: 'other' } })));
     expect(named.content[0]).toMatchObject({ type: 'tool_use', name: 'other', input: {} });
   });
 });
@@ -142,13 +142,13 @@ describe('Anthropic request validation', () => {
   it.each(cases)('%s is a 400 invalid_request_error', async (_name, body, message) => {
     const res = await messages(body);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message }, request_id: res.headers.get('request-id') });
+    expect(await json(res)).toEqual({ type: 'error', error: { type: 'invalid_request_error', message }, request_id: res.headers.get('request-id') });
   });
 
   it('requires the anthropic-version header', async () => {
     const res = await post(sim.url, '/v1/messages', anthropicBody(), { 'x-api-key': 'k' });
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toEqual({ type: 'invalid_request_error', message: 'anthropic-version: header is required' });
+    expect((await json(res)).error).toEqual({ type: 'invalid_request_error', message: 'anthropic-version: header is required' });
   });
 
   it('restricted keys: missing and wrong x-api-key are 401 authentication_error', async () => {
@@ -156,9 +156,9 @@ describe('Anthropic request validation', () => {
     try {
       const none = await post(locked.url, '/v1/messages', anthropicBody(), { 'anthropic-version': '2023-06-01' });
       expect(none.status).toBe(401);
-      expect((await none.json()).error).toEqual({ type: 'authentication_error', message: 'x-api-key header is required' });
+      expect((await json(none)).error).toEqual({ type: 'authentication_error', message: 'x-api-key header is required' });
       const bad = await post(locked.url, '/v1/messages', anthropicBody(), { 'anthropic-version': '2023-06-01', 'x-api-key': 'nope' });
-      expect((await bad.json()).error).toEqual({ type: 'authentication_error', message: 'invalid x-api-key' });
+      expect((await json(bad)).error).toEqual({ type: 'authentication_error', message: 'invalid x-api-key' });
       const good = await post(locked.url, '/v1/messages', anthropicBody(), { 'anthropic-version': '2023-06-01', 'x-api-key': 'sk-ant-good' });
       expect(good.status).toBe(200);
     } finally {
@@ -168,7 +168,7 @@ describe('Anthropic request validation', () => {
 
   it('GET /v1/models with anthropic-version answers in Anthropic list shape', async () => {
     const res = await fetch(`${sim.url}/v1/models`, { headers: ANTHROPIC_HEADERS });
-    expect(await res.json()).toEqual({
+    expect(await json(res)).toEqual({
       data: [{ type: 'model', id: 'claude-3-opus', display_name: 'claude-3-opus', created_at: '2025-01-01T00:00:00Z' }],
       has_more: false,
       first_id: 'claude-3-opus',

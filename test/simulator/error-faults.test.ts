@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
-import { ANTHROPIC_HEADERS, anthropicBody, GEMINI_PATH, GEMINI_STREAM_PATH, geminiBody, openaiBody, parseSse, post } from './helpers.ts';
+import { ANTHROPIC_HEADERS, anthropicBody, GEMINI_PATH, GEMINI_STREAM_PATH, geminiBody, openaiBody, parseSse, post, json } from './helpers.ts';
 
 let sim: SimulatorHandle;
 beforeAll(async () => {
@@ -32,7 +32,7 @@ describe('error faults, OpenAI', () => {
     expect(res.status).toBe(status);
     expect(res.headers.get('x-request-id')).toMatch(/^req_/);
     expect(res.headers.get('retry-after')).toBeNull();
-    const body = await res.json();
+    const body = await json(res);
     expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
     expect(body.error).toMatchObject({ param: null, ...fields, message: expect.any(String) });
     expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'error', status }]);
@@ -52,7 +52,7 @@ describe('error faults, OpenAI', () => {
     const res = await post(sim.url, '/v1/chat/completions', openaiBody({ stream: true }));
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toBe('application/json');
-    expect((await res.json()).error.type).toBe('server_error');
+    expect((await json(res)).error.type).toBe('server_error');
   });
 });
 
@@ -74,7 +74,7 @@ describe('error faults, Anthropic', () => {
     expect(res.status).toBe(status);
     const requestId = res.headers.get('request-id');
     expect(requestId).toMatch(/^req_/);
-    expect(await res.json()).toEqual({ type: 'error', error: { type, message }, request_id: requestId });
+    expect(await json(res)).toEqual({ type: 'error', error: { type, message }, request_id: requestId });
   });
 
   it('rate_limit with retry_after_s sends retry-after and anthropic-ratelimit-* headers', async () => {
@@ -112,13 +112,13 @@ describe('error faults, Gemini', () => {
     const res = await post(sim.url, GEMINI_PATH, geminiBody());
     expect(res.status).toBe(status);
     expect(res.headers.get('retry-after')).toBeNull();
-    const body = await res.json();
+    const body = await json(res);
     expect(body.error).toMatchObject({ code: status, status: name, message: expect.any(String) });
   });
 
   it('rate_limit: a per-minute QuotaFailure, and RetryInfo only when retry_after_s is given', async () => {
     inject('gemini-pro', 'rate_limit');
-    const plain = (await (await post(sim.url, GEMINI_PATH, geminiBody())).json()).error;
+    const plain = (await json(await post(sim.url, GEMINI_PATH, geminiBody()))).error;
     expect(plain.details.map((d: { '@type': string }) => d['@type'])).toEqual(['type.googleapis.com/google.rpc.QuotaFailure', 'type.googleapis.com/google.rpc.Help']);
     expect(plain.details[0].violations[0].quotaId).toBe('GenerateRequestsPerMinutePerProjectPerModel-FreeTier');
     expect(plain.details[0].violations[0].quotaDimensions).toEqual({ location: 'global', model: 'gemini-pro' });
@@ -126,13 +126,13 @@ describe('error faults, Gemini', () => {
     inject('gemini-pro', 'rate_limit', 38);
     const res = await post(sim.url, GEMINI_PATH, geminiBody());
     expect(res.headers.get('retry-after')).toBeNull();
-    const hinted = (await res.json()).error;
+    const hinted = (await json(res)).error;
     expect(hinted.details.at(-1)).toEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '38s' });
   });
 
   it('quota_exceeded: a per-day QuotaFailure', async () => {
     inject('gemini-pro', 'quota_exceeded');
-    const body = await (await post(sim.url, GEMINI_PATH, geminiBody())).json();
+    const body = await json(await post(sim.url, GEMINI_PATH, geminiBody()));
     expect(body.error.details[0].violations[0].quotaId).toBe('GenerateRequestsPerDayPerProjectPerModel-FreeTier');
   });
 
@@ -140,7 +140,7 @@ describe('error faults, Gemini', () => {
     inject('gemini-pro', 'content_filter');
     const res = await post(sim.url, GEMINI_PATH, geminiBody());
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.candidates).toBeUndefined();
     expect(body.promptFeedback.blockReason).toBe('SAFETY');
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
-import { GEMINI_PATH, GEMINI_STREAM_PATH, geminiBody, parseSse, post } from './helpers.ts';
+import { GEMINI_PATH, GEMINI_STREAM_PATH, geminiBody, parseSse, post, json } from './helpers.ts';
 
 let sim: SimulatorHandle;
 beforeAll(async () => {
@@ -23,7 +23,7 @@ describe('Gemini generateContent', () => {
     const res = await post(sim.url, GEMINI_PATH, geminiBody({ systemInstruction: { parts: [{ text: 'Be brief' }] } }));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
-    expect(await res.json()).toEqual({
+    expect(await json(res)).toEqual({
       candidates: [
         { content: { parts: [{ text: expect.stringMatching(/^Simulated reply from gemini-pro: \w+ \w+$/) }], role: 'model' }, finishReason: 'STOP', index: 0 },
       ],
@@ -35,24 +35,24 @@ describe('Gemini generateContent', () => {
 
   it('serves /v1 as well as /v1beta and reads snake_case fields', async () => {
     const res = await post(sim.url, '/v1/models/gemini-pro:generateContent', geminiBody({ generation_config: { max_output_tokens: 2 } }));
-    const body = await res.json();
+    const body = await json(res);
     expect(body.candidates[0]).toMatchObject({ content: { parts: [{ text: 'Simulated reply' }] }, finishReason: 'MAX_TOKENS' });
   });
 
   it('answers a functionCall built from the declaration, the allowed one under mode ANY, text after a functionResponse', async () => {
-    const call = await (await post(sim.url, GEMINI_PATH, geminiBody({ tools: TOOLS }))).json();
+    const call = await json(await post(sim.url, GEMINI_PATH, geminiBody({ tools: TOOLS })));
     expect(call.candidates[0].content.parts).toEqual([{ functionCall: { name: 'lookup', args: { term: 'simulated term', exact: true } } }]);
     expect(call.candidates[0].finishReason).toBe('STOP');
 
-    const forced = await (
+    const forced = await json(
       await post(sim.url, GEMINI_PATH, geminiBody({ tools: TOOLS, toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['other'] } } }))
-    ).json();
+    );
     expect(forced.candidates[0].content.parts).toEqual([{ functionCall: { name: 'other', args: {} } }]);
 
-    const none = await (await post(sim.url, GEMINI_PATH, geminiBody({ tools: TOOLS, toolConfig: { functionCallingConfig: { mode: 'NONE' } } }))).json();
+    const none = await json(await post(sim.url, GEMINI_PATH, geminiBody({ tools: TOOLS, toolConfig: { functionCallingConfig: { mode: 'NONE' } } })));
     expect(none.candidates[0].content.parts[0].text).toMatch(/^Simulated/);
 
-    const after = await (
+    const after = await json(
       await post(sim.url, GEMINI_PATH, {
         tools: TOOLS,
         contents: [
@@ -61,7 +61,7 @@ describe('Gemini generateContent', () => {
           { role: 'user', parts: [{ functionResponse: { name: 'lookup', response: { found: true } } }] },
         ],
       })
-    ).json();
+    );
     expect(after.candidates[0].content.parts[0].text).toMatch(/^Simulated reply from gemini-pro:/);
   });
 });
@@ -97,7 +97,7 @@ describe('Gemini streamGenerateContent?alt=sse', () => {
 
   it('without alt=sse answers the same chunks as one JSON array', async () => {
     const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
-    const arr = await res.json();
+    const arr = await json(res);
     expect(arr).toHaveLength(7);
     expect(arr[6].candidates[0].finishReason).toBe('STOP');
   });
@@ -132,7 +132,7 @@ describe('Gemini request validation', () => {
     expect(res.status).toBe(400);
     const error: Record<string, unknown> = { code: 400, message, status: 'INVALID_ARGUMENT' };
     if (details !== undefined) error.details = details;
-    expect(await res.json()).toEqual({ error });
+    expect(await json(res)).toEqual({ error });
   });
 
   it('restricted keys: no key is 403 PERMISSION_DENIED, a wrong key 400 API_KEY_INVALID, ?key= and x-goog-api-key both work', async () => {
@@ -140,10 +140,10 @@ describe('Gemini request validation', () => {
     try {
       const none = await post(locked.url, GEMINI_PATH, geminiBody());
       expect(none.status).toBe(403);
-      expect((await none.json()).error.status).toBe('PERMISSION_DENIED');
+      expect((await json(none)).error.status).toBe('PERMISSION_DENIED');
       const bad = await post(locked.url, `${GEMINI_PATH}?key=wrong`, geminiBody());
       expect(bad.status).toBe(400);
-      expect((await bad.json()).error).toMatchObject({ message: 'API key not valid. Please pass a valid API key.', details: [{ reason: 'API_KEY_INVALID' }, expect.anything()] });
+      expect((await json(bad)).error).toMatchObject({ message: 'API key not valid. Please pass a valid API key.', details: [{ reason: 'API_KEY_INVALID' }, expect.anything()] });
       expect((await post(locked.url, `${GEMINI_PATH}?key=AIza-good`, geminiBody())).status).toBe(200);
       expect((await post(locked.url, GEMINI_PATH, geminiBody(), { 'x-goog-api-key': 'AIza-good' })).status).toBe(200);
     } finally {
@@ -154,11 +154,11 @@ describe('Gemini request validation', () => {
   it('an unknown method on a model is a 404 NOT_FOUND', async () => {
     const res = await post(sim.url, '/v1beta/models/gemini-pro:embedText', geminiBody());
     expect(res.status).toBe(404);
-    expect((await res.json()).error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+    expect((await json(res)).error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
   });
 
   it('GET /v1beta/models lists the configured models', async () => {
-    const body = await (await fetch(`${sim.url}/v1beta/models`)).json();
+    const body = await json(await fetch(`${sim.url}/v1beta/models`));
     expect(body.models.map((m: { name: string }) => m.name)).toEqual(['models/gemini-pro']);
   });
 });

@@ -88,3 +88,9 @@ export function causeCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** `res.json()` typed loosely: tests assert the shape themselves. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function json(res: Response): Promise<any> {
+  return res.json();
+}

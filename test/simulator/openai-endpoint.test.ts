@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
-import { dataOf, openaiBody, parseSse, post } from './helpers.ts';
+import { dataOf, openaiBody, parseSse, post, json } from './helpers.ts';
 
 let sim: SimulatorHandle;
 beforeAll(async () => {
@@ -28,7 +28,7 @@ describe('OpenAI POST /v1/chat/completions, non-streaming', () => {
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(res.headers.get('x-request-id')).toMatch(/^req_\w+$/);
     expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('9999');
-    const body = await res.json();
+    const body = await json(res);
     expect(body).toEqual({
       id: expect.stringMatching(/^chatcmpl-\w+$/),
       object: 'chat.completion',
@@ -55,25 +55,25 @@ describe('OpenAI POST /v1/chat/completions, non-streaming', () => {
   });
 
   it('gives the same answer to the same request and a different one to another prompt', async () => {
-    const a = await (await post(sim.url, '/v1/chat/completions', openaiBody({ max_tokens: 100 }))).json();
-    const b = await (await post(sim.url, '/v1/chat/completions', openaiBody({ max_tokens: 100 }))).json();
+    const a = await json(await post(sim.url, '/v1/chat/completions', openaiBody({ max_tokens: 100 })));
+    const b = await json(await post(sim.url, '/v1/chat/completions', openaiBody({ max_tokens: 100 })));
     sim.setModel('gpt-4o', { completion_tokens: 40 });
-    const long1 = await (await post(sim.url, '/v1/chat/completions', openaiBody())).json();
-    const long2 = await (await post(sim.url, '/v1/chat/completions', openaiBody({ messages: [{ role: 'user', content: 'Something else entirely' }] }))).json();
+    const long1 = await json(await post(sim.url, '/v1/chat/completions', openaiBody()));
+    const long2 = await json(await post(sim.url, '/v1/chat/completions', openaiBody({ messages: [{ role: 'user', content: 'Something else entirely' }] })));
     expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
     expect(long1.choices[0].message.content).not.toBe(long2.choices[0].message.content);
     expect(long1.choices[0].message.content.split(' ')).toHaveLength(40);
   });
 
   it('stops at max_tokens with finish_reason length', async () => {
-    const body = await (await post(sim.url, '/v1/chat/completions', openaiBody({ max_tokens: 3 }))).json();
+    const body = await json(await post(sim.url, '/v1/chat/completions', openaiBody({ max_tokens: 3 })));
     expect(body.choices[0].message.content).toBe('Simulated reply from');
     expect(body.choices[0].finish_reason).toBe('length');
     expect(body.usage.completion_tokens).toBe(3);
   });
 
   it('calls the first offered tool with arguments built from the required properties', async () => {
-    const body = await (await post(sim.url, '/v1/chat/completions', openaiBody({ tools: [WEATHER_TOOL] }))).json();
+    const body = await json(await post(sim.url, '/v1/chat/completions', openaiBody({ tools: [WEATHER_TOOL] })));
     expect(body.choices[0].finish_reason).toBe('tool_calls');
     expect(body.choices[0].message.content).toBeNull();
     expect(body.choices[0].message.tool_calls).toEqual([
@@ -83,15 +83,15 @@ describe('OpenAI POST /v1/chat/completions, non-streaming', () => {
 
   it('calls the tool named by tool_choice, and answers text after a tool result or with tool_choice none', async () => {
     const other = { type: 'function', function: { name: 'noop', parameters: { type: 'object', properties: {} } } };
-    const named = await (
+    const named = await json(
       await post(sim.url, '/v1/chat/completions', openaiBody({ tools: [WEATHER_TOOL, other], tool_choice: { type: 'function', function: { name: 'noop' } } }))
-    ).json();
+    );
     expect(named.choices[0].message.tool_calls[0].function).toEqual({ name: 'noop', arguments: '{}' });
 
-    const none = await (await post(sim.url, '/v1/chat/completions', openaiBody({ tools: [WEATHER_TOOL], tool_choice: 'none' }))).json();
+    const none = await json(await post(sim.url, '/v1/chat/completions', openaiBody({ tools: [WEATHER_TOOL], tool_choice: 'none' })));
     expect(none.choices[0].finish_reason).toBe('stop');
 
-    const afterResult = await (
+    const afterResult = await json(
       await post(sim.url, '/v1/chat/completions', {
         model: 'gpt-4o',
         tools: [WEATHER_TOOL],
@@ -101,16 +101,16 @@ describe('OpenAI POST /v1/chat/completions, non-streaming', () => {
           { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
         ],
       })
-    ).json();
+    );
     expect(afterResult.choices[0].finish_reason).toBe('stop');
     expect(afterResult.choices[0].message.content).toMatch(/^Simulated reply from gpt-4o:/);
   });
 
   it('answers JSON matching response_format json_schema', async () => {
     const schema = { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' } }, required: ['name', 'ok'] };
-    const body = await (
+    const body = await json(
       await post(sim.url, '/v1/chat/completions', openaiBody({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } }))
-    ).json();
+    );
     expect(JSON.parse(body.choices[0].message.content)).toEqual({ name: 'simulated name', ok: true });
   });
 });
@@ -138,7 +138,7 @@ describe('OpenAI POST /v1/chat/completions, streaming', () => {
     expect(chunks[8].choices).toEqual([]);
     expect(chunks[8].usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 6, total_tokens: 11 });
 
-    const whole = await (await post(sim.url, '/v1/chat/completions', openaiBody())).json();
+    const whole = await json(await post(sim.url, '/v1/chat/completions', openaiBody()));
     expect(whole.choices[0].message.content).toBe(text);
   });
 
@@ -162,7 +162,7 @@ describe('OpenAI POST /v1/chat/completions, streaming', () => {
     const argDeltas = data.slice(1, -2).map((c) => c.choices[0].delta.tool_calls[0]);
     expect(argDeltas.every((d) => d.index === 0 && d.id === undefined)).toBe(true);
     expect(argDeltas.map((d) => d.function.arguments).join('')).toBe('{"city":"simulated city","unit":"c","days":1}');
-    expect(data.at(-2).choices[0].finish_reason).toBe('tool_calls');
+    expect(data.at(-2)!.choices[0].finish_reason).toBe('tool_calls');
   });
 });
 
@@ -205,20 +205,20 @@ describe('OpenAI request validation', () => {
   it.each(cases)('%s is a 400 in OpenAI error shape', async (_name, body, expected) => {
     const res = await post(sim.url, '/v1/chat/completions', body);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { type: 'invalid_request_error', ...expected } });
+    expect(await json(res)).toEqual({ error: { type: 'invalid_request_error', ...expected } });
   });
 });
 
 describe('OpenAI other endpoints', () => {
   it('GET /v1/models lists the configured models', async () => {
     const res = await fetch(`${sim.url}/v1/models`);
-    expect(await res.json()).toEqual({ object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: expect.any(Number), owned_by: 'simulator' }] });
+    expect(await json(res)).toEqual({ object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: expect.any(Number), owned_by: 'simulator' }] });
   });
 
   it('an unknown path is a 404 in OpenAI shape', async () => {
     const res = await post(sim.url, '/v1/nope', {});
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { message: 'Invalid URL (POST /v1/nope)', type: 'invalid_request_error', param: null, code: null } });
+    expect(await json(res)).toEqual({ error: { message: 'Invalid URL (POST /v1/nope)', type: 'invalid_request_error', param: null, code: null } });
   });
 
   it('accepts any key by default and only the listed keys when api_keys is set', async () => {
@@ -226,10 +226,10 @@ describe('OpenAI other endpoints', () => {
     try {
       const none = await post(locked.url, '/v1/chat/completions', openaiBody());
       expect(none.status).toBe(401);
-      expect((await none.json()).error.message).toMatch(/^You didn't provide an API key/);
+      expect((await json(none)).error.message).toMatch(/^You didn't provide an API key/);
       const bad = await post(locked.url, '/v1/chat/completions', openaiBody(), { authorization: 'Bearer sk-wrong-key-123' });
       expect(bad.status).toBe(401);
-      expect((await bad.json()).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key', message: expect.stringContaining('Incorrect API key provided: sk-') });
+      expect((await json(bad)).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key', message: expect.stringContaining('Incorrect API key provided: sk-') });
       const good = await post(locked.url, '/v1/chat/completions', openaiBody(), { authorization: 'Bearer sk-good' });
       expect(good.status).toBe(200);
     } finally {

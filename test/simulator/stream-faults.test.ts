@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SseEvent } from '../../src/providers/sse.ts';
 import { startSimulator, type SimFault, type SimulatorHandle } from '../../src/simulator/index.ts';
-import { ANTHROPIC_HEADERS, anthropicBody, GEMINI_PATH, GEMINI_STREAM_PATH, geminiBody, openaiBody, parseSse, post, readAll, readThenListen } from './helpers.ts';
+import { ANTHROPIC_HEADERS, anthropicBody, GEMINI_PATH, GEMINI_STREAM_PATH, geminiBody, openaiBody, parseSse, post, readAll, readThenListen, json } from './helpers.ts';
 
 let sim: SimulatorHandle;
 beforeAll(async () => {
@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
-function json(e: SseEvent): any {
+function eventJson(e: SseEvent): any {
   try {
     return JSON.parse(e.data);
   } catch {
@@ -33,22 +33,22 @@ const DIALECTS: Dialect[] = [
     name: 'openai',
     model: 'gpt-4o',
     request: (stream) => post(sim.url, '/v1/chat/completions', openaiBody({ stream })),
-    isContent: (e) => typeof json(e)?.choices?.[0]?.delta?.content === 'string' && json(e).choices[0].delta.content !== '',
+    isContent: (e) => typeof eventJson(e)?.choices?.[0]?.delta?.content === 'string' && eventJson(e).choices[0].delta.content !== '',
     isEnd: (e) => e.data === '[DONE]',
   },
   {
     name: 'anthropic',
     model: 'claude-3-opus',
     request: (stream) => post(sim.url, '/v1/messages', anthropicBody({ stream }), ANTHROPIC_HEADERS),
-    isContent: (e) => e.event === 'content_block_delta' && json(e) !== undefined,
+    isContent: (e) => e.event === 'content_block_delta' && eventJson(e) !== undefined,
     isEnd: (e) => e.event === 'message_stop',
   },
   {
     name: 'google',
     model: 'gemini-pro',
     request: (stream) => post(sim.url, stream ? GEMINI_STREAM_PATH : GEMINI_PATH, geminiBody()),
-    isContent: (e) => typeof json(e)?.candidates?.[0]?.content?.parts?.[0]?.text === 'string' && json(e).candidates[0].content.parts[0].text !== '',
-    isEnd: (e) => json(e)?.candidates?.[0]?.finishReason !== undefined,
+    isContent: (e) => typeof eventJson(e)?.candidates?.[0]?.content?.parts?.[0]?.text === 'string' && eventJson(e).candidates[0].content.parts[0].text !== '',
+    isEnd: (e) => eventJson(e)?.candidates?.[0]?.finishReason !== undefined,
   },
 ];
 
@@ -82,8 +82,8 @@ describe.each(DIALECTS)('stream faults, $name', (d) => {
     const { text, error } = await readAll(await d.request(true));
     expect(error).toBeNull();
     const events = parseSse(text).filter((e) => e.data !== '[DONE]');
-    const broken = events.findIndex((e) => json(e) === undefined);
-    expect(events.filter((e) => json(e) === undefined)).toHaveLength(1);
+    const broken = events.findIndex((e) => eventJson(e) === undefined);
+    expect(events.filter((e) => eventJson(e) === undefined)).toHaveLength(1);
     expect(events.slice(0, broken).filter(d.isContent)).toHaveLength(2);
     expect(parseSse(text).filter(d.isContent)).toHaveLength(6);
     expect(parseSse(text).some(d.isEnd)).toBe(true);
@@ -123,7 +123,7 @@ describe('in_band_error: a 200 stream, its first event, then the provider in-ban
     sim.setModel('gpt-4o', { faults: [{ type: 'in_band_error', kind: 'server_error' }] });
     const res = await post(sim.url, '/v1/chat/completions', openaiBody({ stream: true }));
     expect(res.status).toBe(200);
-    const events = parseSse(await res.text()).map(json);
+    const events = parseSse(await res.text()).map(eventJson);
     expect(events).toHaveLength(2);
     expect(events[0].choices[0].delta.role).toBe('assistant');
     expect(events[1]).toEqual({ error: { message: expect.stringContaining('The server had an error'), type: 'server_error', param: null, code: null } });
@@ -138,7 +138,7 @@ describe('in_band_error: a 200 stream, its first event, then the provider in-ban
 
   it('Gemini: a content chunk then an error object chunk', async () => {
     sim.setModel('gemini-pro', { faults: [{ type: 'in_band_error', kind: 'rate_limit' }] });
-    const events = parseSse(await (await post(sim.url, GEMINI_STREAM_PATH, geminiBody())).text()).map(json);
+    const events = parseSse(await (await post(sim.url, GEMINI_STREAM_PATH, geminiBody())).text()).map(eventJson);
     expect(events).toHaveLength(2);
     expect(events[0].candidates[0].content.parts[0].text).toBe('Simulated');
     expect(events[1].error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });
@@ -168,7 +168,7 @@ describe('body faults on non-streamed calls', () => {
     sim.setModel('claude-3-opus', { faults: [{ type: 'malformed' }] });
     const res = await post(sim.url, '/v1/messages', anthropicBody(), ANTHROPIC_HEADERS);
     expect(res.status).toBe(200);
-    await expect(res.json()).rejects.toThrow(SyntaxError);
+    await expect(json(res)).rejects.toThrow(SyntaxError);
   });
 
   it('slow_first_token: the whole body after delay_ms', async () => {
@@ -176,6 +176,6 @@ describe('body faults on non-streamed calls', () => {
     const t0 = performance.now();
     const res = await post(sim.url, GEMINI_PATH, geminiBody());
     expect(performance.now() - t0).toBeGreaterThanOrEqual(75);
-    expect((await res.json()).candidates).toHaveLength(1);
+    expect((await json(res)).candidates).toHaveLength(1);
   });
 });

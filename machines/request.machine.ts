@@ -76,6 +76,8 @@ export interface AttemptInput<S extends RequestStep = RequestStep> {
   step: S;
   payload: unknown;
   stepIndex: number;
+  /** 1 for the first attempt on this step, 2 for its first retry... */
+  stepAttempt: number;
   attempt: number;
 }
 
@@ -244,6 +246,7 @@ export const requestMachine = setup({
               step: context.steps[context.stepIndex],
               payload: context.payload,
               stepIndex: context.stepIndex,
+              stepAttempt: context.stepAttempts,
               attempt: context.attempts.length + 1,
             }),
             onDone: [

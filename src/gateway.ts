@@ -7,6 +7,7 @@ import type { GatewayConfig } from './config/types.ts';
 import { Engine, type EngineClock } from './engine/engine.ts';
 import { RouteTable } from './engine/routes.ts';
 import { TransitionHub } from './events/transitions.ts';
+import { ResponseCache } from './cache/response-cache.ts';
 import { createApp } from './http/app.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
@@ -54,10 +55,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const hub = new TransitionHub();
   const transport = new Transport({ connectionsPerOrigin: Math.max(...config.providers.map((p) => p.connections)) });
   const routes = new RouteTable(config, adapterFor);
+  const r = config.resilience;
   const engine = new Engine({
     routes,
     transport,
     hub,
+    targets: { defaultBreaker: r.policy.breaker, maxBreakersPerTarget: r.maxBreakersPerTarget, retryBudget: r.retryBudget },
     providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name) })),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -68,7 +71,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     engine,
     keys,
     bodyLimitBytes: config.server.bodyLimitBytes,
-    requestTimeoutMs: config.server.requestTimeoutMs,
+    policy: { providers: routes.providerNames, defaults: r.policy },
+    cache: new ResponseCache(r.cacheEntries),
+    attemptTimeoutMs: r.attemptTimeoutMs,
+    ttftTimeoutMs: r.ttftTimeoutMs,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    degraded: r.degraded,
     nextRequestId: () => `${prefix}${(++counter).toString(36)}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, app);

@@ -7,34 +7,19 @@ import {
   type AttemptRecord,
   type DecideInput,
   type Decision,
+  type RequestEvent,
   type RequestOutput,
 } from '../../machines/request.machine.ts';
+import type { BreakerActor } from '../../machines/breaker.machine.ts';
+import type { BreakerConfig } from '../breaker/config.ts';
+import { retryAfterMs } from '../breaker/status.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
-import type { UpstreamError } from '../core/upstream-error.ts';
+import { UpstreamError } from '../core/upstream-error.ts';
 import type { TransitionHub } from '../events/transitions.ts';
 import type { AttemptResult, Transport } from '../providers/transport.ts';
-import type { RouteStep, RouteTable } from './routes.ts';
-
-/** What one attempt is handed by the request machine. */
-export interface AttemptPayload {
-  request: ChatRequest;
-  stream: boolean;
-}
-
-export interface RunOptions {
-  steps: readonly RouteStep[];
-  deadlineMs: number;
-  attemptTimeoutMs?: number;
-  decide?: (d: DecideInput<RouteStep>) => Decision;
-}
-
-export type RunOutput = RequestOutput<AttemptResult, RouteStep>;
-
-/** A running request: its outcome, and a way to abandon it (client disconnected). */
-export interface RunHandle {
-  readonly done: Promise<RunOutput>;
-  cancel(): void;
-}
+import type { PlanStep } from './plan.ts';
+import type { RouteTable } from './routes.ts';
+import { Targets, type TargetsOptions } from './targets.ts';
 
 /** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
 export interface EngineClock {
@@ -43,45 +28,128 @@ export interface EngineClock {
   now(): number;
 }
 
+/** What one request hands every attempt: the client's request and the request's own bookkeeping. */
+export interface AttemptPayload {
+  request: ChatRequest;
+  stream: boolean;
+  requestId: string;
+  /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
+  breakerConfig: BreakerConfig | undefined;
+  /** The breaker consulted for each step index (for X-Circuit-Status). */
+  breakers: Map<number, BreakerActor>;
+  /** Half-open trial tokens this request holds; released if it is abandoned. */
+  trials: Set<string>;
+}
+
+export interface RunOptions {
+  steps: readonly PlanStep[];
+  deadlineMs: number;
+  attemptTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  decide?: (d: DecideInput<PlanStep>) => Decision;
+}
+
+export type RunOutput = RequestOutput<AttemptResult, PlanStep>;
+
+/** A running request. */
+export interface RunHandle {
+  /** Resolves at the commit point: the final outcome, or an open stream's result. */
+  readonly done: Promise<RunOutput>;
+  readonly payload: AttemptPayload;
+  /** Tell the request what the stream pump saw (CHUNK, END, BROKEN). */
+  notify(event: RequestEvent): void;
+  /** Called once if the committed stream goes idle past its limit. */
+  onStall(fn: () => void): void;
+  /** Abandon the request (client gone): stops the actor, aborting the attempt in flight. */
+  cancel(): void;
+}
+
 /** No retry, no failover: what a request gets when it asked for nothing. */
 const failFast = (): Decision => ({ action: 'fail' });
 
+export interface EngineOptions {
+  routes: RouteTable;
+  transport: Transport;
+  hub: TransitionHub;
+  providers: ReadonlyArray<{ name: string; models: readonly string[] }>;
+  targets: Omit<TargetsOptions, 'inspect' | 'clock'>;
+  clock?: EngineClock;
+}
+
 /**
  * The actor engine: the long-lived provider/model actors (one system, inspected into the
- * transition stream) and a request actor per client request, whose attempts go through
- * the transport.
+ * transition stream), each target's breakers and retry budget, and a request actor per
+ * client request whose attempts go through the transport.
  */
 export class Engine {
   readonly #root: Actor<typeof gatewayMachine>;
   readonly #machine: typeof requestMachine;
   readonly #hub: TransitionHub;
   readonly #clock: EngineClock | undefined;
-  readonly #now: () => number;
+  readonly now: () => number;
   readonly routes: RouteTable;
+  readonly targets: Targets;
 
-  constructor(opts: { routes: RouteTable; transport: Transport; hub: TransitionHub; providers: ReadonlyArray<{ name: string; models: readonly string[] }>; clock?: EngineClock }) {
+  constructor(opts: EngineOptions) {
     this.routes = opts.routes;
     this.#hub = opts.hub;
     this.#clock = opts.clock;
     const clock = opts.clock;
-    this.#now = clock ? () => clock.now() : Date.now;
-    this.#root = createActor(gatewayMachine, { input: { providers: opts.providers }, inspect: opts.hub.inspect, ...(opts.clock ? { clock: opts.clock } : {}) });
+    const now = (this.now = clock ? () => clock.now() : Date.now);
+    this.#root = createActor(gatewayMachine, { input: { providers: opts.providers }, inspect: opts.hub.inspect, ...(clock ? { clock } : {}) });
     this.#root.start();
     const system = this.#root.system;
+    this.targets = new Targets(
+      opts.providers.flatMap((p) => p.models.map((m) => `${p.name}/${m}`)),
+      { ...opts.targets, inspect: opts.hub.inspect, ...(clock ? { clock } : {}) },
+    );
+    const targets = this.targets;
     const transport = opts.transport;
-    const now = this.#now;
+
     // Provided once: the per-request cost is only the actor itself.
     this.#machine = requestMachine.provide({
       actors: {
-        attempt: fromPromise<AttemptResult, AttemptInput<RouteStep>>(({ input, signal }) => {
-          const { request, stream } = input.payload as AttemptPayload;
-          return transport.call(input.step.adapter, request, { target: input.step.target, model: input.step.upstreamModel, stream }, signal);
+        attempt: fromPromise<AttemptResult, AttemptInput<PlanStep>>(({ input, signal }) => {
+          const p = input.payload as AttemptPayload;
+          const step = input.step;
+          const target = targets.get(step.provider, step.model);
+          if (target.unhealthy) {
+            throw new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` });
+          }
+          const breaker = target.breakerFor(p.breakerConfig);
+          p.breakers.set(input.stepIndex, breaker);
+          const token = `${p.requestId}#${input.attempt}`;
+          const before = breaker.getSnapshot().value;
+          if (!target.admit(breaker, token, now())) {
+            const wait = retryAfterMs(breaker.getSnapshot(), now());
+            throw new UpstreamError({
+              kind: 'server_error',
+              skipped: 'circuit_open',
+              message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
+            });
+          }
+          if (before === 'half_open') p.trials.add(token);
+          if (input.stepAttempt === 1) target.budget.onRequest();
+          const request = step.reduceMaxTokens !== undefined ? reduceMaxTokens(p.request, step.reduceMaxTokens) : p.request;
+          return transport.call(step.adapter, request, { target: step.target, model: step.upstreamModel, stream: p.stream }, signal);
         }) as never,
       },
       actions: {
-        report: (_, params: { record: AttemptRecord; error: UpstreamError | null }) => {
-          const ref = system.get(modelSystemId(params.record.provider, params.record.model)) as AnyActorRef | undefined;
-          ref?.send({ type: 'OUTCOME', ok: params.record.ok, kind: params.record.kind, latencyMs: params.record.latencyMs, at: now() });
+        report: ({ context }, params: { record: AttemptRecord; error: UpstreamError | null }) => {
+          const r = params.record;
+          if (r.skipped) return;
+          const p = context.payload as AttemptPayload;
+          const at = now();
+          const token = `${p.requestId}#${r.attempt}`;
+          p.trials.delete(token);
+          (system.get(modelSystemId(r.provider, r.model)) as AnyActorRef | undefined)?.send({
+            type: 'OUTCOME',
+            ok: r.ok,
+            kind: r.kind,
+            latencyMs: r.latencyMs,
+            at,
+          });
+          targets.get(r.provider, r.model).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, token });
         },
       },
     });
@@ -94,21 +162,53 @@ export class Engine {
         steps: opts.steps,
         payload,
         deadlineMs: opts.deadlineMs,
-        attemptTimeoutMs: opts.attemptTimeoutMs ?? opts.deadlineMs,
+        attemptTimeoutMs: opts.attemptTimeoutMs,
+        streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
         decide: (opts.decide ?? failFast) as (d: DecideInput) => Decision,
-        now: this.#now,
+        now: this.now,
       },
       inspect: this.#hub.requestInspector,
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
+    let onStall: (() => void) | undefined;
     const done = new Promise<RunOutput>((resolve, reject) => {
+      let settled = false;
       actor.subscribe({
-        complete: () => resolve(actor.getSnapshot().output as RunOutput),
+        next: (snap) => {
+          if (!settled && snap.value === 'streaming') {
+            settled = true;
+            resolve({ ok: true, result: snap.context.result as AttemptResult, step: snap.context.steps[snap.context.stepIndex] as PlanStep, stepIndex: snap.context.stepIndex, attempts: snap.context.attempts });
+          } else if (snap.value === 'stalled') {
+            onStall?.();
+          }
+        },
+        complete: () => {
+          if (!settled) {
+            settled = true;
+            resolve(actor.getSnapshot().output as RunOutput);
+          }
+        },
         error: reject,
       });
     });
     actor.start();
-    return { done, cancel: () => actor.stop() };
+    const targets = this.targets;
+    return {
+      done,
+      payload,
+      notify: (event) => {
+        if (actor.getSnapshot().status === 'active') actor.send(event);
+      },
+      onStall: (fn) => {
+        onStall = fn;
+      },
+      cancel: () => {
+        actor.stop();
+        // Trials this request held in half-open breakers must not wait for their lease.
+        for (const token of payload.trials) for (const t of targets.values()) t.breakers.release(token);
+        payload.trials.clear();
+      },
+    };
   }
 
   /** The long-lived actor system (providers, models). */
@@ -118,5 +218,14 @@ export class Engine {
 
   stop(): void {
     this.#root.stop();
+    this.targets.stop();
   }
+}
+
+/** max_tokens / max_completion_tokens scaled by a fallback's reduce_max_tokens (at least 1). */
+function reduceMaxTokens(req: ChatRequest, factor: number): ChatRequest {
+  const out = { ...req };
+  if (typeof req.max_tokens === 'number') out.max_tokens = Math.max(1, Math.floor(req.max_tokens * factor));
+  if (typeof req.max_completion_tokens === 'number') out.max_completion_tokens = Math.max(1, Math.floor(req.max_completion_tokens * factor));
+  return out;
 }

@@ -3,15 +3,12 @@ import { GatewayError } from '../core/openai-error.ts';
 import type { KeyChecker } from '../auth/keys.ts';
 import { presentedKey } from '../auth/keys.ts';
 import type { Engine } from '../engine/engine.ts';
-import { createChatHandler } from './chat.ts';
+import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
 import { sendError, toGatewayError } from './errors.ts';
 
-export interface AppOptions {
+export interface AppOptions extends ChatHandlerOptions {
   engine: Engine;
   keys: KeyChecker;
-  bodyLimitBytes: number;
-  requestTimeoutMs: number;
-  nextRequestId: () => string;
 }
 
 const UNAUTHORIZED = new GatewayError(

@@ -1,104 +1,233 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cacheKey, type ResponseCache } from '../cache/response-cache.ts';
 import { GatewayError, KIND_TO_CLIENT } from '../core/openai-error.ts';
-import type { ChatRequest } from '../core/openai-types.ts';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
-import type { Engine, RunOutput } from '../engine/engine.ts';
-import type { RouteStep } from '../engine/routes.ts';
+import { createDecider } from '../engine/decide.ts';
+import type { AttemptPayload, Engine, RunHandle, RunOutput } from '../engine/engine.ts';
+import { buildPlan, type PlanStep } from '../engine/plan.ts';
+import { parsePolicy } from '../policy/parse-headers.ts';
+import type { PolicyContext, RequestPolicy } from '../policy/types.ts';
 import type { StreamResult } from '../providers/transport.ts';
 import { readJsonBody } from './body.ts';
 import { sendError, toGatewayError, upstreamToGateway } from './errors.ts';
+import { circuitHeaders, outcomeHeaders } from './outcome-headers.ts';
 import { SseWriter } from './sse-writer.ts';
 import { validateChatRequest } from './validate-chat.ts';
 
 export interface ChatHandlerOptions {
   engine: Engine;
+  policy: PolicyContext;
+  cache: ResponseCache;
   bodyLimitBytes: number;
-  requestTimeoutMs: number;
+  attemptTimeoutMs: number;
+  ttftTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  /** model -> the cheaper model served when a breaker is open and the request asked for `degraded`. */
+  degraded: Record<string, string>;
   /** Request ids: a process prefix plus a counter (cheap, unique per process). */
   nextRequestId: () => string;
+  rng?: () => number;
 }
 
-/** Headers that say what happened to the request (which provider, model, how many attempts). */
-function outcomeHeaders(out: RunOutput, requestId: string): Record<string, string> {
-  const h: Record<string, string> = { 'x-request-id': requestId, 'x-attempts': String(out.attempts.length) };
-  if (out.ok) {
-    h['x-provider'] = out.step.provider;
-    h['x-model'] = out.step.model;
-    h['x-failover-used'] = out.stepIndex > 0 ? 'true' : 'false';
-  } else {
-    const last = out.attempts[out.attempts.length - 1];
-    if (last) {
-      h['x-provider'] = last.provider;
-      h['x-model'] = last.model;
-    }
-    h['x-failover-used'] = out.attempts.some((a) => a.step > 0) ? 'true' : 'false';
-  }
-  return h;
+interface Prepared {
+  request: ChatRequest;
+  policy: RequestPolicy;
+  steps: PlanStep[];
 }
 
 /** POST /v1/chat/completions. The hot path: kept free of express so its cost is only its own. */
 export function createChatHandler(opts: ChatHandlerOptions) {
   const { engine } = opts;
+  const rng = opts.rng ?? Math.random;
+
+  function prepare(body: unknown, headers: IncomingMessage['headers']): Prepared {
+    const request = validateChatRequest(body);
+    const route = engine.routes.resolve(request.model);
+    if (!route) {
+      throw new GatewayError(404, `The model \`${request.model}\` does not exist or you do not have access to it.`, {
+        code: 'model_not_found',
+        param: 'model',
+      });
+    }
+    const policy = parsePolicy(headers, opts.policy);
+    const steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
+    return { request, policy, steps };
+  }
+
+  function start(p: Prepared, requestId: string, steps: PlanStep[] = p.steps): RunHandle {
+    const stream = p.request.stream === true;
+    const payload: AttemptPayload = {
+      request: p.request,
+      stream,
+      requestId,
+      breakerConfig: p.policy.breaker,
+      breakers: new Map(),
+      trials: new Set(),
+    };
+    return engine.run(payload, {
+      steps,
+      deadlineMs: p.policy.requestTimeoutMs,
+      attemptTimeoutMs: stream ? opts.ttftTimeoutMs : opts.attemptTimeoutMs,
+      streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
+      decide: createDecider({ policy: p.policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng }),
+    });
+  }
+
   return async function handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = opts.nextRequestId();
-    let request: ChatRequest;
-    let route: RouteStep;
+    let p: Prepared;
     try {
-      request = validateChatRequest(await readJsonBody(req, opts.bodyLimitBytes));
-      const r = engine.routes.resolve(request.model);
-      if (!r) {
-        throw new GatewayError(404, `The model \`${request.model}\` does not exist or you do not have access to it.`, {
-          code: 'model_not_found',
-          param: 'model',
-        });
+      p = prepare(await readJsonBody(req, opts.bodyLimitBytes), req.headers);
+    } catch (err) {
+      sendError(res, toGatewayError(err), { 'x-request-id': requestId });
+      return;
+    }
+    const key = p.policy.breakerFallback === 'cache' ? cacheKey(p.request) : undefined;
+
+    let handle = start(p, requestId);
+    let out = await settle(res, handle);
+    if (out === undefined) return;
+    const primary = handle.payload.breakers.get(0);
+    let headers = outcomeHeaders(out, requestId, primary, engine.now());
+
+    if (!out.ok && out.attempts[0]?.skipped && primary && headers['x-circuit-status'] !== 'closed') {
+      // The requested target's breaker refused it and nothing else answered: the breaker fallback.
+      const fallback = p.policy.breakerFallback;
+      if (fallback === 'cache' && key !== undefined) {
+        const hit = opts.cache.get(key);
+        if (hit) {
+          headers['x-cache'] = 'STALE';
+          headers['x-cache-age'] = String(Math.max(0, Math.round((engine.now() - hit.at) / 1000)));
+          headers['x-provider'] = 'cache';
+          await sendCompletion(res, hit.completion, headers, p.request);
+          return;
+        }
+      } else if (fallback === 'degraded') {
+        const model = opts.degraded[p.request.model];
+        const route = model === undefined ? undefined : engine.routes.resolve(model);
+        if (route) {
+          handle = start(p, requestId, [route]);
+          out = await settle(res, handle);
+          if (out === undefined) return;
+          headers = { ...outcomeHeaders(out, requestId, undefined, engine.now()), ...circuitHeaders(primary, engine.now()) };
+          if (out.ok) headers['x-degraded-model'] = model!;
+        }
       }
-      route = r;
-    } catch (err) {
-      sendError(res, toGatewayError(err), { 'x-request-id': requestId });
-      return;
+      if (!out.ok && out.attempts[0]?.skipped) {
+        sendError(res, circuitOpenError(p, headers), headers);
+        return;
+      }
     }
 
-    const stream = request.stream === true;
-    const handle = engine.run({ request, stream }, { steps: [route], deadlineMs: opts.requestTimeoutMs });
-    // The client left: stop the request actor, which aborts the attempt in flight.
-    const onClose = (): void => {
-      if (!res.writableFinished) handle.cancel();
-    };
-    res.once('close', onClose);
-
-    let out: RunOutput;
-    try {
-      out = await handle.done;
-    } catch (err) {
-      res.off('close', onClose);
-      sendError(res, toGatewayError(err), { 'x-request-id': requestId });
-      return;
-    }
-    if (res.destroyed) return;
-    const headers = outcomeHeaders(out, requestId);
     if (!out.ok) {
-      res.off('close', onClose);
       sendError(res, upstreamToGateway(out.error), headers);
       return;
     }
     const result = out.result;
     if (result.type === 'completion') {
-      res.off('close', onClose);
-      const body = JSON.stringify(result.completion);
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = String(Buffer.byteLength(body));
-      res.writeHead(200, headers);
-      res.end(body);
+      if (key !== undefined) opts.cache.set(key, result.completion, engine.now());
+      await sendCompletion(res, result.completion, headers, p.request);
       return;
     }
-    res.off('close', onClose);
-    await pipeStream(res, result, headers, request.stream_options?.include_usage === true);
+    await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs);
   };
 }
 
-async function pipeStream(res: ServerResponse, result: StreamResult, headers: Record<string, string>, includeUsage: boolean): Promise<void> {
+/** Waits for the request's outcome; undefined when the client left first (the request is cancelled). */
+async function settle(res: ServerResponse, handle: RunHandle): Promise<RunOutput | undefined> {
   const onClose = (): void => {
-    if (!res.writableFinished) result.abort();
+    if (!res.writableFinished) handle.cancel();
+  };
+  res.once('close', onClose);
+  try {
+    const out = await handle.done;
+    return res.destroyed ? undefined : out;
+  } catch (err) {
+    sendError(res, toGatewayError(err));
+    return undefined;
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+function circuitOpenError(p: Prepared, headers: Record<string, string>): GatewayError {
+  const retryAfter = headers['x-retry-after'];
+  const primary = p.steps[0];
+  const extra: Record<string, string> = retryAfter !== undefined ? { 'retry-after': retryAfter } : {};
+  return new GatewayError(
+    503,
+    `The circuit breaker for ${primary.provider}/${primary.model} is ${headers['x-circuit-status']} and no fallback could serve the request.` +
+      (retryAfter !== undefined ? ` Retry after ${retryAfter} s.` : ''),
+    { type: 'api_error', code: 'circuit_open', headers: extra },
+  );
+}
+
+function latencyOf(engine: Engine, step: PlanStep): number | null {
+  const ref = engine.system.get(`model:${step.provider}/${step.model}`) as { getSnapshot(): { context: { latencyEwmaMs: number | null } } } | undefined;
+  return ref?.getSnapshot().context.latencyEwmaMs ?? null;
+}
+
+async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest): Promise<void> {
+  if (request.stream === true) {
+    // A cached (non-streamed) answer to a streaming request: replay it as one content chunk.
+    headers['content-type'] = 'text/event-stream; charset=utf-8';
+    headers['cache-control'] = 'no-cache';
+    res.writeHead(200, headers);
+    const w = new SseWriter(res, request.stream_options?.include_usage === true);
+    await w.write(completionToChunks(completion));
+    w.done();
+    return;
+  }
+  const body = JSON.stringify(completion);
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(200, headers);
+  res.end(body);
+}
+
+function completionToChunks(c: ChatCompletion): ChatCompletionChunk[] {
+  const base = { id: c.id, object: 'chat.completion.chunk' as const, created: c.created, model: c.model };
+  const choice = c.choices[0];
+  const chunks: ChatCompletionChunk[] = [
+    {
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: {
+            role: 'assistant',
+            content: choice?.message.content ?? null,
+            ...(choice?.message.tool_calls ? { tool_calls: choice.message.tool_calls.map((t, i) => ({ index: i, ...t })) } : {}),
+          },
+          finish_reason: null,
+        },
+      ],
+    },
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: choice?.finish_reason ?? 'stop' }] },
+  ];
+  if (c.usage) chunks.push({ ...base, choices: [], usage: c.usage });
+  return chunks;
+}
+
+async function pipeStream(
+  res: ServerResponse,
+  result: StreamResult,
+  headers: Record<string, string>,
+  includeUsage: boolean,
+  handle: RunHandle,
+  idleMs: number,
+): Promise<void> {
+  let stalled = false;
+  handle.onStall(() => {
+    stalled = true;
+    result.abort();
+  });
+  const onClose = (): void => {
+    if (!res.writableFinished) {
+      result.abort();
+      handle.cancel();
+    }
   };
   res.once('close', onClose);
   headers['content-type'] = 'text/event-stream; charset=utf-8';
@@ -108,16 +237,21 @@ async function pipeStream(res: ServerResponse, result: StreamResult, headers: Re
   const writer = new SseWriter(res, includeUsage);
   try {
     await writer.write(result.head);
-    if (!result.complete) {
-      for await (const batch of result.rest) {
-        if (res.destroyed) return;
-        await writer.write(batch);
-      }
+    for await (const batch of result.rest) {
+      if (res.destroyed) return;
+      handle.notify({ type: 'CHUNK' });
+      await writer.write(batch);
     }
+    handle.notify({ type: 'END' });
     writer.done();
   } catch (err) {
     if (res.destroyed) return;
-    const e = err instanceof UpstreamError ? err : new UpstreamError({ kind: 'server_error', message: (err as Error).message });
+    const e = stalled
+      ? new UpstreamError({ kind: 'timeout', message: `no data for ${idleMs} ms` })
+      : err instanceof UpstreamError
+        ? err
+        : new UpstreamError({ kind: 'server_error', message: (err as Error).message });
+    if (!stalled) handle.notify({ type: 'BROKEN', error: e });
     const c = KIND_TO_CLIENT[e.kind];
     writer.fail({ message: `upstream stream failed after it started: ${e.message}`, type: c.type, code: c.code });
   } finally {

@@ -8,7 +8,8 @@ let gw: RunningGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
-  gw = await startTestGateway();
+  // The core path alone: no retries, no failover, a breaker that never trips (tests/engine cover those).
+  gw = await startTestGateway({ resilience: { retry: { max_retries: 0 }, breaker: { error_threshold: 1000 }, failover: { enabled: false } } });
   client = sdkClient(gw);
 });
 afterAll(() => gw.close());

@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { ChatCompletion, ChatRequest } from '../core/openai-types.ts';
+
+/** Request fields that do not change the answer and so are left out of the cache key. */
+const IGNORED = new Set(['stream', 'stream_options', 'user', 'metadata', 'store']);
+
+/**
+ * The key of a normalised request: the model and every field that shapes the answer, with
+ * object keys sorted so field order does not matter.
+ */
+export function cacheKey(req: ChatRequest): string {
+  const h = createHash('sha256');
+  h.update(stableStringify(req, true));
+  return h.digest('base64url');
+}
+
+function stableStringify(value: unknown, top = false): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => stableStringify(v)).join(',')}]`;
+  const keys = Object.keys(value)
+    .filter((k) => !(top && IGNORED.has(k)) && (value as Record<string, unknown>)[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/**
+ * The last good response per normalised request, for `X-Circuit-Breaker-Fallback: cache`.
+ * A bounded LRU (Map insertion order); only requests that ask for the cache fallback write
+ * to it, so others pay nothing.
+ */
+export class ResponseCache {
+  readonly #entries = new Map<string, { completion: ChatCompletion; at: number }>();
+  readonly #max: number;
+
+  constructor(maxEntries: number) {
+    this.#max = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  set(key: string, completion: ChatCompletion, at: number): void {
+    if (this.#max === 0) return;
+    this.#entries.delete(key);
+    this.#entries.set(key, { completion, at });
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+  }
+
+  get(key: string): { completion: ChatCompletion; at: number } | undefined {
+    const e = this.#entries.get(key);
+    if (e) {
+      this.#entries.delete(key);
+      this.#entries.set(key, e);
+    }
+    return e;
+  }
+}

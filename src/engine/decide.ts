@@ -1,0 +1,72 @@
+import type { DecideInput, Decision } from '../../machines/request.machine.ts';
+import { triggerMatches, type ErrorKind } from '../core/error-kinds.ts';
+import { decideRetry } from '../policy/retry-decision.ts';
+import type { RequestPolicy } from '../policy/types.ts';
+import type { PlanStep } from './plan.ts';
+import type { Targets } from './targets.ts';
+
+const FAIL: Decision = Object.freeze({ action: 'fail' });
+
+export interface DeciderOptions {
+  policy: RequestPolicy;
+  steps: readonly PlanStep[];
+  targets: Targets;
+  /** A target's observed latency (EWMA of successes), or null when unknown. */
+  latencyOf: (step: PlanStep) => number | null;
+  rng: () => number;
+}
+
+/**
+ * What a request does after a failed attempt. Failover first: while a later step of the chain
+ * can take the request, a failure moves there at once (the kinds that heal by waiting are
+ * better served by a healthy provider now than by the same one later). Same-target retries
+ * happen on the last eligible step, or when a custom X-Retry-Config rule names the kind, as
+ * decideRetry allows them and the target's retry budget pays for them. After a timeout the
+ * silent target is never retried while another can be tried.
+ *
+ * A fallback of X-Failover-Config is eligible when one of its triggers matches the failure's
+ * kind, and its observed latency is within max_latency_increase of the primary's. A target
+ * that was skipped (open breaker, unhealthy) makes every later step eligible.
+ */
+export function createDecider(o: DeciderOptions): (d: DecideInput<PlanStep>) => Decision {
+  const { policy, steps } = o;
+  const primaryLatency = (): number | null => o.latencyOf(steps[0]);
+
+  const nextEligible = (from: number, kind: ErrorKind, anyTrigger: boolean): number => {
+    for (let i = from + 1; i < steps.length; i++) {
+      const s = steps[i];
+      if (!anyTrigger && s.trigger !== undefined && !s.trigger.some((t) => triggerMatches(t, kind))) continue;
+      if (s.maxLatencyIncreaseMs !== undefined) {
+        const mine = o.latencyOf(s);
+        const base = primaryLatency();
+        if (mine !== null && base !== null && mine - base > s.maxLatencyIncreaseMs) continue;
+      }
+      return i;
+    }
+    return -1;
+  };
+
+  return (d) => {
+    const err = d.error;
+    if (err.skipped !== undefined) {
+      const next = nextEligible(d.stepIndex, err.kind, true);
+      return next === -1 ? FAIL : { action: 'next', stepIndex: next };
+    }
+    if (err.kind === 'bad_request') return FAIL;
+    const next = nextEligible(d.stepIndex, err.kind, false);
+    const ruled = policy.retry.rules.some((r) => r.errorType === err.kind);
+    if (next !== -1 && !ruled) return { action: 'next', stepIndex: next };
+
+    const verdict = decideRetry(
+      policy.retry,
+      { kind: err.kind, attempt: d.stepAttempts - 1, hints: err.hints, remainingMs: d.remainingMs, fatal: err.fatal },
+      o.rng,
+    );
+    if (verdict.action === 'retry') {
+      if (err.kind === 'timeout' && next !== -1) return { action: 'next', stepIndex: next };
+      if (o.targets.get(d.step.provider, d.step.model).budget.canRetry()) return verdict;
+    }
+    if (verdict.action === 'fail') return FAIL;
+    return next === -1 ? FAIL : { action: 'next', stepIndex: next };
+  };
+}

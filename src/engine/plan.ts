@@ -1,0 +1,69 @@
+import { GatewayError } from '../core/openai-error.ts';
+import type { ErrorTrigger } from '../core/error-kinds.ts';
+import type { RequestPolicy } from '../policy/types.ts';
+import type { RouteStep, RouteTable } from './routes.ts';
+
+/** One step of a request's failover chain. */
+export interface PlanStep extends RouteStep {
+  /** Kinds that send the request to this step (undefined: any failure does; the first step has none). */
+  trigger?: readonly ErrorTrigger[];
+  /** Skip this step when its observed latency exceeds the primary's by more than this. */
+  maxLatencyIncreaseMs?: number;
+  reduceQuality?: boolean;
+  /** Factor applied to max_tokens / max_completion_tokens on this step. */
+  reduceMaxTokens?: number;
+}
+
+function invalid(header: string, message: string): GatewayError {
+  return new GatewayError(400, `${header}: ${message}`, { param: header, code: 'invalid_header' });
+}
+
+/**
+ * The ordered targets a request may be sent to:
+ * - X-Failover-Config: its primary, then its fallbacks with their triggers;
+ * - failover enabled with a provider list (X-Failover-Providers, or the config's default
+ *   chain): the requested route first, then the requested model on each other listed
+ *   provider, through the config's equivalents, in the order listed;
+ * - otherwise the requested model's route alone.
+ * A provider that serves no equivalent of the model is a 400 when the request named it, and
+ * left out when it comes from the config's default chain.
+ */
+export function buildPlan(
+  routes: RouteTable,
+  requested: RouteStep,
+  requestedModel: string,
+  policy: RequestPolicy,
+  explicitProviders: boolean,
+): PlanStep[] {
+  const f = policy.failover;
+  if (f.advanced !== undefined) {
+    const a = f.advanced;
+    const primary = routes.on(a.primary.provider, a.primary.model);
+    if (!primary) throw invalid('X-Failover-Config', `field "primary.model": provider "${a.primary.provider}" does not serve model "${a.primary.model}"`);
+    const steps: PlanStep[] = [primary];
+    a.fallbacks.forEach((fb, i) => {
+      const route = routes.on(fb.provider, fb.model);
+      if (!route) throw invalid('X-Failover-Config', `field "fallbacks[${i}].model": provider "${fb.provider}" does not serve model "${fb.model}"`);
+      steps.push({
+        ...route,
+        trigger: fb.trigger,
+        ...(fb.maxLatencyIncreaseMs !== undefined ? { maxLatencyIncreaseMs: fb.maxLatencyIncreaseMs } : {}),
+        ...(fb.reduceQuality !== undefined ? { reduceQuality: fb.reduceQuality } : {}),
+        ...(fb.reduceMaxTokens !== undefined ? { reduceMaxTokens: fb.reduceMaxTokens } : {}),
+      });
+    });
+    return steps;
+  }
+  if (!f.enabled || f.providers.length === 0) return [requested];
+
+  const steps: PlanStep[] = [requested];
+  for (const provider of f.providers) {
+    if (provider === requested.provider) continue;
+    const route = routes.equivalentOn(provider, requestedModel);
+    if (route) steps.push(route);
+    else if (explicitProviders) {
+      throw invalid('X-Failover-Providers', `provider "${provider}" serves no equivalent of model "${requestedModel}" (add one under models: in the config)`);
+    }
+  }
+  return steps;
+}

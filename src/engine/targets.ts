@@ -1,0 +1,85 @@
+import type { InspectionEvent, Observer } from 'xstate';
+import { tryAcquire } from '../breaker/acquire.ts';
+import type { BreakerConfig } from '../breaker/config.ts';
+import { BreakerSet, breakerSystemId } from '../breaker/registry.ts';
+import type { BreakerActor } from '../../machines/breaker.machine.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import { RetryBudget } from '../policy/retry-budget.ts';
+import type { EngineClock } from './engine.ts';
+
+/**
+ * The resilience state of one target (provider + model), shared by every request: its
+ * breakers (one per distinct X-Circuit-Breaker config, all fed by the target's one outcome
+ * stream), its retry budget, and whether active health checks hold it down.
+ */
+export class Target {
+  readonly key: string;
+  readonly breakers: BreakerSet;
+  readonly budget: RetryBudget;
+  /** Set by the health prober: true while active checks find the target down. */
+  unhealthy = false;
+
+  constructor(key: string, breakers: BreakerSet, budget: RetryBudget) {
+    this.key = key;
+    this.breakers = breakers;
+    this.budget = budget;
+  }
+
+  /** One upstream outcome of this target: every breaker hears it; successes refill the budget. */
+  observe(outcome: { ok: boolean; kind?: ErrorKind; latencyMs: number; at: number; token?: string }): void {
+    this.breakers.observe(outcome);
+    if (outcome.ok) this.budget.onSuccess();
+  }
+
+  /** Asks the request's breaker to let `token` pass. */
+  admit(breaker: BreakerActor, token: string, at: number): boolean {
+    return tryAcquire(breaker, token, at);
+  }
+
+  breakerFor(config: BreakerConfig | undefined): BreakerActor {
+    return config === undefined ? this.breakers.default : this.breakers.get(config);
+  }
+}
+
+export interface TargetsOptions {
+  defaultBreaker: BreakerConfig;
+  maxBreakersPerTarget: number;
+  retryBudget: { maxTokens: number; ratio: number };
+  inspect: Observer<InspectionEvent>;
+  clock?: EngineClock;
+}
+
+/** Every configured target's resilience state, created once at start-up (bounded by config). */
+export class Targets {
+  readonly #byKey = new Map<string, Target>();
+
+  constructor(keys: Iterable<string>, opts: TargetsOptions) {
+    for (const key of keys) {
+      const breakers = new BreakerSet({
+        target: key,
+        defaultConfig: opts.defaultBreaker,
+        maxConfigs: opts.maxBreakersPerTarget,
+        actorOptions: ({ target, key: cfgKey }) => ({
+          id: breakerSystemId(target, cfgKey),
+          inspect: opts.inspect,
+          ...(opts.clock ? { clock: opts.clock } : {}),
+        }),
+      });
+      this.#byKey.set(key, new Target(key, breakers, new RetryBudget(opts.retryBudget)));
+    }
+  }
+
+  get(provider: string, model: string): Target {
+    const t = this.#byKey.get(`${provider}/${model}`);
+    if (!t) throw new Error(`no target ${provider}/${model}`);
+    return t;
+  }
+
+  values(): IterableIterator<Target> {
+    return this.#byKey.values();
+  }
+
+  stop(): void {
+    for (const t of this.#byKey.values()) t.breakers.stop();
+  }
+}

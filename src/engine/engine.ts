@@ -1,5 +1,6 @@
 import { createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
+import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
 import { modelSystemId } from '../../machines/provider.machine.ts';
 import {
   requestMachine,
@@ -89,6 +90,8 @@ export class Engine {
   readonly now: () => number;
   readonly routes: RouteTable;
   readonly targets: Targets;
+  readonly #probeMachine: typeof healthProbeMachine;
+  readonly #probes = new Map<string, Actor<typeof healthProbeMachine>>();
 
   constructor(opts: EngineOptions) {
     this.routes = opts.routes;
@@ -105,6 +108,25 @@ export class Engine {
     );
     const targets = this.targets;
     const transport = opts.transport;
+
+    const routes = opts.routes;
+    this.#probeMachine = healthProbeMachine.provide({
+      actors: {
+        probe: fromPromise<void, { target: string }>(async ({ input, signal }) => {
+          const [provider, ...rest] = input.target.split('/');
+          const step = routes.on(provider, rest.join('/'));
+          if (!step) throw new Error(`unknown target ${input.target}`);
+          const probe: ChatRequest = { model: step.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
+          await transport.call(step.adapter, probe, { target: step.target, model: step.upstreamModel, stream: false }, signal);
+        }),
+      },
+      actions: {
+        setHealthy: ({ context }, params: { healthy: boolean }) => {
+          const [provider, ...rest] = context.target.split('/');
+          targets.get(provider, rest.join('/')).unhealthy = !params.healthy;
+        },
+      },
+    });
 
     // Provided once: the per-request cost is only the actor itself.
     this.#machine = requestMachine.provide({
@@ -153,6 +175,24 @@ export class Engine {
         },
       },
     });
+  }
+
+  /**
+   * Active health checks for these steps' targets (X-Failover-Config), started on first use:
+   * one probe actor per target at most, so the count is bounded by the configured targets.
+   */
+  ensureProbes(steps: readonly PlanStep[], opts: { intervalMs: number; failureThreshold: number; successThreshold: number }): void {
+    for (const step of steps) {
+      const key = `${step.provider}/${step.model}`;
+      if (this.#probes.has(key)) continue;
+      const actor = createActor(this.#probeMachine, {
+        input: { target: key, ...opts },
+        inspect: this.#hub.inspect,
+        ...(this.#clock ? { clock: this.#clock } : {}),
+      });
+      this.#probes.set(key, actor);
+      actor.start();
+    }
   }
 
   /** Start a request actor. */
@@ -219,6 +259,7 @@ export class Engine {
   stop(): void {
     this.#root.stop();
     this.targets.stop();
+    for (const p of this.#probes.values()) p.stop();
   }
 }
 

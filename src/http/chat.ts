@@ -52,6 +52,10 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     }
     const policy = parsePolicy(headers, opts.policy);
     const steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
+    const adv = policy.failover.advanced;
+    if (adv !== undefined) {
+      engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
+    }
     return { request, policy, steps };
   }
 

@@ -1,0 +1,94 @@
+import { assign, fromPromise, setup } from 'xstate';
+
+/**
+ * Active health checks of one target (X-Failover-Config's health_check_interval,
+ * failure_threshold, success_threshold): every interval it invokes `probe` (a tiny real
+ * request, provided by the runtime). `failureThreshold` consecutive failed probes make the
+ * target `unhealthy` (requests skip it); `successThreshold` consecutive good ones make it
+ * `healthy` again. The interval is an `after` delay, so a SimulatedClock drives it.
+ */
+export interface HealthProbeInput {
+  target: string;
+  intervalMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+}
+
+interface Context extends HealthProbeInput {
+  failures: number;
+  successes: number;
+  probes: number;
+}
+
+export const healthProbeMachine = setup({
+  types: { context: {} as Context, input: {} as HealthProbeInput },
+  actors: {
+    // Provided by the runtime: resolves when the target answered, rejects otherwise.
+    probe: fromPromise<void, { target: string }>(async () => {
+      throw new Error('probe not provided');
+    }),
+  },
+  actions: {
+    // Provided by the runtime: flips the target's `unhealthy` flag.
+    setHealthy: (_, _params: { healthy: boolean }) => {},
+    countSuccess: assign({ successes: ({ context }) => context.successes + 1, failures: 0, probes: ({ context }) => context.probes + 1 }),
+    countFailure: assign({ failures: ({ context }) => context.failures + 1, successes: 0, probes: ({ context }) => context.probes + 1 }),
+  },
+  delays: {
+    interval: ({ context }) => context.intervalMs,
+  },
+  guards: {
+    tooManyFailures: ({ context }) => context.failures + 1 >= context.failureThreshold,
+    enoughSuccesses: ({ context }) => context.successes + 1 >= context.successThreshold,
+  },
+}).createMachine({
+  id: 'healthProbe',
+  context: ({ input }) => ({ ...input, failures: 0, successes: 0, probes: 0 }),
+  initial: 'healthy',
+  states: {
+    healthy: {
+      initial: 'waiting',
+      states: {
+        waiting: { after: { interval: 'probing' } },
+        probing: {
+          invoke: {
+            src: 'probe',
+            input: ({ context }) => ({ target: context.target }),
+            onDone: { target: 'waiting', actions: 'countSuccess' },
+            onError: [
+              { guard: 'tooManyFailures', target: '#healthProbe.unhealthy', actions: 'countFailure' },
+              { target: 'waiting', actions: 'countFailure' },
+            ],
+          },
+          // A probe that hangs a whole interval has failed (and is aborted by leaving the state).
+          after: {
+            interval: [
+              { guard: 'tooManyFailures', target: '#healthProbe.unhealthy', actions: 'countFailure' },
+              { target: 'waiting', actions: 'countFailure' },
+            ],
+          },
+        },
+      },
+    },
+    unhealthy: {
+      entry: [{ type: 'setHealthy', params: { healthy: false } }, assign({ successes: 0 })],
+      exit: [{ type: 'setHealthy', params: { healthy: true } }, assign({ failures: 0 })],
+      initial: 'waiting',
+      states: {
+        waiting: { after: { interval: 'probing' } },
+        probing: {
+          invoke: {
+            src: 'probe',
+            input: ({ context }) => ({ target: context.target }),
+            onDone: [
+              { guard: 'enoughSuccesses', target: '#healthProbe.healthy', actions: 'countSuccess' },
+              { target: 'waiting', actions: 'countSuccess' },
+            ],
+            onError: { target: 'waiting', actions: 'countFailure' },
+          },
+          after: { interval: { target: 'waiting', actions: 'countFailure' } },
+        },
+      },
+    },
+  },
+});

@@ -70,24 +70,25 @@ class Outbox {
 /**
  * A non-streamed answer under a body-level fault: `cut` and `stall` send the headers and half
  * the body, `malformed` sends a truncated (invalid JSON) body, `slow_first_token` delays it.
+ * `onStatus` hears the status once the status line is actually written.
  */
-export function sendBody(res: ServerResponse, r: Rendered, fault: SimFault | null, scheduler: Scheduler): number {
+export function sendBody(res: ServerResponse, r: Rendered, fault: SimFault | null, scheduler: Scheduler, onStatus: (status: number) => void): void {
   if (fault !== null && fault.type === 'slow_first_token' && fault.delay_ms > 0) {
     scheduler.later(fault.delay_ms, () => {
-      if (alive(res)) sendRendered(res, r);
+      if (alive(res)) onStatus(sendRendered(res, r));
     });
-    return r.status;
+    return;
   }
   const type = fault?.type;
   if (type === 'cut' || type === 'stall') {
     res.writeHead(r.status, withLength(r.headers, r.body));
+    onStatus(r.status);
     const out = new Outbox(res);
     out.write(r.body.slice(0, r.body.length >> 1));
     if (type === 'cut') out.cut();
-    return r.status;
+    return;
   }
-  if (type === 'malformed') return sendRendered(res, { ...r, body: r.body.slice(0, r.body.length >> 1) });
-  return sendRendered(res, r);
+  onStatus(sendRendered(res, type === 'malformed' ? { ...r, body: r.body.slice(0, r.body.length >> 1) } : r));
 }
 
 /** Streams `plan` at `tokensPerSecond` (0 = at once), applying `fault`. */

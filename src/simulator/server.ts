@@ -193,17 +193,16 @@ class Simulator implements Scheduler {
       }
     }
     const answer = buildAnswer(turn, behaviour.completionTokens);
-    if (!turn.stream) {
-      call.status = sendBody(res, dialect.respond(turn, answer), fault, this);
-      return;
-    }
+    const onStatus = (status: number): void => {
+      call.status = status;
+    };
+    if (!turn.stream) return sendBody(res, dialect.respond(turn, answer), fault, this, onStatus);
     const plan = dialect.stream(turn, answer);
     if (jsonArray) {
       // Each SSE frame is `data: <json>\r\n\r\n`; the array form carries the same chunks.
       const chunks = [...plan.head, ...plan.deltas, ...plan.tail].map((f) => f.slice(6, -4));
       const headers = plan.headers.map((h) => (h === 'text/event-stream' ? 'application/json; charset=UTF-8' : h));
-      call.status = sendBody(res, { status: 200, headers, body: `[${chunks.join(',\r\n')}]` }, fault, this);
-      return;
+      return sendBody(res, { status: 200, headers, body: `[${chunks.join(',\r\n')}]` }, fault, this, onStatus);
     }
     call.status = 200;
     new StreamPump(res, plan, fault, dialect, turn, behaviour.tokensPerSecond, this).start();

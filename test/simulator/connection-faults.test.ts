@@ -56,6 +56,16 @@ describe('connection-level faults', () => {
     await own.close();
   });
 
+  it('a call abandoned during its latency is logged with no status and never answered', async () => {
+    sim.setModel('gpt-4o', { latency: { type: 'fixed', ms: 60 }, faults: [{ type: 'slow_first_token', delay_ms: 10 }] });
+    const ctl = new AbortController();
+    const pending = post(sim.url, '/v1/chat/completions', openaiBody(), {}, ctl.signal).catch((e: unknown) => e);
+    setTimeout(() => ctl.abort(), 10);
+    expect(((await pending) as Error).name).toBe('AbortError');
+    await new Promise((r) => setTimeout(r, 90));
+    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'slow_first_token', status: null }]);
+  });
+
   it('the connection pool recovers: a healthy call after a reset succeeds', async () => {
     sim.setModel('gpt-4o', { faults: [{ type: 'reset', first_n: 1 }] });
     await post(sim.url, '/v1/chat/completions', openaiBody()).catch(() => undefined);

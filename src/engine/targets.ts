@@ -61,6 +61,7 @@ export class Targets {
         maxConfigs: opts.maxBreakersPerTarget,
         actorOptions: ({ target, key: cfgKey }) => ({
           id: breakerSystemId(target, cfgKey),
+          systemId: breakerSystemId(target, cfgKey),
           inspect: opts.inspect,
           ...(opts.clock ? { clock: opts.clock } : {}),
         }),

@@ -72,10 +72,10 @@ export class TransitionHub {
   #publish(ev: InspectionEvent): void {
     if (ev.type !== '@xstate.snapshot' || !this.#subject.observed) return;
     const snapshot = ev.snapshot as { value?: unknown; status?: string; context?: unknown };
-    const ref = ev.actorRef as unknown as { sessionId: string; _systemId?: string; src?: unknown; logic?: { id?: string } };
+    const ref = ev.actorRef as unknown as { sessionId: string; systemId?: string; src?: unknown; logic?: { id?: string } };
     this.#subject.next({
       actorId: ref.sessionId,
-      systemId: ref._systemId,
+      systemId: ref.systemId,
       machine: ref.logic?.id ?? (typeof ref.src === 'string' ? ref.src : 'actor'),
       state: snapshot.value,
       event: ev.event.type,

@@ -1,0 +1,152 @@
+/**
+ * Part 4 of `npm run bench`: the CPU cost of the request actor alone, in-process, with no
+ * I/O: create + start + invoke an attempt whose promise is already resolved + reach `done`.
+ * Two variants: the bare request machine (the `report` action a no-op), and `Engine.run`,
+ * which adds what the gateway really does per request (the outcome sent to the model actor
+ * of the long-lived system, the deadline timer).
+ *
+ * `node bench/actor-cost.ts` runs it alone.
+ */
+import { createActor, fromPromise } from 'xstate';
+import { requestMachine, type AttemptInput, type RequestStep } from '../machines/request.machine.ts';
+import { configFromObject } from '../src/config/load.ts';
+import { Engine } from '../src/engine/engine.ts';
+import { RouteTable } from '../src/engine/routes.ts';
+import { TransitionHub } from '../src/events/transitions.ts';
+import { adapterFor } from '../src/providers/adapters.ts';
+import type { AttemptResult, Transport } from '../src/providers/transport.ts';
+
+export interface ActorCostVariant {
+  /** Requests run in the measured rounds. */
+  iterations: number;
+  /** CPU (user + system) per request, µs: the median of the rounds. */
+  cpuUsPerRequest: number;
+  /** Wall time per request, µs: the median of the rounds. */
+  wallUsPerRequest: number;
+}
+
+export interface ActorCostReport {
+  /** The bare request machine, one request at a time. */
+  requestActor: ActorCostVariant;
+  /** The same with 50 request actors in flight at once (as at 50 connections). */
+  requestActor50: ActorCostVariant;
+  /** Engine.run: request actor + model-actor report, one at a time. */
+  engineRun: ActorCostVariant;
+}
+
+const RESULT: AttemptResult = {
+  type: 'completion',
+  completion: {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion',
+    created: 0,
+    model: 'gpt-4-turbo-preview',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop', logprobs: null }],
+  } as never,
+  hints: {},
+};
+const RESOLVED = Promise.resolve(RESULT);
+
+type RunOne = () => Promise<unknown>;
+
+/** Median of `rounds` rounds of `iterations` requests, `inFlight` at a time, after a warm-up. */
+async function measure(runOne: RunOne, opts: { iterations: number; rounds: number; warmup: number; inFlight: number }): Promise<ActorCostVariant> {
+  const batch = async (n: number): Promise<void> => {
+    if (opts.inFlight === 1) {
+      for (let i = 0; i < n; i++) await runOne();
+      return;
+    }
+    for (let i = 0; i < n; i += opts.inFlight) {
+      const all: Promise<unknown>[] = [];
+      for (let j = 0; j < opts.inFlight && i + j < n; j++) all.push(runOne());
+      await Promise.all(all);
+    }
+  };
+  await batch(opts.warmup);
+  const cpu: number[] = [];
+  const wall: number[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    await batch(opts.iterations);
+    const w = performance.now() - w0;
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / opts.iterations);
+    wall.push((w * 1000) / opts.iterations);
+  }
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { iterations: opts.iterations * opts.rounds, cpuUsPerRequest: median(cpu), wallUsPerRequest: median(wall) };
+}
+
+/** Measures both variants; about 3-5 s on the reference machine. */
+export async function runActorCost(opts: { iterations?: number; rounds?: number } = {}): Promise<ActorCostReport> {
+  const iterations = opts.iterations ?? 10_000;
+  const rounds = opts.rounds ?? 3;
+  const warmup = Math.min(iterations, 3_000);
+
+  // The bare machine, provided exactly as the engine provides it (once, not per request).
+  const machine = requestMachine.provide({
+    actors: { attempt: fromPromise<AttemptResult, AttemptInput>(() => RESOLVED) as never },
+    actions: { report: () => {} },
+  });
+  const step: RequestStep = { provider: 'openai', model: 'gpt-4-turbo-preview' };
+  const steps = [step];
+  const decide = () => ({ action: 'fail' as const });
+  const payload = { request: { model: 'gpt-4-turbo-preview', messages: [] }, stream: false };
+  const runBare: RunOne = () =>
+    new Promise((resolve, reject) => {
+      const actor = createActor(machine, { input: { steps, payload, deadlineMs: 120_000, attemptTimeoutMs: 120_000, decide, now: Date.now } });
+      actor.subscribe({ complete: () => resolve(actor.getSnapshot().output), error: reject });
+      actor.start();
+    });
+
+  // The engine as the gateway builds it, with a transport that answers at once.
+  const config = configFromObject({
+    server: { host: '127.0.0.1', port: 0 },
+    providers: [{ name: 'openai', type: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'bench', models: ['gpt-4-turbo-preview'] }],
+  });
+  const routes = new RouteTable(config, adapterFor);
+  const transport = { call: () => RESOLVED, close: async () => {} } as unknown as Transport;
+  const engine = new Engine({
+    routes,
+    transport,
+    hub: new TransitionHub(),
+    providers: [{ name: 'openai', models: ['gpt-4-turbo-preview'] }],
+    targets: {
+      defaultBreaker: config.resilience.policy.breaker,
+      maxBreakersPerTarget: config.resilience.maxBreakersPerTarget,
+      retryBudget: config.resilience.retryBudget,
+    },
+  });
+  const route = routes.resolve('gpt-4-turbo-preview')!;
+  let n = 0;
+  const runEngine: RunOne = () =>
+    engine.run(
+      { request: payload.request as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, breakers: new Map(), trials: new Set() },
+      {
+        steps: [route],
+        deadlineMs: config.server.requestTimeoutMs,
+        attemptTimeoutMs: config.resilience.attemptTimeoutMs,
+        streamIdleTimeoutMs: config.resilience.streamIdleTimeoutMs,
+      },
+    ).done;
+
+  try {
+    const requestActor = await measure(runBare, { iterations, rounds, warmup, inFlight: 1 });
+    const requestActor50 = await measure(runBare, { iterations, rounds, warmup, inFlight: 50 });
+    const engineRun = await measure(runEngine, { iterations, rounds, warmup, inFlight: 1 });
+    // Sanity: the measured path really finished successfully.
+    const out = (await runEngine()) as { ok: boolean };
+    if (!out.ok) throw new Error('Engine.run did not succeed with a resolved attempt');
+    return { requestActor, requestActor50, engineRun };
+  } finally {
+    engine.stop();
+  }
+}
+
+if (import.meta.main) {
+  const r = await runActorCost();
+  for (const [name, v] of Object.entries(r)) {
+    process.stdout.write(`${name.padEnd(16)} ${v.cpuUsPerRequest.toFixed(1).padStart(7)} µs CPU/request  ${v.wallUsPerRequest.toFixed(1).padStart(7)} µs wall/request  (${v.iterations} requests)\n`);
+  }
+}

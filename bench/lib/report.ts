@@ -1,0 +1,131 @@
+/**
+ * Turns the measurements into what the issue asks about: added latency over calling the
+ * simulator directly, the gateway / pass-through throughput ratio, and the targets with
+ * PASS/FAIL; and renders the stdout table.
+ */
+import type { ActorCostReport } from '../actor-cost.ts';
+import type { MemoryReport } from '../memory.ts';
+import type { Mode, TargetName, ThroughputReport, ThroughputRow } from '../throughput.ts';
+
+export interface TargetCheck {
+  name: string;
+  /** The bound, in the unit of `value`. */
+  limit: string;
+  value: number;
+  unit: string;
+  pass: boolean;
+}
+
+export interface Derived {
+  /** Target p50/p99 minus direct p50/p99 at 1 connection, ms (non-streaming: full response; streaming: first byte). */
+  addedLatencyMs: Partial<Record<Mode, Partial<Record<'passthrough' | 'gateway', { p50: number; p99: number }>>>>;
+  /** Gateway req/s divided by pass-through req/s at the largest connection count. */
+  throughputRatio: Partial<Record<Mode, number>>;
+}
+
+export function find(rows: readonly ThroughputRow[], target: TargetName, mode: Mode, connections: number): ThroughputRow | undefined {
+  return rows.find((r) => r.target === target && r.mode === mode && r.connections === connections);
+}
+
+/** The timing of a row that the targets speak of: full response, or first byte for streams. */
+const timing = (r: ThroughputRow) => (r.mode === 'stream' && r.ttfb ? r.ttfb : r.latency);
+
+export function derive(t: ThroughputReport): Derived {
+  const out: Derived = { addedLatencyMs: {}, throughputRatio: {} };
+  const maxConns = Math.max(...t.rows.map((r) => r.connections));
+  for (const mode of ['json', 'stream'] as const) {
+    const direct = find(t.rows, 'direct', mode, 1);
+    if (direct) {
+      const added: NonNullable<Derived['addedLatencyMs'][Mode]> = {};
+      for (const target of ['passthrough', 'gateway'] as const) {
+        const r = find(t.rows, target, mode, 1);
+        if (r) added[target] = { p50: timing(r).p50 - timing(direct).p50, p99: timing(r).p99 - timing(direct).p99 };
+      }
+      out.addedLatencyMs[mode] = added;
+    }
+    const g = find(t.rows, 'gateway', mode, maxConns);
+    const p = find(t.rows, 'passthrough', mode, maxConns);
+    if (g && p) out.throughputRatio[mode] = g.rps / p.rps;
+  }
+  return out;
+}
+
+/** The issue's targets, for whichever parts were run. */
+export function checkTargets(d: Derived | null, memory: MemoryReport | null, maxConns: number): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ratio = d?.throughputRatio.json;
+  if (ratio !== undefined) {
+    checks.push({ name: `gateway throughput / pass-through at ${maxConns} connections`, limit: '>= 70 %', value: ratio * 100, unit: '%', pass: ratio >= 0.7 });
+  }
+  const added = d?.addedLatencyMs.json?.gateway;
+  if (added) {
+    checks.push({ name: 'gateway added latency p50 at 1 connection', limit: '<= 0.5 ms', value: added.p50, unit: 'ms', pass: added.p50 <= 0.5 });
+    checks.push({ name: 'gateway added latency p99 at 1 connection', limit: '<= 1.2 ms', value: added.p99, unit: 'ms', pass: added.p99 <= 1.2 });
+  }
+  if (memory) {
+    checks.push({ name: 'gateway heapUsed growth 10k -> 100k requests', limit: '< 5 MB', value: memory.growthBytes / (1024 * 1024), unit: 'MB', pass: memory.pass });
+  }
+  return checks;
+}
+
+const f = (n: number | null | undefined, digits = 2): string => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+const pad = (s: string, n: number): string => s.padStart(n);
+
+/** The throughput/latency table: one line per target and connection count, both modes side by side. */
+export function renderThroughputTable(t: ThroughputReport): string[] {
+  const conns = [...new Set(t.rows.map((r) => r.connections))].sort((a, b) => a - b);
+  const lines = [
+    `${'target'.padEnd(12)}${pad('conns', 5)} | ${pad('req/s', 7)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('CPU µs/req', 12)} | ${pad('req/s', 7)}${pad('TTFB p50', 10)}${pad('TTFB p99', 10)}${pad('CPU µs/req', 12)}`,
+    `${''.padEnd(17)} | ${'non-streaming (full response)'.padEnd(37)} | streaming (time to first byte)`,
+  ];
+  for (const c of conns) {
+    for (const target of ['direct', 'passthrough', 'gateway'] as const) {
+      const j = find(t.rows, target, 'json', c);
+      const s = find(t.rows, target, 'stream', c);
+      const errs = (j?.errors ?? 0) + (s?.errors ?? 0);
+      lines.push(
+        `${target.padEnd(12)}${pad(String(c), 5)} | ${pad(f(j?.rps, 0), 7)}${pad(f(j?.latency.p50, 3), 9)}${pad(f(j?.latency.p99, 3), 9)}${pad(f(j?.serverCpuUsPerRequest, 0), 12)} | ` +
+          `${pad(f(s?.rps, 0), 7)}${pad(f(s?.ttfb?.p50, 3), 10)}${pad(f(s?.ttfb?.p99, 3), 10)}${pad(f(s?.serverCpuUsPerRequest, 0), 12)}${errs > 0 ? `  errors: ${errs}` : ''}`,
+      );
+    }
+  }
+  return lines;
+}
+
+export function renderDerived(d: Derived, maxConns: number): string[] {
+  const lines: string[] = [];
+  for (const mode of ['json', 'stream'] as const) {
+    const a = d.addedLatencyMs[mode];
+    if (!a) continue;
+    const what = mode === 'json' ? 'added latency (full response)' : 'added time to first byte (streaming)';
+    const parts = (['passthrough', 'gateway'] as const).filter((k) => a[k]).map((k) => `${k} p50 +${f(a[k]!.p50, 3)} ms, p99 +${f(a[k]!.p99, 3)} ms`);
+    lines.push(`${what} at 1 connection, vs direct: ${parts.join('; ')}`);
+  }
+  for (const mode of ['json', 'stream'] as const) {
+    const r = d.throughputRatio[mode];
+    if (r !== undefined) lines.push(`gateway / pass-through throughput at ${maxConns} connections (${mode === 'json' ? 'non-streaming' : 'streaming'}): ${f(r * 100, 1)} %`);
+  }
+  return lines;
+}
+
+export function renderTargets(checks: readonly TargetCheck[]): string[] {
+  return checks.map((c) => `[${c.pass ? 'PASS' : 'FAIL'}] ${c.name}: ${f(c.value, 2)} ${c.unit} (target ${c.limit})`);
+}
+
+export function renderActorCost(a: ActorCostReport): string[] {
+  const row = (label: string, v: ActorCostReport['requestActor']): string =>
+    `${label.padEnd(46)} ${pad(f(v.cpuUsPerRequest, 1), 7)} µs CPU/request ${pad(f(v.wallUsPerRequest, 1), 7)} µs wall`;
+  return [
+    row('request actor alone, 1 at a time', a.requestActor),
+    row('request actor alone, 50 in flight', a.requestActor50),
+    row('Engine.run (actor + model/breaker report)', a.engineRun),
+  ];
+}
+
+export function renderProfile(p: NonNullable<ThroughputReport['profile']>): string[] {
+  const lines = [`gateway CPU profile at ${p.connections} connections (${f(p.busyMs, 0)} ms busy, ${f(p.idleMs, 0)} ms idle): self time by origin`];
+  for (const o of p.byOrigin.slice(0, 10)) lines.push(`  ${pad(f(o.pct, 1), 5)} %  ${o.name}`);
+  lines.push('top functions by self time:');
+  for (const o of p.topFunctions.slice(0, 12)) lines.push(`  ${pad(f(o.pct, 1), 5)} %  ${o.name}`);
+  return lines;
+}

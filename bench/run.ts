@@ -1,0 +1,162 @@
+/**
+ * `npm run bench`: the gateway's overhead, measured in one bounded run (about 2.5 minutes on
+ * 2 cores), everything on 127.0.0.1, every server and the load generator in its own process.
+ *
+ *   node bench/run.ts                       everything: actor cost, throughput/latency matrix, memory
+ *   node bench/run.ts --only memory         one part (actor | throughput | memory; comma-separate several)
+ *   node bench/run.ts --profile             also run the gateway once under --cpu-prof and rank self time
+ *   node bench/run.ts --warmup 1000 --duration 3000 --connections 1,50
+ *
+ * Prints a table; writes bench/results/latest.json, and for a full run also
+ * bench/results/<YYYY-MM-DD>.json (the file docs/performance.md cites). A benchmark, not a
+ * test: targets print PASS/FAIL, the exit code is 0 unless something crashed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runActorCost, type ActorCostReport } from './actor-cost.ts';
+import { ROOT } from './lib/processes.ts';
+import { checkTargets, derive, renderActorCost, renderDerived, renderProfile, renderTargets, renderThroughputTable, type Derived } from './lib/report.ts';
+import { runMemoryCheck, type MemoryReport } from './memory.ts';
+import { runThroughput, type ThroughputReport } from './throughput.ts';
+
+const PARTS = ['actor', 'throughput', 'memory'] as const;
+type Part = (typeof PARTS)[number];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    warmup: { type: 'string', default: '1500' },
+    duration: { type: 'string', default: '4000' },
+    connections: { type: 'string', default: '1,50' },
+    profile: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+if (values.help) {
+  process.stdout.write('usage: node bench/run.ts [--only actor,throughput,memory] [--profile] [--warmup MS] [--duration MS] [--connections 1,50]\n');
+  process.exit(0);
+}
+const parts: Part[] = values.only === undefined ? [...PARTS] : (values.only.split(',').map((s) => s.trim()) as Part[]);
+for (const p of parts) {
+  if (!PARTS.includes(p)) {
+    process.stderr.write(`bench: --only takes ${PARTS.join(', ')} (got "${p}")\n`);
+    process.exit(2);
+  }
+}
+const warmupMs = Number(values.warmup);
+const durationMs = Number(values.duration);
+const connections = values.connections.split(',').map(Number);
+if (!(warmupMs >= 0) || !(durationMs > 0) || connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000)) {
+  process.stderr.write('bench: --warmup >= 0, --duration > 0 and --connections a list of integers 1..1000\n');
+  process.exit(2);
+}
+
+const log = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+const startedAt = new Date();
+const meta = {
+  date: startedAt.toISOString(),
+  command: `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGB: Math.round(totalmem() / 2 ** 30),
+  commit: git(['rev-parse', '--short', 'HEAD']),
+  /** Uncommitted changes under src/ or machines/ (other work in progress) when measured. */
+  dirty: git(['status', '--porcelain', '--', 'src', 'machines']) !== '',
+  loadavgBefore: loadavg(),
+  loadavgAfter: [] as number[],
+  warmupMs,
+  durationMs,
+  connections,
+  parts,
+};
+log(`parrot bench: node ${meta.node}, ${meta.cpus} x ${meta.cpuModel}, commit ${meta.commit}${meta.dirty ? ' (+ uncommitted src changes)' : ''}`);
+log(`warm-up ${warmupMs} ms, window ${durationMs} ms per run, connections ${connections.join(', ')}; load average ${meta.loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`);
+if (meta.loadavgBefore[0] > 0.5) log('note: the machine was busy when the run started (load average > 0.5): expect noise');
+log();
+
+let actorCost: ActorCostReport | null = null;
+let throughput: ThroughputReport | null = null;
+let memory: MemoryReport | null = null;
+
+if (parts.includes('actor')) {
+  log('== request actor CPU cost (in-process, attempt already resolved)');
+  actorCost = await runActorCost();
+  for (const l of renderActorCost(actorCost)) log(l);
+  log();
+}
+if (parts.includes('throughput')) {
+  log('== throughput and latency (closed loop, keep-alive; simulator at 0 ms)');
+  throughput = await runThroughput({
+    warmupMs,
+    durationMs,
+    connections,
+    modes: ['json', 'stream'],
+    profileDir: values.profile ? join(ROOT, 'bench/results/prof') : null,
+    log,
+  });
+  log();
+}
+if (parts.includes('memory')) {
+  log('== memory over 100,000 requests (gateway in its own process, 50 in flight, forced GC)');
+  memory = await runMemoryCheck({ log });
+  log();
+}
+meta.loadavgAfter = loadavg();
+
+const maxConns = Math.max(...connections);
+const derived: Derived | null = throughput ? derive(throughput) : null;
+const targets = checkTargets(derived, memory, maxConns);
+
+log('== results');
+if (throughput) {
+  for (const l of renderThroughputTable(throughput)) log(l);
+  log('(CPU µs/req: CPU time of the process under test per request: the simulator itself for "direct", the proxy for the others)');
+  log();
+  for (const l of renderDerived(derived!, maxConns)) log(l);
+  log();
+}
+if (actorCost) {
+  for (const l of renderActorCost(actorCost)) log(l);
+  log();
+}
+if (memory) {
+  const mb = (b: number): string => (b / 2 ** 20).toFixed(2);
+  log(`memory heapUsed: ${memory.checkpoints.map((c) => `${c.requests / 1000}k ${mb(c.heapUsed)} MB`).join(', ')}; growth ${mb(memory.growthBytes)} MB; errors ${memory.errors}`);
+  log();
+}
+if (throughput?.profile) {
+  for (const l of renderProfile(throughput.profile)) log(l);
+  log();
+}
+if (targets.length > 0) {
+  log('== targets');
+  for (const l of renderTargets(targets)) log(l);
+}
+
+const result = { meta, actorCost, throughput, derived, targets, memory };
+const dir = join(ROOT, 'bench/results');
+mkdirSync(dir, { recursive: true });
+const json = `${JSON.stringify(result, null, 2)}\n`;
+writeFileSync(join(dir, 'latest.json'), json);
+let written = 'bench/results/latest.json';
+if (values.only === undefined) {
+  const dated = `${startedAt.toISOString().slice(0, 10)}.json`;
+  writeFileSync(join(dir, dated), json);
+  written += ` and bench/results/${dated}`;
+}
+log();
+log(`wrote ${written} (${((Date.now() - startedAt.getTime()) / 1000).toFixed(0)} s)`);

@@ -1,0 +1,195 @@
+/**
+ * Part 1 of `npm run bench`: requests/s and latency of the simulator called directly, of a
+ * minimal node:http + undici pass-through, and of the gateway, each server in its own
+ * process and the load generator in another, non-streaming and streaming, at each
+ * connection count.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadWorkerMessage } from './load-worker.ts';
+import type { TimedLoadResult, TimedLoadSpec } from './lib/load.ts';
+import { processCpuUs, ROOT, startServer, type ServerProcess } from './lib/processes.ts';
+import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
+
+export type TargetName = 'direct' | 'passthrough' | 'gateway';
+export type Mode = 'json' | 'stream';
+
+export const TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'gateway'];
+
+export interface ThroughputOptions {
+  warmupMs: number;
+  durationMs: number;
+  connections: readonly number[];
+  modes: readonly Mode[];
+  /** Also run the gateway once more under `--cpu-prof` at the largest connection count. */
+  profileDir: string | null;
+  log: (line: string) => void;
+}
+
+/** One cell of the matrix. */
+export interface ThroughputRow extends TimedLoadResult {
+  target: TargetName;
+  mode: Mode;
+  /** CPU of the process under test (the simulator itself for `direct`) per request, µs. */
+  serverCpuUsPerRequest: number;
+  /** CPU of the simulator per request when it sits behind a proxy, µs (null for direct). */
+  upstreamCpuUsPerRequest: number | null;
+}
+
+export interface ThroughputReport {
+  rows: ThroughputRow[];
+  profile: (ProfileSummary & { file: string; connections: number; rps: number }) | null;
+}
+
+/** The model the gateway routes to the simulator; the simulator answers 16 tokens, 0 ms latency. */
+const MODEL = 'gpt-4-turbo-preview';
+const CHAT_PATH = '/v1/chat/completions';
+/** Sample bound per run: more than any 2-core run completes in its window. */
+const MAX_SAMPLES = 2_000_000;
+
+function requestBody(stream: boolean): string {
+  return JSON.stringify({
+    model: MODEL,
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Say hello in one short sentence.' },
+    ],
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+function gatewayConfigYaml(simUrl: string): string {
+  return [
+    'server: { host: 127.0.0.1, port: 0 }',
+    'providers:',
+    `  - { name: openai, type: openai, base_url: "${simUrl}/v1", api_key: bench, models: [${MODEL}] }`,
+    'simulator: { enabled: false }',
+    '',
+  ].join('\n');
+}
+
+const LISTENING = /listening on (http:\/\/[^\s]+)/;
+const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
+
+function startGatewayProcess(configPath: string, extraNodeArgs: string[] = []): Promise<ServerProcess> {
+  return startServer('gateway', [...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath], GATEWAY_LISTENING, { PORT: '', HOST: '' });
+}
+
+/** One load run in a fresh load-generator process, sampling CPU of `pids` over its window. */
+function runLoad(spec: TimedLoadSpec, pids: readonly number[]): Promise<{ result: TimedLoadResult; cpuUs: number[] }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(ROOT, 'bench/load-worker.ts'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    let open: number[] = [];
+    let cpuUs: number[] = pids.map(() => Number.NaN);
+    let result: TimedLoadResult | null = null;
+    // Bound: warm-up + window + generous drain; a hung run is killed, not waited for.
+    const killer = setTimeout(() => child.kill('SIGKILL'), spec.warmupMs + spec.durationMs + 30_000);
+    child.on('message', (m: LoadWorkerMessage) => {
+      if (m.type === 'open') open = pids.map(processCpuUs);
+      else if (m.type === 'close') cpuUs = pids.map((p, i) => processCpuUs(p) - open[i]);
+      else result = m.result;
+    });
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      if (result) resolve({ result, cpuUs });
+      else reject(new Error(`load generator exited with code ${code} and no result`));
+    });
+    child.send({ type: 'run', spec });
+  });
+}
+
+/** Runs the whole matrix and stops every process it started. */
+export async function runThroughput(opts: ThroughputOptions): Promise<ThroughputReport> {
+  const started: ServerProcess[] = [];
+  const tmp = mkdtempSync(join(tmpdir(), 'parrot-bench-'));
+  try {
+    const sim = await startServer('simulator', ['bin/parrot.js', 'simulate', '--port', '0'], LISTENING);
+    started.push(sim);
+    const pass = await startServer('passthrough', ['bench/passthrough.ts', '--upstream', sim.url], LISTENING);
+    started.push(pass);
+    const configPath = join(tmp, 'gateway.yaml');
+    writeFileSync(configPath, gatewayConfigYaml(sim.url));
+    const gw = await startGatewayProcess(configPath);
+    started.push(gw);
+    opts.log(`simulator ${sim.url} (pid ${sim.pid}), passthrough ${pass.url} (pid ${pass.pid}), gateway ${gw.url} (pid ${gw.pid})`);
+
+    const servers: Record<TargetName, ServerProcess> = { direct: sim, passthrough: pass, gateway: gw };
+    const rows: ThroughputRow[] = [];
+    for (const mode of opts.modes) {
+      for (const connections of opts.connections) {
+        for (const target of TARGETS) {
+          const server = servers[target];
+          const spec: TimedLoadSpec = {
+            origin: server.url,
+            path: CHAT_PATH,
+            body: requestBody(mode === 'stream'),
+            headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+            stream: mode === 'stream',
+            connections,
+            warmupMs: opts.warmupMs,
+            durationMs: opts.durationMs,
+            maxSamples: MAX_SAMPLES,
+          };
+          const pids = target === 'direct' ? [sim.pid] : [server.pid, sim.pid];
+          const { result, cpuUs } = await runLoad(spec, pids);
+          const perReq = (us: number): number => (result.completed > 0 ? us / result.completed : Number.NaN);
+          const row: ThroughputRow = {
+            ...result,
+            target,
+            mode,
+            serverCpuUsPerRequest: perReq(cpuUs[0]),
+            upstreamCpuUsPerRequest: target === 'direct' ? null : perReq(cpuUs[1]),
+          };
+          rows.push(row);
+          const lat = mode === 'stream' && row.ttfb ? row.ttfb : row.latency;
+          opts.log(
+            `${mode.padEnd(6)} c=${String(connections).padEnd(3)} ${target.padEnd(11)} ${row.rps.toFixed(0).padStart(6)} req/s  ` +
+              `${mode === 'stream' ? 'ttfb' : 'lat '} p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms  errors ${row.errors}`,
+          );
+        }
+      }
+    }
+
+    let profile: ThroughputReport['profile'] = null;
+    if (opts.profileDir !== null) profile = await profileGateway(opts, configPath, sim);
+    return { rows, profile };
+  } finally {
+    for (const s of started.reverse()) await s.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** One more non-streaming run at the largest connection count against a gateway under --cpu-prof. */
+async function profileGateway(opts: ThroughputOptions, configPath: string, sim: ServerProcess): Promise<NonNullable<ThroughputReport['profile']>> {
+  const dir = opts.profileDir!;
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (f.endsWith('.cpuprofile')) rmSync(join(dir, f));
+  const gw = await startGatewayProcess(configPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'gateway.cpuprofile']);
+  const connections = Math.max(...opts.connections);
+  let rps = Number.NaN;
+  try {
+    const { result } = await runLoad(
+      {
+        origin: gw.url,
+        path: CHAT_PATH,
+        body: requestBody(false),
+        headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+        stream: false,
+        connections,
+        warmupMs: opts.warmupMs,
+        durationMs: opts.durationMs,
+        maxSamples: MAX_SAMPLES,
+      },
+      [gw.pid, sim.pid],
+    );
+    rps = result.rps;
+  } finally {
+    // SIGTERM: the CLI closes the server and exits, which writes the profile.
+    await gw.stop(15_000);
+  }
+  const file = join(dir, 'gateway.cpuprofile');
+  opts.log(`profiled gateway at ${connections} connections: ${rps.toFixed(0)} req/s under the profiler; profile ${file}`);
+  return { file, connections, rps, ...summarizeProfile(file) };
+}

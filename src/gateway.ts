@@ -70,6 +70,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const app = createApp({
     engine,
     keys,
+    adminKeys: new KeyChecker(config.auth.adminKeys),
+    simulatorUrl: simulator?.url,
     bodyLimitBytes: config.server.bodyLimitBytes,
     policy: { providers: routes.providerNames, defaults: r.policy },
     cache: new ResponseCache(r.cacheEntries),

@@ -4,12 +4,17 @@ import type { KeyChecker } from '../auth/keys.ts';
 import { presentedKey } from '../auth/keys.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
+import { simulatorAdmin } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
   engine: Engine;
   keys: KeyChecker;
+  adminKeys: KeyChecker;
+  simulatorUrl: string | undefined;
 }
+
+const FORBIDDEN = new GatewayError(403, 'This endpoint needs an admin key (auth.admin_keys).', { code: 'admin_key_required' });
 
 const UNAUTHORIZED = new GatewayError(
   401,
@@ -30,6 +35,16 @@ export function createApp(opts: AppOptions): express.Express {
     }
     sendError(res, UNAUTHORIZED);
   };
+
+  // Admin endpoints: an admin key; in open development mode (no keys at all) loopback is trusted.
+  const requireAdmin = (req: Request, res: Response, next: NextFunction): void => {
+    if ((opts.keys.open && opts.adminKeys.open) || opts.adminKeys.check(presentedKey(req.headers))) {
+      next();
+      return;
+    }
+    sendError(res, FORBIDDEN);
+  };
+  app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulatorUrl));
 
   const chat = createChatHandler(opts);
   app.post('/v1/chat/completions', requireKey, (req, res) => chat(req, res));

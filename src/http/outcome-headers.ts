@@ -16,6 +16,7 @@ export function outcomeHeaders(out: RunOutput, requestId: string, primaryBreaker
     h['x-provider'] = out.step.provider;
     h['x-model'] = out.step.model;
     h['x-failover-used'] = out.stepIndex > 0 ? 'true' : 'false';
+    if (out.step.reduceQuality) h['x-quality-reduced'] = 'true';
   } else {
     const last = out.attempts[out.attempts.length - 1];
     if (last) {

@@ -151,3 +151,35 @@ describe('client disconnect', () => {
     expect(closed).toEqual([{ url: '/v1/chat/completions' }]);
   });
 });
+
+describe('simulator control through the gateway', () => {
+  it('switches a model into an outage at run time, open mode', async () => {
+    const gw = await startTestGateway({ resilience: { retry: { max_retries: 0 }, failover: { enabled: false } } });
+    try {
+      const put = await fetch(`${gw.url}/admin/simulator/models/gpt-3.5-turbo`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ faults: [{ type: 'error', kind: 'model_overloaded' }] }),
+      });
+      expect(put.status).toBe(200);
+      const err = (await sdkClient(gw).chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as { status: number };
+      expect(err.status).toBe(503);
+      const bad = await fetch(`${gw.url}/admin/simulator/models/gpt-3.5-turbo`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"faults":[{"type":"nope"}]}' });
+      expect(bad.status).toBe(400);
+      const { calls } = (await (await fetch(`${gw.url}/admin/simulator/calls?model=gpt-3.5-turbo`)).json()) as { calls: Array<{ status: number }> };
+      expect(calls.map((c) => c.status)).toEqual([503]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('needs an admin key once keys are configured', async () => {
+    const gw = await startTestGateway({ auth: { keys: ['k'], admin_keys: ['adm'] } });
+    try {
+      expect((await fetch(`${gw.url}/admin/simulator/state`, { headers: { authorization: 'Bearer k' } })).status).toBe(403);
+      expect((await fetch(`${gw.url}/admin/simulator/state`, { headers: { authorization: 'Bearer adm' } })).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -57,12 +57,14 @@ describe('connection-level faults', () => {
   });
 
   it('a call abandoned during its latency is logged with no status and never answered', async () => {
-    sim.setModel('gpt-4o', { latency: { type: 'fixed', ms: 60 }, faults: [{ type: 'slow_first_token', delay_ms: 10 }] });
+    sim.setModel('gpt-4o', { latency: { type: 'fixed', ms: 120 }, faults: [{ type: 'slow_first_token', delay_ms: 10 }] });
     const ctl = new AbortController();
     const pending = post(sim.url, '/v1/chat/completions', openaiBody(), {}, ctl.signal).catch((e: unknown) => e);
-    setTimeout(() => ctl.abort(), 10);
+    // Abort only once the server has admitted the call, whatever the machine's load.
+    while (sim.calls().length === 0) await new Promise((r) => setTimeout(r, 2));
+    ctl.abort();
     expect(((await pending) as Error).name).toBe('AbortError');
-    await new Promise((r) => setTimeout(r, 90));
+    await new Promise((r) => setTimeout(r, 180));
     expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'slow_first_token', status: null }]);
   });
 

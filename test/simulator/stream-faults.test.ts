@@ -105,7 +105,8 @@ describe.each(DIALECTS)('stream faults, $name', (d) => {
     const headersAt = performance.now() - t0;
     await readThenListen(res, (t) => parseSse(t).some(d.isContent), 0);
     const firstContentAt = performance.now() - t0;
-    expect(headersAt).toBeLessThan(100);
+    // Held back with the content, headers could not arrive before the 150 ms delay.
+    expect(headersAt).toBeLessThan(140);
     expect(firstContentAt).toBeGreaterThanOrEqual(145);
   });
 

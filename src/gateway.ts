@@ -11,7 +11,7 @@ import { ResponseCache } from './cache/response-cache.ts';
 import { createApp } from './http/app.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
-import { startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import { SimConfigError, startSimulator, type SimulatorHandle } from './simulator/index.ts';
 
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8080 */
@@ -42,13 +42,18 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   let simulator: SimulatorHandle | undefined;
   if (config.simulator.enabled) {
-    simulator = await startSimulator({
-      host: config.simulator.host,
-      port: config.simulator.port,
-      ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
-      ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
-      ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
-    });
+    try {
+      simulator = await startSimulator({
+        host: config.simulator.host,
+        port: config.simulator.port,
+        ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
+        ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
+        ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
+      });
+    } catch (err) {
+      if (err instanceof SimConfigError) throw new ConfigError(`config ${config.source}: simulator: ${err.message}`);
+      throw err;
+    }
     bindSimulator(config, simulator.url);
   }
 

@@ -183,3 +183,13 @@ describe('simulator control through the gateway', () => {
     }
   });
 });
+
+describe('start-up errors', () => {
+  it('a bad simulator block in the config stops start-up naming the field', async () => {
+    const config = configFromObject(
+      { server: { port: 0 }, simulator: { enabled: true, models: { m: { latency: { type: 'fixed', ms: -1 } } } }, providers: [{ name: 'x', type: 'openai', base_url: 'simulator', models: ['m'] }] },
+      { env: {} },
+    );
+    await expect(startGateway(config)).rejects.toThrow(/^config inline: simulator: models\.m\.latency/);
+  });
+});

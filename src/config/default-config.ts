@@ -2,7 +2,8 @@ import type { ConfigFile } from './schema.ts';
 
 /**
  * The embedded default: three providers named as the seed names them, each speaking its own
- * wire format, all served by the built-in simulator. No keys, no network.
+ * wire format, all served by the built-in simulator, with a default failover chain across
+ * them. No keys, no network.
  */
 export const DEFAULT_CONFIG: ConfigFile = {
   server: { host: '127.0.0.1', port: 8080 },
@@ -17,5 +18,10 @@ export const DEFAULT_CONFIG: ConfigFile = {
     'gpt-3.5-turbo': { anthropic: 'claude-3-opus', google: 'gemini-pro' },
     'claude-3-opus': { openai: 'gpt-4-turbo-preview', google: 'gemini-pro' },
     'gemini-pro': { openai: 'gpt-4-turbo-preview', anthropic: 'claude-3-opus' },
+  },
+  resilience: {
+    // Requests without headers still fail over across the three providers.
+    failover: { providers: ['openai', 'anthropic', 'google'] },
+    degraded: { 'gpt-4-turbo-preview': 'gpt-3.5-turbo', 'claude-3-opus': 'gpt-3.5-turbo', 'gemini-pro': 'gpt-3.5-turbo' },
   },
 };

@@ -117,6 +117,7 @@ describe('client disconnect', () => {
     gw = await startTestGateway({
       simulator: { enabled: false },
       models: {},
+      resilience: {},
       providers: [{ name: 'silent', type: 'openai-compatible', base_url: `http://127.0.0.1:${port}/v1`, models: ['m'] }],
     });
   });

@@ -92,10 +92,10 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     let handle = start(p, requestId);
     let out = await settle(res, handle);
     if (out === undefined) return;
-    const primary = handle.payload.breakers.get(0);
+    const primary = handle.payload.breakers.get(0) ?? engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
     let headers = outcomeHeaders(out, requestId, primary, engine.now());
 
-    if (!out.ok && out.attempts[0]?.skipped && primary && headers['x-circuit-status'] !== 'closed') {
+    if (!out.ok && out.attempts[0]?.skipped && headers['x-circuit-status'] !== 'closed') {
       // The requested target's breaker refused it and nothing else answered: the breaker fallback.
       const fallback = p.policy.breakerFallback;
       if (fallback === 'cache' && key !== undefined) {

@@ -1,0 +1,322 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { SimulatedClock } from 'xstate';
+import type { BreakerStatus } from '../../machines/breaker.machine.ts';
+import { modelSystemId } from '../../machines/provider.machine.ts';
+import type { DecideInput, Decision } from '../../machines/request.machine.ts';
+import { configFromObject } from '../../src/config/load.ts';
+import type { GatewayConfig } from '../../src/config/types.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
+import type { ChatCompletion, ChatRequest } from '../../src/core/openai-types.ts';
+import { UpstreamError } from '../../src/core/upstream-error.ts';
+import { createDecider } from '../../src/engine/decide.ts';
+import { Engine, type AttemptPayload, type RunOutput } from '../../src/engine/engine.ts';
+import { buildPlan, type PlanStep } from '../../src/engine/plan.ts';
+import { RouteTable } from '../../src/engine/routes.ts';
+import { TransitionHub } from '../../src/events/transitions.ts';
+import { parsePolicy } from '../../src/policy/parse-headers.ts';
+import type { PolicyContext, RequestPolicy } from '../../src/policy/types.ts';
+import { adapterFor } from '../../src/providers/adapters.ts';
+import type { AttemptResult, Transport } from '../../src/providers/transport.ts';
+import type { ProviderAdapter, TranslateContext } from '../../src/providers/types.ts';
+
+/**
+ * The real request path (Engine: request machine, breakers, retry budgets, model actors;
+ * createDecider; buildPlan; parsePolicy) over a scripted fake transport, on a SimulatedClock
+ * that the harness steps timer by timer, so every delay fires at exactly its due time.
+ */
+
+/** What the upstream does with one call. `delayMs` 0 settles at once (same clock instant). */
+export type Outcome =
+  | { type: 'ok'; delayMs: number }
+  | { type: 'error'; kind: ErrorKind; delayMs: number; retryAfterMs?: number; fatal?: boolean }
+  | { type: 'hang' };
+
+/** One upstream call as the fake transport saw it. */
+export interface CallRecord {
+  request: number;
+  stepIndex: number;
+  provider: string;
+  /** Clock time the call started. */
+  at: number;
+  /** State of the breaker this request consulted for this step, at the moment of the call. */
+  breaker: BreakerStatus;
+  /** The request holds a half-open trial slot in that breaker. */
+  holdsTrial: boolean;
+  outcome: Outcome;
+  /** When the call settled or was aborted; null while in flight. */
+  endedAt: number | null;
+  /** How it ended: ok, the scripted error kind, or aborted (attempt timeout or deadline). */
+  end: 'ok' | ErrorKind | 'aborted' | null;
+}
+
+/** One client request as the harness ran it. */
+export interface RequestRecord {
+  index: number;
+  headers: IncomingHttpHeaders;
+  policy: RequestPolicy;
+  steps: readonly PlanStep[];
+  startedAt: number;
+  /** Clock time the request's outcome was known; null while it runs. */
+  doneAt: number | null;
+  out: RunOutput | null;
+  /** Half-open trial slots this request still held in any breaker when it finished. */
+  trialsAtDone: string[];
+}
+
+export const PROVIDERS = ['p0', 'p1', 'p2', 'p3'] as const;
+export const MODEL = 'm';
+
+export interface HarnessOptions {
+  attemptTimeoutMs: number;
+  /** The config's request timeout (a request without X-Request-Timeout-Ms). */
+  requestTimeoutMs: number;
+  retryBudget: { maxTokens: number; ratio: number };
+  /** The config's default breaker (resilience.breaker, X-Circuit-Breaker fields). */
+  breaker?: Record<string, unknown>;
+  script: readonly Outcome[];
+  /** What the active health probes (X-Failover-Config) get, in order; then success. */
+  probeScript?: readonly Outcome[];
+  /** Outcome of calls past the end of the script. */
+  afterScript?: Outcome;
+  seed: number;
+  /** Replaces createDecider (to show the checks catch a broken orchestrator). */
+  decide?: (policy: RequestPolicy, steps: readonly PlanStep[]) => (d: DecideInput<PlanStep>) => Decision;
+}
+
+/** A small deterministic PRNG (mulberry32) for the decider's jitter. */
+export function seededRng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Four openai-compatible providers on unreachable URLs, each serving model `m`. */
+export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>): GatewayConfig {
+  return configFromObject(
+    {
+      server: { request_timeout_ms: requestTimeoutMs },
+      providers: PROVIDERS.map((name) => ({ name, type: 'openai-compatible', base_url: `http://127.0.0.1:9/${name}/v1`, models: [MODEL] })),
+      resilience: { failover: { enabled: true, providers: [] }, attempt_timeout_ms: attemptTimeoutMs, ...(breaker ? { breaker } : {}) },
+    },
+    { env: {} },
+  );
+}
+
+const COMPLETION: ChatCompletion = Object.freeze({
+  id: 'chatcmpl-fake',
+  object: 'chat.completion',
+  created: 0,
+  model: MODEL,
+  choices: [],
+}) as ChatCompletion;
+
+/** What an Engine needs, built the way src/gateway.ts builds it, around `transport`. */
+export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'call'>, clock: SimulatedClock, retryBudget: { maxTokens: number; ratio: number }) {
+  const hub = new TransitionHub({ now: () => clock.now() });
+  const routes = new RouteTable(config, adapterFor, 0);
+  const engine = new Engine({
+    routes,
+    transport: transport as Transport,
+    hub,
+    targets: { defaultBreaker: config.resilience.policy.breaker, maxBreakersPerTarget: config.resilience.maxBreakersPerTarget, retryBudget },
+    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name) })),
+    clock,
+  });
+  return { hub, routes, engine };
+}
+
+/** The observed EWMA latency of a step's target, as src/http/chat.ts reads it. */
+export function latencyOf(engine: Engine, step: PlanStep): number | null {
+  const ref = engine.system.get(modelSystemId(step.provider, step.model)) as { getSnapshot(): { context: { latencyEwmaMs: number | null } } } | undefined;
+  return ref?.getSnapshot().context.latencyEwmaMs ?? null;
+}
+
+interface PendingTimer {
+  start: number;
+  timeout: number;
+}
+
+/** Runs every microtask (promise settlements inside the actors) before the clock moves again. */
+export const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export class Harness {
+  readonly clock = new SimulatedClock();
+  readonly calls: CallRecord[] = [];
+  /** Health probe calls (target keys), kept apart: probes call unhealthy targets on purpose. */
+  readonly probeCalls: string[] = [];
+  readonly requests: RequestRecord[] = [];
+  readonly engine: Engine;
+  readonly #hub: TransitionHub;
+  readonly #ctx: PolicyContext;
+  readonly #opts: HarnessOptions;
+  readonly #payloads: AttemptPayload[] = [];
+  readonly #rng: () => number;
+  #next = 0;
+  #nextProbe = 0;
+  readonly #heard = new Map<string, number>();
+
+  constructor(opts: HarnessOptions) {
+    this.#opts = opts;
+    this.#rng = seededRng(opts.seed);
+    const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker);
+    const built = buildEngine(config, { call: (a, r, c, s) => this.#call(a, r, c, s) }, this.clock, opts.retryBudget);
+    this.engine = built.engine;
+    this.#hub = built.hub;
+    this.#ctx = { providers: built.routes.providerNames, defaults: config.resilience.policy };
+  }
+
+  /** Starts one client request with these policy headers, the way src/http/chat.ts does. */
+  start(headers: IncomingHttpHeaders): RequestRecord {
+    const index = this.requests.length;
+    const policy = parsePolicy(headers, this.#ctx);
+    const routes = this.engine.routes;
+    const steps = buildPlan(routes, routes.resolve(MODEL)!, MODEL, policy, headers['x-failover-providers'] !== undefined);
+    const adv = policy.failover.advanced;
+    if (adv !== undefined) {
+      this.engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
+    }
+    const request: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, user: `r${index}` };
+    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, breakers: new Map(), trials: new Set() };
+    this.#payloads.push(payload);
+    const engine = this.engine;
+    const record: RequestRecord = { index, headers, policy, steps, startedAt: this.clock.now(), doneAt: null, out: null, trialsAtDone: [] };
+    this.requests.push(record);
+    const handle = engine.run(payload, {
+      steps,
+      deadlineMs: policy.requestTimeoutMs,
+      attemptTimeoutMs: this.#opts.attemptTimeoutMs,
+      streamIdleTimeoutMs: 30_000,
+      decide: this.#opts.decide
+        ? this.#opts.decide(policy, steps)
+        : createDecider({ policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng: this.#rng }),
+    });
+    void handle.done.then((out) => {
+      record.doneAt = this.clock.now();
+      record.out = out;
+      record.trialsAtDone = this.#trialsHeldBy(`r${index}#`);
+    });
+    return record;
+  }
+
+  /**
+   * Moves the clock forward by `ms`, stopping at every pending timer's due time so it fires
+   * with now() equal to that time (SimulatedClock alone would fire late timers at the end
+   * time), and letting the actors react before the next one.
+   */
+  async advance(ms: number): Promise<void> {
+    const target = this.clock.now() + ms;
+    await flush();
+    for (;;) {
+      const due = this.#nextDue();
+      if (due === undefined || due > target) break;
+      this.clock.set(Math.max(due, this.clock.now()));
+      await flush();
+    }
+    this.clock.set(target);
+    await flush();
+  }
+
+  /** Outcomes the target's model actor has counted (every reported attempt on provider/m). */
+  modelRequests(provider: string): number {
+    const kept = this.#heard.get(provider);
+    if (kept !== undefined) return kept;
+    const ref = this.engine.system.get(modelSystemId(provider, MODEL)) as { getSnapshot(): { context: { requests: number } } } | undefined;
+    return ref?.getSnapshot().context.requests ?? 0;
+  }
+
+  /** Stops every actor; what the model actors heard is kept for the checks. */
+  stop(): void {
+    for (const p of PROVIDERS) this.#heard.set(p, this.modelRequests(p));
+    this.engine.stop();
+    this.#hub.complete();
+  }
+
+  #trialsHeldBy(prefix: string): string[] {
+    const held: string[] = [];
+    for (const t of this.engine.targets.values()) {
+      for (const [, b] of t.breakers.entries()) for (const tok of b.getSnapshot().context.trials) if (tok.startsWith(prefix)) held.push(`${t.key}:${tok}`);
+    }
+    return held;
+  }
+
+  #nextDue(): number | undefined {
+    const timers = (this.clock as unknown as { timeouts: Map<number, PendingTimer> }).timeouts;
+    let min: number | undefined;
+    for (const t of timers.values()) {
+      const due = t.start + t.timeout;
+      if (min === undefined || due < min) min = due;
+    }
+    return min;
+  }
+
+  #call(_adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+    if (req.user === undefined) {
+      this.probeCalls.push(`${ctx.target.name}/${ctx.model}`);
+      const probe = this.#opts.probeScript?.[this.#nextProbe++] ?? { type: 'ok', delayMs: 0 };
+      return this.#settleLater(probe, signal, null);
+    }
+    const index = Number(req.user.slice(1));
+    const rec = this.requests[index];
+    const stepIndex = rec.steps.findIndex((s) => s.target.name === ctx.target.name && s.upstreamModel === ctx.model);
+    const breaker = this.#payloads[index].breakers.get(stepIndex);
+    if (breaker === undefined) throw new Error(`call on step ${stepIndex} of request ${index} without a breaker consulted`);
+    const snap = breaker.getSnapshot();
+    const outcome = this.#opts.script[this.#next++] ?? this.#opts.afterScript ?? { type: 'ok', delayMs: 0 };
+    const call: CallRecord = {
+      request: index,
+      stepIndex,
+      provider: ctx.target.name,
+      at: this.clock.now(),
+      breaker: snap.value as BreakerStatus,
+      holdsTrial: snap.context.trials.some((t) => t.startsWith(`r${index}#`)),
+      outcome,
+      endedAt: null,
+      end: null,
+    };
+    this.calls.push(call);
+    return this.#settleLater(outcome, signal, call);
+  }
+
+  /** Settles as `outcome` says, on the simulated clock; `call` (when given) records how it ended. */
+  #settleLater(outcome: Outcome, signal: AbortSignal, call: CallRecord | null): Promise<AttemptResult> {
+    const state = call ?? { end: null as CallRecord['end'], endedAt: null as number | null };
+    return new Promise<AttemptResult>((resolve, reject) => {
+      let timer: number | undefined;
+      const settle = (): void => {
+        if (state.end !== null) return;
+        signal.removeEventListener('abort', onAbort);
+        state.endedAt = this.clock.now();
+        if (outcome.type === 'ok') {
+          state.end = 'ok';
+          resolve({ type: 'completion', completion: COMPLETION, hints: {} });
+        } else if (outcome.type === 'error') {
+          state.end = outcome.kind;
+          reject(
+            new UpstreamError({
+              kind: outcome.kind,
+              message: `scripted ${outcome.kind}`,
+              ...(outcome.retryAfterMs !== undefined ? { hints: { retryAfterMs: outcome.retryAfterMs } } : {}),
+              ...(outcome.fatal ? { fatal: true } : {}),
+            }),
+          );
+        }
+      };
+      const onAbort = (): void => {
+        if (state.end !== null) return;
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        state.end = 'aborted';
+        state.endedAt = this.clock.now();
+        reject(new UpstreamError({ kind: 'connection_error', message: 'aborted' }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (outcome.type === 'hang') return;
+      if (outcome.delayMs === 0) settle();
+      else timer = this.clock.setTimeout(settle, outcome.delayMs);
+    });
+  }
+}

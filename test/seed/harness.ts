@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import { SimulatedClock } from 'xstate';
+import { DEFAULT_CONFIG } from '../../src/config/default-config.ts';
 import type { ConfigFile } from '../../src/config/schema.ts';
 import type { RunningGateway } from '../../src/gateway.ts';
 import type { SimulatorHandle } from '../../src/simulator/types.ts';
@@ -53,10 +54,13 @@ function isState(value: unknown, inner: string): boolean {
   return typeof value === 'object' && value !== null && (value as Record<string, unknown>).working === inner;
 }
 
-/** Starts a gateway with `resilience` overrides on a fresh SimulatedClock, watching request actors. */
+/**
+ * Starts the default config's gateway on a fresh SimulatedClock, watching request actors.
+ * `resilience` replaces top-level fields of the default resilience block (e.g. `failover`).
+ */
 export async function seedHarness(resilience: ConfigFile['resilience'] = {}): Promise<SeedHarness> {
   const clock = new SimulatedClock();
-  const gw = await startTestGateway({ resilience }, { clock });
+  const gw = await startTestGateway({ resilience: { ...DEFAULT_CONFIG.resilience, ...resilience } }, { clock });
   const starts: AttemptStart[] = [];
   let lastState: unknown;
   const unwatch = gw.hub.watchRequests();

@@ -291,9 +291,10 @@ const breakerHeaders = (fallback: 'cache' | 'degraded' | 'error', config: object
 });
 const CACHE = breakerHeaders('cache');
 
-// One upstream call per request, so each failing request is exactly one breaker failure
-// (the seed's example sends no retry header; retries are the gateway's config).
-const NO_RETRY: ConfigFile['resilience'] = { retry: { max_retries: 0 } };
+// One target, one upstream call per request: each failing request is exactly one breaker
+// failure, and an open circuit leaves only the X-Circuit-Breaker-Fallback (the seed's example
+// sends no failover or retry header; the default chain and retries are the gateway's config).
+const NO_RETRY: ConfigFile['resilience'] = { failover: { enabled: false }, retry: { max_retries: 0 } };
 
 /** Sends `n` requests that fail upstream with `kind`; returns each response's circuit headers. */
 async function failures(x: SeedHarness, n: number, kind: ErrorKind, headers: Record<string, string> = CACHE, content = 'Request') {
@@ -431,6 +432,23 @@ describe('Circuit Breaker Pattern: the seed example (X-Circuit-Breaker, X-Circui
     expect(callsOf(x, 'gpt-4-turbo-preview')).toBe(7);
   });
 
+  it('with the default failover chain, an open circuit sends the request straight to anthropic (still X-Circuit-Status: open)', async () => {
+    const x = await harness({ retry: { max_retries: 0 } });
+    await create(x.client, 'Request', CACHE);
+    x.sim.setModel('gpt-4-turbo-preview', fail('server_error'));
+    const seen = [];
+    for (let i = 0; i < 6; i++) {
+      const { response } = await create(x.client, 'Request', CACHE);
+      seen.push([response.headers.get('x-provider'), response.headers.get('x-attempts'), response.headers.get('x-circuit-status'), response.headers.get('x-cache')]);
+    }
+    expect(seen).toEqual([
+      ...Array(4).fill(['anthropic', '2', 'closed', null]),
+      ['anthropic', '2', 'open', null],
+      ['anthropic', '1', 'open', null],
+    ]);
+    expect([callsOf(x, 'gpt-4-turbo-preview'), callsOf(x, 'claude-3-opus')]).toEqual([6, 6]);
+  });
+
   it('monitor_latency on the real clock: a 30 ms upstream over a 10 ms threshold opens it after five calls; unmonitored it stays closed', async () => {
     realGw = await startTestGateway({ resilience: NO_RETRY });
     const sim = realGw.simulator!;
@@ -533,11 +551,12 @@ async function driveRetries(x: SeedHarness, upTo: number, capOf: (n: number) => 
   }
 }
 
-describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Config)', () => {
+describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Config), one provider (failover off in config)', () => {
   const cap = (n: number) => Math.min(10_000, 100 * 2 ** n);
+  const ONE_PROVIDER: ConfigFile['resilience'] = { failover: { enabled: false } };
 
   it('a server_error is retried on the same provider; retry n waits a full-jitter draw from [0, min(10000, 100 * 2^n)]', async () => {
-    const x = await harness();
+    const x = await harness(ONE_PROVIDER);
     x.sim.setModel('gpt-4-turbo-preview', fail('server_error', { first_n: 4 }));
     const pending = create(x.client, 'Important request', EXPONENTIAL);
     await driveRetries(x, 5, cap);
@@ -555,7 +574,7 @@ describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Confi
   });
 
   it('max_retries 5: a persistent failure is sent 6 times in all, then the error (breaker threshold raised out of the way)', async () => {
-    const x = await harness({ breaker: { error_threshold: 100 } });
+    const x = await harness({ ...ONE_PROVIDER, breaker: { error_threshold: 100 } });
     x.sim.setModel('gpt-4-turbo-preview', fail('timeout'));
     const pending = rejected(create(x.client, 'Important request', EXPONENTIAL));
     await driveRetries(x, 6, cap);
@@ -567,7 +586,7 @@ describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Confi
   });
 
   it('with the default breaker (5 failures in 60 s) the fifth failure opens it: the sixth attempt is never sent', async () => {
-    const x = await harness();
+    const x = await harness(ONE_PROVIDER);
     x.sim.setModel('gpt-4-turbo-preview', fail('server_error'));
     const pending = rejected(create(x.client, 'Important request', EXPONENTIAL));
     await driveRetries(x, 5, cap);
@@ -582,7 +601,7 @@ describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Confi
   });
 
   it('rate_limit is in retry_on: retried; model_overloaded is not: the error at once', async () => {
-    const x = await harness();
+    const x = await harness(ONE_PROVIDER);
     x.sim.setModel('gpt-4-turbo-preview', fail('rate_limit', { first_n: 1 }));
     const pending = create(x.client, 'Important request', EXPONENTIAL);
     await driveRetries(x, 2, cap);
@@ -597,7 +616,7 @@ describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Confi
   });
 });
 
-describe('Retry Strategies: custom retry logic (X-Retry-Config with rules), failover chain openai, anthropic, google from config', () => {
+describe('Retry Strategies: custom retry logic (X-Retry-Config with rules), default failover chain openai, anthropic, google', () => {
   const CHAIN: ConfigFile['resilience'] = { failover: { providers: ['openai', 'anthropic', 'google'] } };
 
   it('rate_limit, wait_ms parse_retry_after_header: waits exactly the Retry-After (2 s), then the same provider again', async () => {

@@ -173,8 +173,12 @@ export function checkEveryCallReported(h: Harness): void {
   for (const [provider, n] of made) {
     const heard = h.modelRequests(provider);
     if (heard !== n) {
-      const cut = h.calls.filter((c) => c.provider === provider && c.end === 'aborted');
-      throw new Error(`${provider}: ${n} upstream calls but its model actor heard ${heard} outcomes (${cut.length} calls were aborted: ${cut.map((c) => `request ${c.request} at ${c.at}->${c.endedAt}`).join(', ')})`);
+      // Calls with no attempt record: still in flight when their request ended.
+      const unrecorded = h.requests.flatMap((rec) => {
+        const recorded = new Set(attemptsOf(h, rec).map((a) => a.call));
+        return callsOf(h, rec).filter((c) => c.provider === provider && !recorded.has(c)).map((c) => `request ${rec.index} (deadline ${rec.policy.requestTimeoutMs} ms): call at ${c.at}, ${c.end} at ${c.endedAt}, request ${rec.out?.ok ? 'succeeded' : `failed: ${rec.out?.error.message}`}`);
+      });
+      throw new Error(`${provider}: ${n} upstream calls but its model actor heard ${heard} outcomes; calls without an attempt record: ${unrecorded.join('; ') || 'none'}`);
     }
   }
 }

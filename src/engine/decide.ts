@@ -21,8 +21,9 @@ export interface DeciderOptions {
  * can take the request, a failure moves there at once (the kinds that heal by waiting are
  * better served by a healthy provider now than by the same one later). Same-target retries
  * happen on the last eligible step, or when a custom X-Retry-Config rule names the kind, as
- * decideRetry allows them and the target's retry budget pays for them. After a timeout the
- * silent target is never retried while another can be tried.
+ * decideRetry allows them and the target's retry budget pays for them. So a silent target
+ * (timeout) is never retried while another can be tried, unless a custom rule for `timeout`
+ * says so.
  *
  * A fallback of X-Failover-Config is eligible when one of its triggers matches the failure's
  * kind, and its observed latency is within max_latency_increase of the primary's. A target
@@ -62,10 +63,7 @@ export function createDecider(o: DeciderOptions): (d: DecideInput<PlanStep>) => 
       { kind: err.kind, attempt: d.stepAttempts - 1, hints: err.hints, remainingMs: d.remainingMs, fatal: err.fatal },
       o.rng,
     );
-    if (verdict.action === 'retry') {
-      if (err.kind === 'timeout' && next !== -1) return { action: 'next', stepIndex: next };
-      if (o.targets.get(d.step.provider, d.step.model).budget.canRetry()) return verdict;
-    }
+    if (verdict.action === 'retry' && o.targets.get(d.step.provider, d.step.model).budget.canRetry()) return verdict;
     if (verdict.action === 'fail') return FAIL;
     return next === -1 ? FAIL : { action: 'next', stepIndex: next };
   };

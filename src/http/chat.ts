@@ -95,7 +95,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     const primary = handle.payload.breakers.get(0) ?? engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
     let headers = outcomeHeaders(out, requestId, primary, engine.now());
 
-    if (!out.ok && out.attempts[0]?.skipped && headers['x-circuit-status'] !== 'closed') {
+    if (!out.ok && (out.attempts[0]?.skipped || out.error.skipped === 'circuit_open') && headers['x-circuit-status'] !== 'closed') {
       // The requested target's breaker refused it and nothing else answered: the breaker fallback.
       const fallback = p.policy.breakerFallback;
       if (fallback === 'cache' && key !== undefined) {
@@ -118,14 +118,14 @@ export function createChatHandler(opts: ChatHandlerOptions) {
           if (out.ok) headers['x-degraded-model'] = model!;
         }
       }
-      if (!out.ok && out.attempts[0]?.skipped) {
+      if (!out.ok) {
         sendError(res, circuitOpenError(p, headers), headers);
         return;
       }
     }
 
     if (!out.ok) {
-      sendError(res, upstreamToGateway(out.error), headers);
+      sendError(res, finalError(out), headers);
       return;
     }
     const result = out.result;
@@ -153,6 +153,22 @@ async function settle(res: ServerResponse, handle: RunHandle): Promise<RunOutput
   } finally {
     res.off('close', onClose);
   }
+}
+
+/**
+ * The error for a request that failed. When its last step was skipped (a fallback's open
+ * breaker, an unhealthy target), the last real upstream failure says more; when nothing was
+ * attempted at all, no target was available.
+ */
+function finalError(out: Extract<RunOutput, { ok: false }>): GatewayError {
+  if (out.error.skipped === undefined) return upstreamToGateway(out.error);
+  for (let i = out.attempts.length - 1; i >= 0; i--) {
+    const a = out.attempts[i];
+    if (!a.skipped && a.kind !== undefined) {
+      return upstreamToGateway(new UpstreamError({ kind: a.kind, message: `${a.provider}/${a.model} failed (${a.kind}); then ${out.error.message}` }));
+    }
+  }
+  return new GatewayError(503, `No target could take the request: ${out.error.message}.`, { type: 'api_error', code: 'no_available_target' });
 }
 
 function circuitOpenError(p: Prepared, headers: Record<string, string>): GatewayError {

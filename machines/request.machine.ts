@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, setup, stateIn } from 'xstate';
 import type { ErrorKind } from '../src/core/error-kinds.ts';
 import { UpstreamError } from '../src/core/upstream-error.ts';
 
@@ -32,6 +32,8 @@ export interface AttemptRecord {
   kind?: ErrorKind;
   /** True when the target was skipped without an upstream call (open breaker, unhealthy). */
   skipped?: boolean;
+  /** True when the request's deadline cut the attempt short. */
+  cut?: boolean;
   latencyMs: number;
 }
 
@@ -165,6 +167,21 @@ export const requestMachine = setup({
       };
       return { result: (event as unknown as { output: unknown }).output, attempts: [...context.attempts, record] };
     }),
+    /** Records the attempt the deadline cut short, as a timeout marked `cut`. */
+    recordCut: assign(({ context }) => {
+      const step = context.steps[context.stepIndex];
+      const record: AttemptRecord = {
+        attempt: context.attempts.length + 1,
+        step: context.stepIndex,
+        provider: step.provider,
+        model: step.model,
+        ok: false,
+        kind: 'timeout',
+        cut: true,
+        latencyMs: context.now() - context.attemptStartedAt,
+      };
+      return { attempts: [...context.attempts, record] };
+    }),
     /** Records a failed attempt: an actor error, or the timeout already put in lastError. */
     recordFailure: assign(({ context, event }) => {
       const error =
@@ -231,10 +248,18 @@ export const requestMachine = setup({
     working: {
       initial: 'attempting',
       after: {
-        deadline: {
-          target: 'failed',
-          actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
-        },
+        deadline: [
+          {
+            // An attempt was in flight: it is cut, and its target hears of it as a timeout.
+            guard: stateIn({ working: 'attempting' }),
+            target: 'failed',
+            actions: [assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }), 'recordCut', reportLast],
+          },
+          {
+            target: 'failed',
+            actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
+          },
+        ],
       },
       states: {
         attempting: {

@@ -65,6 +65,9 @@ export interface RunHandle {
   cancel(): void;
 }
 
+/** An attempt cut by its request's deadline sooner than this is not held against the target. */
+export const MIN_CUT_TO_COUNT_MS = 1_000;
+
 /** No retry, no failover: what a request gets when it asked for nothing. */
 const failFast = (): Decision => ({ action: 'fail' });
 
@@ -164,6 +167,12 @@ export class Engine {
           const at = now();
           const token = `${p.requestId}#${r.attempt}`;
           p.trials.delete(token);
+          if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
+            // A client's own very short deadline says nothing about the provider: free the
+            // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
+            targets.get(r.provider, r.model).breakers.release(token);
+            return;
+          }
           (system.get(modelSystemId(r.provider, r.model)) as AnyActorRef | undefined)?.send({
             type: 'OUTCOME',
             ok: r.ok,
@@ -211,6 +220,12 @@ export class Engine {
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
     let onStall: (() => void) | undefined;
+    const targets = this.targets;
+    // Trials still held when the request ends (it was cut or abandoned) must not wait for their lease.
+    const releaseTrials = (): void => {
+      for (const token of payload.trials) for (const t of targets.values()) t.breakers.release(token);
+      payload.trials.clear();
+    };
     const done = new Promise<RunOutput>((resolve, reject) => {
       let settled = false;
       actor.subscribe({
@@ -223,6 +238,7 @@ export class Engine {
           }
         },
         complete: () => {
+          releaseTrials();
           if (!settled) {
             settled = true;
             resolve(actor.getSnapshot().output as RunOutput);
@@ -232,7 +248,6 @@ export class Engine {
       });
     });
     actor.start();
-    const targets = this.targets;
     return {
       done,
       payload,
@@ -244,9 +259,7 @@ export class Engine {
       },
       cancel: () => {
         actor.stop();
-        // Trials this request held in half-open breakers must not wait for their lease.
-        for (const token of payload.trials) for (const t of targets.values()) t.breakers.release(token);
-        payload.trials.clear();
+        releaseTrials();
       },
     };
   }

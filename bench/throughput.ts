@@ -40,6 +40,7 @@ export interface ThroughputRow extends TimedLoadResult {
 
 export interface ThroughputReport {
   rows: ThroughputRow[];
+  /** Self time of the gateway under --cpu-prof, measurement window only (no start-up). */
   profile: (ProfileSummary & { file: string; connections: number; rps: number }) | null;
 }
 
@@ -78,22 +79,30 @@ function startGatewayProcess(configPath: string, extraNodeArgs: string[] = []): 
 }
 
 /** One load run in a fresh load-generator process, sampling CPU of `pids` over its window. */
-function runLoad(spec: TimedLoadSpec, pids: readonly number[]): Promise<{ result: TimedLoadResult; cpuUs: number[] }> {
+function runLoad(spec: TimedLoadSpec, pids: readonly number[]): Promise<{ result: TimedLoadResult; cpuUs: number[]; window: [number, number] }> {
   return new Promise((resolve, reject) => {
     const child = fork(join(ROOT, 'bench/load-worker.ts'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     let open: number[] = [];
     let cpuUs: number[] = pids.map(() => Number.NaN);
     let result: TimedLoadResult | null = null;
+    // The window on the monotonic clock, µs (the clock CPU profiles are stamped with).
+    const window: [number, number] = [Number.NaN, Number.NaN];
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     // Bound: warm-up + window + generous drain; a hung run is killed, not waited for.
     const killer = setTimeout(() => child.kill('SIGKILL'), spec.warmupMs + spec.durationMs + 30_000);
     child.on('message', (m: LoadWorkerMessage) => {
-      if (m.type === 'open') open = pids.map(processCpuUs);
-      else if (m.type === 'close') cpuUs = pids.map((p, i) => processCpuUs(p) - open[i]);
+      if (m.type === 'open') {
+        open = pids.map(processCpuUs);
+        window[0] = nowUs();
+      } else if (m.type === 'close') {
+        cpuUs = pids.map((p, i) => processCpuUs(p) - open[i]);
+        window[1] = nowUs();
+      }
       else result = m.result;
     });
     child.once('exit', (code) => {
       clearTimeout(killer);
-      if (result) resolve({ result, cpuUs });
+      if (result) resolve({ result, cpuUs, window });
       else reject(new Error(`load generator exited with code ${code} and no result`));
     });
     child.send({ type: 'run', spec });
@@ -169,8 +178,9 @@ async function profileGateway(opts: ThroughputOptions, configPath: string, sim: 
   const gw = await startGatewayProcess(configPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'gateway.cpuprofile']);
   const connections = Math.max(...opts.connections);
   let rps = Number.NaN;
+  let window: [number, number] | undefined;
   try {
-    const { result } = await runLoad(
+    const run = await runLoad(
       {
         origin: gw.url,
         path: CHAT_PATH,
@@ -184,12 +194,13 @@ async function profileGateway(opts: ThroughputOptions, configPath: string, sim: 
       },
       [gw.pid, sim.pid],
     );
-    rps = result.rps;
+    rps = run.result.rps;
+    window = run.window;
   } finally {
     // SIGTERM: the CLI closes the server and exits, which writes the profile.
     await gw.stop(15_000);
   }
   const file = join(dir, 'gateway.cpuprofile');
   opts.log(`profiled gateway at ${connections} connections: ${rps.toFixed(0)} req/s under the profiler; profile ${file}`);
-  return { file, connections, rps, ...summarizeProfile(file) };
+  return { file, connections, rps, ...summarizeProfile(file, 25, window) };
 }

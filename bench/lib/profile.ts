@@ -11,6 +11,7 @@ interface CpuProfileNode {
 }
 
 interface CpuProfile {
+  startTime: number;
   nodes: CpuProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -52,15 +53,23 @@ function rank(map: Map<string, number>, busyMs: number, n: number): SelfTime[] {
     .map(([name, us]) => ({ name, ms: us / 1000, pct: (100 * us) / 1000 / busyMs }));
 }
 
-/** Self-time ranking of a profile file; `top` rows per list. */
-export function summarizeProfile(path: string, top = 15): ProfileSummary {
+/**
+ * Self-time ranking of a profile file; `top` rows per list. `window` ([from, to] in µs of
+ * the monotonic clock, `process.hrtime.bigint() / 1000n` in any process of this machine,
+ * which is the clock V8 stamps samples with) keeps only samples taken under measured load,
+ * leaving out start-up and shutdown.
+ */
+export function summarizeProfile(path: string, top = 15, window?: readonly [number, number]): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, CpuProfileNode>();
   for (const n of profile.nodes) byId.set(n.id, n);
   const selfUs = new Map<number, number>();
+  let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     // timeDeltas[i] is the time since the previous sample: attribute it to this sample's frame.
     const d = profile.timeDeltas[i] ?? 0;
+    t += d;
+    if (window !== undefined && (t < window[0] || t > window[1])) continue;
     selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + d);
   }
   const fn = new Map<string, number>();

@@ -21,6 +21,12 @@ export interface Derived {
   addedLatencyMs: Partial<Record<Mode, Partial<Record<'passthrough' | 'gateway', { p50: number; p99: number }>>>>;
   /** Gateway req/s divided by pass-through req/s at the largest connection count. */
   throughputRatio: Partial<Record<Mode, number>>;
+  /**
+   * Pass-through CPU per request divided by the gateway's, at the largest connection count:
+   * the throughput ratio two CPU-bound single-threaded servers would reach, and far less
+   * sensitive than req/s to other processes competing for the two cores.
+   */
+  cpuRatio: Partial<Record<Mode, number>>;
 }
 
 export function find(rows: readonly ThroughputRow[], target: TargetName, mode: Mode, connections: number): ThroughputRow | undefined {
@@ -31,7 +37,7 @@ export function find(rows: readonly ThroughputRow[], target: TargetName, mode: M
 const timing = (r: ThroughputRow) => (r.mode === 'stream' && r.ttfb ? r.ttfb : r.latency);
 
 export function derive(t: ThroughputReport): Derived {
-  const out: Derived = { addedLatencyMs: {}, throughputRatio: {} };
+  const out: Derived = { addedLatencyMs: {}, throughputRatio: {}, cpuRatio: {} };
   const maxConns = Math.max(...t.rows.map((r) => r.connections));
   for (const mode of ['json', 'stream'] as const) {
     const direct = find(t.rows, 'direct', mode, 1);
@@ -45,7 +51,10 @@ export function derive(t: ThroughputReport): Derived {
     }
     const g = find(t.rows, 'gateway', mode, maxConns);
     const p = find(t.rows, 'passthrough', mode, maxConns);
-    if (g && p) out.throughputRatio[mode] = g.rps / p.rps;
+    if (g && p) {
+      out.throughputRatio[mode] = g.rps / p.rps;
+      out.cpuRatio[mode] = p.serverCpuUsPerRequest / g.serverCpuUsPerRequest;
+    }
   }
   return out;
 }
@@ -103,7 +112,12 @@ export function renderDerived(d: Derived, maxConns: number): string[] {
   }
   for (const mode of ['json', 'stream'] as const) {
     const r = d.throughputRatio[mode];
-    if (r !== undefined) lines.push(`gateway / pass-through throughput at ${maxConns} connections (${mode === 'json' ? 'non-streaming' : 'streaming'}): ${f(r * 100, 1)} %`);
+    if (r !== undefined) {
+      lines.push(
+        `gateway / pass-through throughput at ${maxConns} connections (${mode === 'json' ? 'non-streaming' : 'streaming'}): ${f(r * 100, 1)} % ` +
+          `(by CPU per request: ${f((d.cpuRatio[mode] ?? Number.NaN) * 100, 1)} %)`,
+      );
+    }
   }
   return lines;
 }

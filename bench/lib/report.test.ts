@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { ThroughputRow } from '../throughput.ts';
+import { checkTargets, derive, renderTargets } from './report.ts';
+import type { LatencySummary } from './stats.ts';
+
+const lat = (p50: number, p99: number): LatencySummary => ({ count: 100, mean: p50, p50, p90: p99, p99, max: p99 });
+
+function row(target: ThroughputRow['target'], mode: ThroughputRow['mode'], connections: number, rps: number, p50: number, p99: number, cpu: number): ThroughputRow {
+  return {
+    target,
+    mode,
+    connections,
+    stream: mode === 'stream',
+    completed: 100,
+    errors: 0,
+    firstError: null,
+    windowMs: 1000,
+    rps,
+    latency: lat(p50, p99),
+    ttfb: mode === 'stream' ? lat(p50 / 2, p99 / 2) : null,
+    loadCpuUsPerRequest: 10,
+    serverCpuUsPerRequest: cpu,
+    upstreamCpuUsPerRequest: target === 'direct' ? null : 30,
+  };
+}
+
+const rows: ThroughputRow[] = [
+  row('direct', 'json', 1, 5000, 0.2, 0.5, 40),
+  row('passthrough', 'json', 1, 2000, 0.4, 1.0, 100),
+  row('gateway', 'json', 1, 1500, 0.6, 1.5, 200),
+  row('direct', 'json', 50, 20000, 2, 5, 30),
+  row('passthrough', 'json', 50, 8000, 5, 10, 100),
+  row('gateway', 'json', 50, 6000, 7, 14, 125),
+  row('direct', 'stream', 1, 5000, 0.4, 1.0, 40),
+  row('gateway', 'stream', 1, 1000, 1.0, 3.0, 300),
+];
+
+describe('derive', () => {
+  it('subtracts direct p50/p99 at one connection, using TTFB for streams', () => {
+    const d = derive({ rows, profile: null });
+    expect(d.addedLatencyMs.json?.gateway?.p50).toBeCloseTo(0.4, 10);
+    expect(d.addedLatencyMs.json?.gateway?.p99).toBeCloseTo(1.0, 10);
+    expect(d.addedLatencyMs.json?.passthrough?.p50).toBeCloseTo(0.2, 10);
+    // Stream rows compare TTFB (half the full-response numbers in these fixtures).
+    expect(d.addedLatencyMs.stream?.gateway?.p50).toBeCloseTo(0.3, 10);
+    expect(d.addedLatencyMs.stream?.passthrough).toBeUndefined();
+  });
+
+  it('divides gateway by pass-through at the largest connection count, by req/s and by CPU per request', () => {
+    const d = derive({ rows, profile: null });
+    expect(d.throughputRatio).toEqual({ json: 0.75 });
+    expect(d.cpuRatio).toEqual({ json: 0.8 });
+  });
+});
+
+describe('checkTargets', () => {
+  it('passes at >= 70 % throughput and fails added latency above 0.5 ms p50 / 1.2 ms p99', () => {
+    const checks = checkTargets(derive({ rows, profile: null }), null, 50);
+    expect(checks.map((c) => [c.name, c.pass])).toEqual([
+      ['gateway throughput / pass-through at 50 connections', true],
+      ['gateway added latency p50 at 1 connection', true],
+      ['gateway added latency p99 at 1 connection', true],
+    ]);
+    const slow = rows.map((r) => (r.target === 'gateway' && r.connections === 1 && r.mode === 'json' ? row('gateway', 'json', 1, 1000, 0.71, 1.71, 200) : r));
+    const failed = checkTargets(derive({ rows: slow, profile: null }), null, 50);
+    expect(failed.filter((c) => !c.pass).map((c) => c.name)).toEqual(['gateway added latency p50 at 1 connection', 'gateway added latency p99 at 1 connection']);
+    expect(renderTargets(failed)[1]).toBe('[FAIL] gateway added latency p50 at 1 connection: 0.51 ms (target <= 0.5 ms)');
+  });
+
+  it('reports the memory check as measured by the memory run', () => {
+    const memory = { growthBytes: 6 * 1024 * 1024, pass: false } as Parameters<typeof checkTargets>[1];
+    expect(checkTargets(null, memory, 50)).toEqual([
+      { name: 'gateway heapUsed growth 10k -> 100k requests', limit: '< 5 MB', value: 6, unit: 'MB', pass: false },
+    ]);
+  });
+});

@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup, stateIn } from 'xstate';
+import { assign, fromPromise, setup } from 'xstate';
 import type { ErrorKind } from '../src/core/error-kinds.ts';
 import { UpstreamError } from '../src/core/upstream-error.ts';
 
@@ -112,6 +112,11 @@ function toUpstreamError(err: unknown): UpstreamError {
   return new UpstreamError({ kind: 'server_error', message: `attempt failed: ${(err as Error)?.message ?? String(err)}`, cause: err });
 }
 
+/** ms left before the request's deadline (never negative). */
+function remaining(context: { deadlineMs: number; startedAt: number; now: () => number }): number {
+  return Math.max(0, context.deadlineMs - (context.now() - context.startedAt));
+}
+
 const deadlineError = (ms: number): UpstreamError =>
   new UpstreamError({ kind: 'timeout', message: `request deadline of ${ms} ms exceeded` });
 
@@ -201,12 +206,12 @@ export const requestMachine = setup({
     }),
   },
   delays: {
-    deadline: ({ context }) => context.deadlineMs,
-    attemptTimeout: ({ context }) => Math.min(context.attemptTimeoutMs, context.deadlineMs),
-    retryDelay: ({ context }) => (context.decision?.action === 'retry' ? context.decision.delayMs : 0),
+    attemptTimeout: ({ context }) => Math.min(context.attemptTimeoutMs, remaining(context)),
+    retryDelay: ({ context }) => Math.min(context.decision?.action === 'retry' ? context.decision.delayMs : 0, remaining(context)),
     streamIdle: ({ context }) => context.streamIdleTimeoutMs,
   },
   guards: {
+    pastDeadline: ({ context }) => remaining(context) <= 0,
     /** The attempt returned a stream that has not finished yet (see RequestResultShape). */
     isOpenStream: ({ event }) => {
       const out = (event as unknown as { output?: { type?: unknown; complete?: unknown } }).output;
@@ -244,23 +249,10 @@ export const requestMachine = setup({
   },
   initial: 'working',
   states: {
-    // Everything before the response is committed; the request's one deadline covers it all.
+    // Everything before the response is committed. The request's one deadline covers it all:
+    // every timer here is cut at the deadline, so no separate deadline timer is needed.
     working: {
       initial: 'attempting',
-      after: {
-        deadline: [
-          {
-            // An attempt was in flight: it is cut, and its target hears of it as a timeout.
-            guard: stateIn({ working: 'attempting' }),
-            target: 'failed',
-            actions: [assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }), 'recordCut', reportLast],
-          },
-          {
-            target: 'failed',
-            actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
-          },
-        ],
-      },
       states: {
         attempting: {
           entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
@@ -284,7 +276,15 @@ export const requestMachine = setup({
             },
           },
           after: {
-            attemptTimeout: {
+            attemptTimeout: [
+              {
+                // The deadline, not the attempt's own limit: the attempt is cut, and its target
+                // hears of it as a timeout.
+                guard: 'pastDeadline',
+                target: '#request.failed',
+                actions: [assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }), 'recordCut', reportLast],
+              },
+              {
               target: 'deciding',
               actions: [
                 assign({
@@ -297,7 +297,8 @@ export const requestMachine = setup({
                 'recordFailure',
                 reportLast,
               ],
-            },
+              },
+            ],
           },
         },
         deciding: {
@@ -327,7 +328,12 @@ export const requestMachine = setup({
           ],
         },
         backoff: {
-          after: { retryDelay: 'attempting' },
+          after: {
+            retryDelay: [
+              { guard: 'pastDeadline', target: '#request.failed', actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }) },
+              { target: 'attempting' },
+            ],
+          },
         },
       },
     },

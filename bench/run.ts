@@ -4,7 +4,7 @@
  *
  *   node bench/run.ts                       everything: actor cost, throughput/latency matrix, memory
  *   node bench/run.ts --only memory         one part (actor | throughput | memory; comma-separate several)
- *   node bench/run.ts --profile             also run the gateway once under --cpu-prof and rank self time
+ *   node bench/run.ts --profile             also profile the pass-through and the gateway (--cpu-prof) and rank self time
  *   node bench/run.ts --warmup 1000 --duration 3000 --connections 1,50
  *
  * Prints a table; writes bench/results/latest.json, and for a full run also
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runActorCost, type ActorCostReport } from './actor-cost.ts';
 import { ROOT } from './lib/processes.ts';
-import { checkTargets, derive, renderActorCost, renderDerived, renderProfile, renderTargets, renderThroughputTable, type Derived } from './lib/report.ts';
+import { checkTargets, derive, renderActorCost, renderDerived, renderProfiles, renderTargets, renderThroughputTable, type Derived } from './lib/report.ts';
 import { runMemoryCheck, type MemoryReport } from './memory.ts';
 import { runThroughput, type ThroughputReport } from './throughput.ts';
 
@@ -138,8 +138,8 @@ if (memory) {
   log(`memory heapUsed: ${memory.checkpoints.map((c) => `${c.requests / 1000}k ${mb(c.heapUsed)} MB`).join(', ')}; growth ${mb(memory.growthBytes)} MB; errors ${memory.errors}`);
   log();
 }
-if (throughput?.profile) {
-  for (const l of renderProfile(throughput.profile)) log(l);
+if (throughput && throughput.profiles.length > 0) {
+  for (const l of renderProfiles(throughput.profiles)) log(l);
   log();
 }
 if (targets.length > 0) {

@@ -38,10 +38,21 @@ export interface ThroughputRow extends TimedLoadResult {
   upstreamCpuUsPerRequest: number | null;
 }
 
+/** Self time of one server under --cpu-prof, measurement window only (no start-up). */
+export interface ProfileReport extends ProfileSummary {
+  server: 'passthrough' | 'gateway';
+  file: string;
+  connections: number;
+  /** req/s under the profiler (slower than unprofiled). */
+  rps: number;
+  /** Requests completed in the window. */
+  requests: number;
+}
+
 export interface ThroughputReport {
   rows: ThroughputRow[];
-  /** Self time of the gateway under --cpu-prof, measurement window only (no start-up). */
-  profile: (ProfileSummary & { file: string; connections: number; rps: number }) | null;
+  /** Empty unless --profile. */
+  profiles: ProfileReport[];
 }
 
 /** The model the gateway routes to the simulator; the simulator answers 16 tokens, 0 ms latency. */
@@ -161,46 +172,66 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
       }
     }
 
-    let profile: ThroughputReport['profile'] = null;
-    if (opts.profileDir !== null) profile = await profileGateway(opts, configPath, sim);
-    return { rows, profile };
+    let profiles: ProfileReport[] = [];
+    if (opts.profileDir !== null) {
+      profiles = await profileServers(
+        opts,
+        [
+          { name: 'passthrough', start: (args) => startServer('passthrough', [...args, 'bench/passthrough.ts', '--upstream', sim.url], LISTENING) },
+          { name: 'gateway', start: (args) => startGatewayProcess(configPath, args) },
+        ],
+        sim,
+      );
+    }
+    return { rows, profiles };
   } finally {
     for (const s of started.reverse()) await s.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-/** One more non-streaming run at the largest connection count against a gateway under --cpu-prof. */
-async function profileGateway(opts: ThroughputOptions, configPath: string, sim: ServerProcess): Promise<NonNullable<ThroughputReport['profile']>> {
+/** A profiled server: which one, and how it starts with extra node flags. */
+type ProfileSubject = { name: 'passthrough' | 'gateway'; start: (nodeArgs: string[]) => Promise<ServerProcess> };
+
+/**
+ * One more non-streaming run at the largest connection count against each subject under
+ * --cpu-prof (profiling slows it: its req/s is not comparable with the table's). Self time is
+ * taken over the measurement window only and also given per request, so the pass-through's
+ * costs can be subtracted from the gateway's.
+ */
+async function profileServers(opts: ThroughputOptions, subjects: readonly ProfileSubject[], sim: ServerProcess): Promise<ProfileReport[]> {
   const dir = opts.profileDir!;
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) if (f.endsWith('.cpuprofile')) rmSync(join(dir, f));
-  const gw = await startGatewayProcess(configPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', 'gateway.cpuprofile']);
   const connections = Math.max(...opts.connections);
-  let rps = Number.NaN;
-  let window: [number, number] | undefined;
-  try {
-    const run = await runLoad(
-      {
-        origin: gw.url,
-        path: CHAT_PATH,
-        body: requestBody(false),
-        headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-        stream: false,
-        connections,
-        warmupMs: opts.warmupMs,
-        durationMs: opts.durationMs,
-        maxSamples: MAX_SAMPLES,
-      },
-      [gw.pid, sim.pid],
-    );
-    rps = run.result.rps;
-    window = run.window;
-  } finally {
-    // SIGTERM: the CLI closes the server and exits, which writes the profile.
-    await gw.stop(15_000);
+  const out: ProfileReport[] = [];
+  for (const subject of subjects) {
+    const name = `${subject.name}.cpuprofile`;
+    const server = await subject.start(['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name]);
+    let run: Awaited<ReturnType<typeof runLoad>>;
+    try {
+      run = await runLoad(
+        {
+          origin: server.url,
+          path: CHAT_PATH,
+          body: requestBody(false),
+          headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+          stream: false,
+          connections,
+          warmupMs: opts.warmupMs,
+          durationMs: opts.durationMs,
+          maxSamples: MAX_SAMPLES,
+        },
+        [server.pid, sim.pid],
+      );
+    } finally {
+      // SIGTERM: the server closes and exits, which writes the profile.
+      await server.stop(15_000);
+    }
+    const file = join(dir, name);
+    const summary = summarizeProfile(file, 25, run.window, run.result.completed);
+    opts.log(`profiled ${subject.name} at ${connections} connections: ${run.result.rps.toFixed(0)} req/s under the profiler; ${file}`);
+    out.push({ server: subject.name, file, connections, rps: run.result.rps, requests: run.result.completed, ...summary });
   }
-  const file = join(dir, 'gateway.cpuprofile');
-  opts.log(`profiled gateway at ${connections} connections: ${rps.toFixed(0)} req/s under the profiler; profile ${file}`);
-  return { file, connections, rps, ...summarizeProfile(file, 25, window) };
+  return out;
 }

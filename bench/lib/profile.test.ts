@@ -49,9 +49,12 @@ describe('summarizeProfile', () => {
     expect(s.topFunctions[0].name).toBe('handleChat src/http/chat.ts:10');
   });
 
-  it('keeps only samples inside the window', () => {
-    const s = summarizeProfile(file, 15, [1150, 1700]);
+  it('keeps only samples inside the window, and divides self time by the requests completed in it', () => {
+    const s = summarizeProfile(file, 15, [1150, 1700], 4);
     expect(s.busyMs).toBeCloseTo(0.4, 10);
-    expect(s.byOrigin.map((o) => o.name)).toEqual(['src/http/chat.ts', 'xstate']);
+    expect(s.byOrigin.map((o) => [o.name, o.usPerRequest])).toEqual([
+      ['src/http/chat.ts', 75],
+      ['xstate', 25],
+    ]);
   });
 });

@@ -23,6 +23,8 @@ export interface SelfTime {
   ms: number;
   /** Share of busy (non-idle) time, %. */
   pct: number;
+  /** Self time per request, µs (when the request count is known). */
+  usPerRequest: number;
 }
 
 export interface ProfileSummary {
@@ -46,20 +48,21 @@ export function originOf(url: string, functionName: string): string {
   return m ? `${m[1]}/${m[2]}` : url;
 }
 
-function rank(map: Map<string, number>, busyMs: number, n: number): SelfTime[] {
+function rank(map: Map<string, number>, busyMs: number, n: number, requests: number): SelfTime[] {
   return [...map]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([name, us]) => ({ name, ms: us / 1000, pct: (100 * us) / 1000 / busyMs }));
+    .map(([name, us]) => ({ name, ms: us / 1000, pct: (100 * us) / 1000 / busyMs, usPerRequest: us / requests }));
 }
 
 /**
  * Self-time ranking of a profile file; `top` rows per list. `window` ([from, to] in µs of
  * the monotonic clock, `process.hrtime.bigint() / 1000n` in any process of this machine,
  * which is the clock V8 stamps samples with) keeps only samples taken under measured load,
- * leaving out start-up and shutdown.
+ * leaving out start-up and shutdown. `requests` (completed in that window) turns self time
+ * into µs per request; NaN without it.
  */
-export function summarizeProfile(path: string, top = 15, window?: readonly [number, number]): ProfileSummary {
+export function summarizeProfile(path: string, top = 15, window?: readonly [number, number], requests = Number.NaN): ProfileSummary {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, CpuProfileNode>();
   for (const n of profile.nodes) byId.set(n.id, n);
@@ -89,5 +92,5 @@ export function summarizeProfile(path: string, top = 15, window?: readonly [numb
     origin.set(o, (origin.get(o) ?? 0) + us);
   }
   const busyMs = busyUs / 1000;
-  return { busyMs, idleMs: idleUs / 1000, topFunctions: rank(fn, busyMs, top), byOrigin: rank(origin, busyMs, top) };
+  return { busyMs, idleMs: idleUs / 1000, topFunctions: rank(fn, busyMs, top, requests), byOrigin: rank(origin, busyMs, top, requests) };
 }

@@ -37,7 +37,7 @@ const rows: ThroughputRow[] = [
 
 describe('derive', () => {
   it('subtracts direct p50/p99 at one connection, using TTFB for streams', () => {
-    const d = derive({ rows, profile: null });
+    const d = derive({ rows, profiles: [] });
     expect(d.addedLatencyMs.json?.gateway?.p50).toBeCloseTo(0.4, 10);
     expect(d.addedLatencyMs.json?.gateway?.p99).toBeCloseTo(1.0, 10);
     expect(d.addedLatencyMs.json?.passthrough?.p50).toBeCloseTo(0.2, 10);
@@ -47,7 +47,7 @@ describe('derive', () => {
   });
 
   it('divides gateway by pass-through at the largest connection count, by req/s and by CPU per request', () => {
-    const d = derive({ rows, profile: null });
+    const d = derive({ rows, profiles: [] });
     expect(d.throughputRatio).toEqual({ json: 0.75 });
     expect(d.cpuRatio).toEqual({ json: 0.8 });
   });
@@ -55,14 +55,14 @@ describe('derive', () => {
 
 describe('checkTargets', () => {
   it('passes at >= 70 % throughput and fails added latency above 0.5 ms p50 / 1.2 ms p99', () => {
-    const checks = checkTargets(derive({ rows, profile: null }), null, 50);
+    const checks = checkTargets(derive({ rows, profiles: [] }), null, 50);
     expect(checks.map((c) => [c.name, c.pass])).toEqual([
       ['gateway throughput / pass-through at 50 connections', true],
       ['gateway added latency p50 at 1 connection', true],
       ['gateway added latency p99 at 1 connection', true],
     ]);
     const slow = rows.map((r) => (r.target === 'gateway' && r.connections === 1 && r.mode === 'json' ? row('gateway', 'json', 1, 1000, 0.71, 1.71, 200) : r));
-    const failed = checkTargets(derive({ rows: slow, profile: null }), null, 50);
+    const failed = checkTargets(derive({ rows: slow, profiles: [] }), null, 50);
     expect(failed.filter((c) => !c.pass).map((c) => c.name)).toEqual(['gateway added latency p50 at 1 connection', 'gateway added latency p99 at 1 connection']);
     expect(renderTargets(failed)[1]).toBe('[FAIL] gateway added latency p50 at 1 connection: 0.51 ms (target <= 0.5 ms)');
   });

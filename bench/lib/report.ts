@@ -5,7 +5,7 @@
  */
 import type { ActorCostReport } from '../actor-cost.ts';
 import type { MemoryReport } from '../memory.ts';
-import type { Mode, TargetName, ThroughputReport, ThroughputRow } from '../throughput.ts';
+import type { Mode, ProfileReport, TargetName, ThroughputReport, ThroughputRow } from '../throughput.ts';
 
 export interface TargetCheck {
   name: string;
@@ -136,10 +136,28 @@ export function renderActorCost(a: ActorCostReport): string[] {
   ];
 }
 
-export function renderProfile(p: NonNullable<ThroughputReport['profile']>): string[] {
-  const lines = [`gateway CPU profile at ${p.connections} connections (${f(p.busyMs, 0)} ms busy, ${f(p.idleMs, 0)} ms idle): self time by origin`];
-  for (const o of p.byOrigin.slice(0, 10)) lines.push(`  ${pad(f(o.pct, 1), 5)} %  ${o.name}`);
-  lines.push('top functions by self time:');
-  for (const o of p.topFunctions.slice(0, 12)) lines.push(`  ${pad(f(o.pct, 1), 5)} %  ${o.name}`);
+/**
+ * Self time by origin for each profiled server, in µs per request side by side, so what the
+ * gateway adds over the pass-through reads directly; then the gateway's top functions.
+ */
+export function renderProfiles(profiles: readonly ProfileReport[]): string[] {
+  if (profiles.length === 0) return [];
+  const origins: string[] = [];
+  for (const p of profiles) for (const o of p.byOrigin.slice(0, 12)) if (!origins.includes(o.name)) origins.push(o.name);
+  const cell = (p: ProfileReport, name: string): string => {
+    const o = p.byOrigin.find((x) => x.name === name);
+    return o ? `${f(o.usPerRequest, 0)} µs ${pad(`(${f(o.pct, 0)} %)`, 6)}` : '-';
+  };
+  const lines = [
+    `CPU profile at ${profiles[0].connections} connections, self time per request by origin (measurement window; the profiler slows each server):`,
+    `  ${'origin'.padEnd(34)}${profiles.map((p) => pad(p.server, 17)).join('')}`,
+    `  ${'all busy time'.padEnd(34)}${profiles.map((p) => pad(`${f((p.busyMs * 1000) / p.requests, 0)} µs`, 17)).join('')}`,
+  ];
+  for (const name of origins) lines.push(`  ${name.padEnd(34)}${profiles.map((p) => pad(cell(p, name), 17)).join('')}`);
+  const gw = profiles.find((p) => p.server === 'gateway');
+  if (gw) {
+    lines.push('gateway: top functions by self time');
+    for (const o of gw.topFunctions.slice(0, 12)) lines.push(`  ${pad(f(o.pct, 1), 5)} %  ${pad(f(o.usPerRequest, 0), 4)} µs/req  ${o.name}`);
+  }
   return lines;
 }

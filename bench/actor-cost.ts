@@ -3,11 +3,12 @@
  * I/O: create + start + invoke an attempt whose promise is already resolved + reach `done`.
  * Two variants: the bare request machine (the `report` action a no-op), and `Engine.run`,
  * which adds what the gateway really does per request (the outcome sent to the model actor
- * of the long-lived system, the deadline timer).
+ * and the target's breakers). For scale, a third figure: the smallest XState machine with one
+ * invoked promise, the floor of any actor-per-request design.
  *
  * `node bench/actor-cost.ts` runs it alone.
  */
-import { createActor, fromPromise } from 'xstate';
+import { createActor, fromPromise, setup } from 'xstate';
 import { requestMachine, type AttemptInput, type RequestStep } from '../machines/request.machine.ts';
 import { configFromObject } from '../src/config/load.ts';
 import { Engine } from '../src/engine/engine.ts';
@@ -32,6 +33,8 @@ export interface ActorCostReport {
   requestActor50: ActorCostVariant;
   /** Engine.run: request actor + model-actor report, one at a time. */
   engineRun: ActorCostVariant;
+  /** For scale: the smallest useful XState machine (one invoked promise, two final states). */
+  xstateFloor: ActorCostVariant;
 }
 
 const RESULT: AttemptResult = {
@@ -131,6 +134,18 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
       },
     ).done;
 
+  const floorMachine = setup({ actors: { attempt: fromPromise(() => RESOLVED) } }).createMachine({
+    id: 'floor',
+    initial: 'attempting',
+    states: { attempting: { invoke: { src: 'attempt', onDone: 'succeeded', onError: 'failed' } }, succeeded: { type: 'final' }, failed: { type: 'final' } },
+  });
+  const runFloor: RunOne = () =>
+    new Promise((resolve, reject) => {
+      const actor = createActor(floorMachine);
+      actor.subscribe({ complete: () => resolve(undefined), error: reject });
+      actor.start();
+    });
+
   try {
     const requestActor = await measure(runBare, { iterations, rounds, warmup, inFlight: 1 });
     const requestActor50 = await measure(runBare, { iterations, rounds, warmup, inFlight: 50 });
@@ -138,7 +153,8 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
     // Sanity: the measured path really finished successfully.
     const out = (await runEngine()) as { ok: boolean };
     if (!out.ok) throw new Error('Engine.run did not succeed with a resolved attempt');
-    return { requestActor, requestActor50, engineRun };
+    const xstateFloor = await measure(runFloor, { iterations, rounds, warmup, inFlight: 1 });
+    return { requestActor, requestActor50, engineRun, xstateFloor };
   } finally {
     engine.stop();
   }

@@ -7,7 +7,7 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { LoadWorkerMessage } from './load-worker.ts';
 import type { TimedLoadResult, TimedLoadSpec } from './lib/load.ts';
 import { processCpuUs, ROOT, startServer, type ServerProcess } from './lib/processes.ts';
@@ -231,7 +231,7 @@ async function profileServers(opts: ThroughputOptions, subjects: readonly Profil
     const file = join(dir, name);
     const summary = summarizeProfile(file, 25, run.window, run.result.completed);
     opts.log(`profiled ${subject.name} at ${connections} connections: ${run.result.rps.toFixed(0)} req/s under the profiler; ${file}`);
-    out.push({ server: subject.name, file, connections, rps: run.result.rps, requests: run.result.completed, ...summary });
+    out.push({ server: subject.name, file: relative(ROOT, file), connections, rps: run.result.rps, requests: run.result.completed, ...summary });
   }
   return out;
 }

@@ -1,14 +1,14 @@
 /**
  * The load generator's own process (forked by bench/throughput.ts): receives one
- * TimedLoadSpec over IPC, reports when its measurement window opens and closes (so the
- * parent can sample the servers' CPU over exactly that window), sends the result, exits.
+ * InterleavedLoadSpec over IPC, reports when each measurement window opens and closes (so the
+ * parent can sample the servers' CPU over exactly those windows), sends the results, exits.
  *
- * Messages in: `{ type: 'run', spec }`. Out: `{ type: 'open' }`, `{ type: 'close' }`,
- * `{ type: 'result', result }`.
+ * Messages in: `{ type: 'run', spec }`. Out: `{ type: 'open', target }`, `{ type: 'close', target }`,
+ * `{ type: 'result', results }` (one per target, in the spec's order).
  */
-import { runTimedLoad, type TimedLoadSpec } from './lib/load.ts';
+import { runInterleavedLoad, type InterleavedLoadSpec, type TimedLoadResult } from './lib/load.ts';
 
-export type LoadWorkerMessage = { type: 'open' } | { type: 'close' } | { type: 'result'; result: import('./lib/load.ts').TimedLoadResult };
+export type LoadWorkerMessage = { type: 'open'; target: number } | { type: 'close'; target: number } | { type: 'result'; results: TimedLoadResult[] };
 
 if (process.send === undefined) {
   process.stderr.write('bench/load-worker.ts is started by bench/run.ts (it needs an IPC channel)\n');
@@ -17,10 +17,10 @@ if (process.send === undefined) {
 const ipc: (m: LoadWorkerMessage) => boolean = process.send.bind(process);
 const send = (m: LoadWorkerMessage): void => void ipc(m);
 
-process.once('message', (msg: { type: 'run'; spec: TimedLoadSpec }) => {
-  void runTimedLoad(msg.spec, { onOpen: () => send({ type: 'open' }), onClose: () => send({ type: 'close' }) }).then(
-    (result) => {
-      send({ type: 'result', result });
+process.once('message', (msg: { type: 'run'; spec: InterleavedLoadSpec }) => {
+  void runInterleavedLoad(msg.spec, { onOpen: (target) => send({ type: 'open', target }), onClose: (target) => send({ type: 'close', target }) }).then(
+    (results) => {
+      send({ type: 'result', results });
       process.disconnect?.();
     },
     (err: unknown) => {

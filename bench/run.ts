@@ -5,7 +5,7 @@
  *   node bench/run.ts                       everything: actor cost, throughput/latency matrix, memory
  *   node bench/run.ts --only memory         one part (actor | throughput | memory; comma-separate several)
  *   node bench/run.ts --profile             also profile the pass-through and the gateway (--cpu-prof) and rank self time
- *   node bench/run.ts --warmup 1000 --duration 3000 --connections 1,50
+ *   node bench/run.ts --warmup 1500 --rounds 4 --round-warmup 300 --duration 4000 --connections 1,50  (the defaults)
  *
  * Prints a table; writes bench/results/latest.json, and for a full run also
  * bench/results/<YYYY-MM-DD>.json (the file docs/performance.md cites). A benchmark, not a
@@ -29,6 +29,8 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     warmup: { type: 'string', default: '1500' },
+    'round-warmup': { type: 'string', default: '300' },
+    rounds: { type: 'string', default: '4' },
     duration: { type: 'string', default: '4000' },
     connections: { type: 'string', default: '1,50' },
     profile: { type: 'boolean', default: false },
@@ -37,7 +39,9 @@ const { values } = parseArgs({
   strict: true,
 });
 if (values.help) {
-  process.stdout.write('usage: node bench/run.ts [--only actor,throughput,memory] [--profile] [--warmup MS] [--duration MS] [--connections 1,50]\n');
+  process.stdout.write(
+    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
+  );
   process.exit(0);
 }
 const parts: Part[] = values.only === undefined ? [...PARTS] : (values.only.split(',').map((s) => s.trim()) as Part[]);
@@ -48,10 +52,20 @@ for (const p of parts) {
   }
 }
 const warmupMs = Number(values.warmup);
+const roundWarmupMs = Number(values['round-warmup']);
+const rounds = Number(values.rounds);
 const durationMs = Number(values.duration);
 const connections = values.connections.split(',').map(Number);
-if (!(warmupMs >= 0) || !(durationMs > 0) || connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000)) {
-  process.stderr.write('bench: --warmup >= 0, --duration > 0 and --connections a list of integers 1..1000\n');
+if (
+  !(warmupMs >= 0) ||
+  !(roundWarmupMs >= 0) ||
+  !(durationMs > 0) ||
+  !Number.isInteger(rounds) ||
+  rounds < 1 ||
+  rounds > 100 ||
+  connections.some((c) => !Number.isInteger(c) || c < 1 || c > 1000)
+) {
+  process.stderr.write('bench: --warmup and --round-warmup >= 0, --duration > 0, --rounds 1..100, --connections a list of integers 1..1000\n');
   process.exit(2);
 }
 
@@ -79,12 +93,17 @@ const meta = {
   loadavgBefore: loadavg(),
   loadavgAfter: [] as number[],
   warmupMs,
+  roundWarmupMs,
+  rounds,
   durationMs,
   connections,
   parts,
 };
 log(`parrot bench: node ${meta.node}, ${meta.cpus} x ${meta.cpuModel}, commit ${meta.commit}${meta.dirty ? ' (+ uncommitted src changes)' : ''}`);
-log(`warm-up ${warmupMs} ms, window ${durationMs} ms per run, connections ${connections.join(', ')}; load average ${meta.loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`);
+log(
+  `per target: warm-up ${warmupMs} ms, then ${rounds} interleaved windows totalling ${durationMs} ms (${roundWarmupMs} ms warm-up before each later one); ` +
+    `connections ${connections.join(', ')}; load average ${meta.loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`,
+);
 if (meta.loadavgBefore[0] > 0.5) log('note: the machine was busy when the run started (load average > 0.5): expect noise');
 log();
 
@@ -102,6 +121,8 @@ if (parts.includes('throughput')) {
   log('== throughput and latency (closed loop, keep-alive; simulator at 0 ms)');
   throughput = await runThroughput({
     warmupMs,
+    roundWarmupMs,
+    rounds,
     durationMs,
     connections,
     modes: ['json', 'stream'],

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { LoadWorkerMessage } from './load-worker.ts';
-import type { TimedLoadResult, TimedLoadSpec } from './lib/load.ts';
+import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
 
@@ -19,7 +19,13 @@ export type Mode = 'json' | 'stream';
 export const TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'gateway'];
 
 export interface ThroughputOptions {
+  /** Warm-up before each target's first window. */
   warmupMs: number;
+  /** Warm-up before each later window (servers already warm; fresh connections). */
+  roundWarmupMs: number;
+  /** Windows per target, interleaved across targets. */
+  rounds: number;
+  /** Total measured time per target (summed over its windows). */
   durationMs: number;
   connections: readonly number[];
   modes: readonly Mode[];
@@ -72,6 +78,10 @@ function requestBody(stream: boolean): string {
   });
 }
 
+function target(origin: string, mode: Mode): InterleavedLoadSpec['targets'][number] {
+  return { origin, path: CHAT_PATH, body: requestBody(mode === 'stream'), headers: { 'content-type': 'application/json', authorization: 'Bearer bench' } };
+}
+
 function gatewayConfigYaml(simUrl: string): string {
   return [
     'server: { host: 127.0.0.1, port: 0 }',
@@ -89,31 +99,45 @@ function startGatewayProcess(configPath: string, extraNodeArgs: string[] = []): 
   return startServer('gateway', [...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath], GATEWAY_LISTENING, { PORT: '', HOST: '' });
 }
 
-/** One load run in a fresh load-generator process, sampling CPU of `pids` over its window. */
-function runLoad(spec: TimedLoadSpec, pids: readonly number[]): Promise<{ result: TimedLoadResult; cpuUs: number[]; window: [number, number] }> {
+/** What one load-generator run gives back: a result per target, its CPU over its windows, the span of its windows. */
+interface LoadRun {
+  results: TimedLoadResult[];
+  /** Per target, per pid: CPU µs used during that target's windows. */
+  cpuUs: number[][];
+  /** First window open to last window close, µs of the monotonic clock (the clock CPU profiles are stamped with). */
+  span: [number, number];
+}
+
+/**
+ * One interleaved load run in a fresh load-generator process. `pids[i]` are the processes
+ * whose CPU is sampled over target i's windows.
+ */
+function runLoad(spec: InterleavedLoadSpec, pids: ReadonlyArray<readonly number[]>): Promise<LoadRun> {
   return new Promise((resolve, reject) => {
     const child = fork(join(ROOT, 'bench/load-worker.ts'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-    let open: number[] = [];
-    let cpuUs: number[] = pids.map(() => Number.NaN);
-    let result: TimedLoadResult | null = null;
-    // The window on the monotonic clock, µs (the clock CPU profiles are stamped with).
-    const window: [number, number] = [Number.NaN, Number.NaN];
+    const cpuUs = pids.map((list) => list.map(() => 0));
+    let atOpen: number[] = [];
+    let results: TimedLoadResult[] | null = null;
+    const span: [number, number] = [Number.NaN, Number.NaN];
     const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
-    // Bound: warm-up + window + generous drain; a hung run is killed, not waited for.
-    const killer = setTimeout(() => child.kill('SIGKILL'), spec.warmupMs + spec.durationMs + 30_000);
+    const phases = spec.rounds * spec.targets.length;
+    // Bound: every phase's warm-up and window plus a generous drain; a hung run is killed, not waited for.
+    const boundMs = spec.targets.length * spec.warmupMs + (phases - spec.targets.length) * spec.roundWarmupMs + spec.targets.length * spec.durationMs + 30_000;
+    const killer = setTimeout(() => child.kill('SIGKILL'), boundMs);
     child.on('message', (m: LoadWorkerMessage) => {
       if (m.type === 'open') {
-        open = pids.map(processCpuUs);
-        window[0] = nowUs();
+        atOpen = pids[m.target].map(processCpuUs);
+        if (Number.isNaN(span[0])) span[0] = nowUs();
       } else if (m.type === 'close') {
-        cpuUs = pids.map((p, i) => processCpuUs(p) - open[i]);
-        window[1] = nowUs();
-      }
-      else result = m.result;
+        pids[m.target].forEach((pid, j) => {
+          cpuUs[m.target][j] += processCpuUs(pid) - atOpen[j];
+        });
+        span[1] = nowUs();
+      } else results = m.results;
     });
     child.once('exit', (code) => {
       clearTimeout(killer);
-      if (result) resolve({ result, cpuUs, window });
+      if (results) resolve({ results, cpuUs, span });
       else reject(new Error(`load generator exited with code ${code} and no result`));
     });
     child.send({ type: 'run', spec });
@@ -139,36 +163,37 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const rows: ThroughputRow[] = [];
     for (const mode of opts.modes) {
       for (const connections of opts.connections) {
-        for (const target of TARGETS) {
-          const server = servers[target];
-          const spec: TimedLoadSpec = {
-            origin: server.url,
-            path: CHAT_PATH,
-            body: requestBody(mode === 'stream'),
-            headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+        const run = await runLoad(
+          {
+            targets: TARGETS.map((t) => target(servers[t].url, mode)),
             stream: mode === 'stream',
             connections,
             warmupMs: opts.warmupMs,
+            roundWarmupMs: opts.roundWarmupMs,
+            rounds: opts.rounds,
             durationMs: opts.durationMs,
             maxSamples: MAX_SAMPLES,
-          };
-          const pids = target === 'direct' ? [sim.pid] : [server.pid, sim.pid];
-          const { result, cpuUs } = await runLoad(spec, pids);
+          },
+          // The process under test, then (behind a proxy) the simulator.
+          TARGETS.map((t) => (t === 'direct' ? [sim.pid] : [servers[t].pid, sim.pid])),
+        );
+        TARGETS.forEach((name, i) => {
+          const result = run.results[i];
           const perReq = (us: number): number => (result.completed > 0 ? us / result.completed : Number.NaN);
           const row: ThroughputRow = {
             ...result,
-            target,
+            target: name,
             mode,
-            serverCpuUsPerRequest: perReq(cpuUs[0]),
-            upstreamCpuUsPerRequest: target === 'direct' ? null : perReq(cpuUs[1]),
+            serverCpuUsPerRequest: perReq(run.cpuUs[i][0]),
+            upstreamCpuUsPerRequest: name === 'direct' ? null : perReq(run.cpuUs[i][1]),
           };
           rows.push(row);
           const lat = mode === 'stream' && row.ttfb ? row.ttfb : row.latency;
           opts.log(
-            `${mode.padEnd(6)} c=${String(connections).padEnd(3)} ${target.padEnd(11)} ${row.rps.toFixed(0).padStart(6)} req/s  ` +
+            `${mode.padEnd(6)} c=${String(connections).padEnd(3)} ${name.padEnd(11)} ${row.rps.toFixed(0).padStart(6)} req/s  ` +
               `${mode === 'stream' ? 'ttfb' : 'lat '} p50 ${lat.p50.toFixed(3)} p99 ${lat.p99.toFixed(3)} ms  errors ${row.errors}`,
           );
-        }
+        });
       }
     }
 
@@ -208,30 +233,30 @@ async function profileServers(opts: ThroughputOptions, subjects: readonly Profil
   for (const subject of subjects) {
     const name = `${subject.name}.cpuprofile`;
     const server = await subject.start(['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name]);
-    let run: Awaited<ReturnType<typeof runLoad>>;
+    let run: LoadRun;
     try {
       run = await runLoad(
         {
-          origin: server.url,
-          path: CHAT_PATH,
-          body: requestBody(false),
-          headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+          targets: [target(server.url, 'json')],
           stream: false,
           connections,
           warmupMs: opts.warmupMs,
+          roundWarmupMs: 0,
+          rounds: 1,
           durationMs: opts.durationMs,
           maxSamples: MAX_SAMPLES,
         },
-        [server.pid, sim.pid],
+        [[server.pid, sim.pid]],
       );
     } finally {
       // SIGTERM: the server closes and exits, which writes the profile.
       await server.stop(15_000);
     }
     const file = join(dir, name);
-    const summary = summarizeProfile(file, 25, run.window, run.result.completed);
-    opts.log(`profiled ${subject.name} at ${connections} connections: ${run.result.rps.toFixed(0)} req/s under the profiler; ${file}`);
-    out.push({ server: subject.name, file: relative(ROOT, file), connections, rps: run.result.rps, requests: run.result.completed, ...summary });
+    const result = run.results[0];
+    const summary = summarizeProfile(file, 25, run.span, result.completed);
+    opts.log(`profiled ${subject.name} at ${connections} connections: ${result.rps.toFixed(0)} req/s under the profiler; ${file}`);
+    out.push({ server: subject.name, file: relative(ROOT, file), connections, rps: result.rps, requests: result.completed, ...summary });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeClients, openClients, runCountedLoad, runTimedLoad, type Target } from './load.ts';
+import { closeClients, openClients, runCountedLoad, runInterleavedLoad, runTimedLoad, type Target } from './load.ts';
 
 /**
  * A server that counts requests and the most it ever had in flight. `/barrier/N` holds every
@@ -119,5 +119,22 @@ describe('runTimedLoad', () => {
     const r = await runTimedLoad({ ...target('/'), stream: false, connections: 2, warmupMs: 0, durationMs: 10_000, maxSamples: 20 });
     expect(r.completed).toBe(20);
     expect(r.windowMs).toBeLessThan(10_000);
+  });
+});
+
+describe('runInterleavedLoad', () => {
+  it('alternates the targets round by round and sums each target\'s windows', async () => {
+    const events: string[] = [];
+    const results = await runInterleavedLoad(
+      { targets: [target('/'), target('/stream')], stream: true, connections: 1, warmupMs: 20, roundWarmupMs: 10, rounds: 3, durationMs: 450, maxSamples: 1_000_000 },
+      { onOpen: (i) => events.push(`open ${i}`), onClose: (i) => events.push(`close ${i}`) },
+    );
+    expect(events).toEqual(['open 0', 'close 0', 'open 1', 'close 1', 'open 0', 'close 0', 'open 1', 'close 1', 'open 0', 'close 0', 'open 1', 'close 1']);
+    expect(results[0].windowMs).toBeCloseTo(450, 6);
+    expect(results[1].windowMs).toBeCloseTo(450, 6);
+    // Target 1 streams two chunks 100 ms apart: every one of its responses takes >= 99 ms.
+    expect(results[1].latency.p50).toBeGreaterThanOrEqual(99);
+    expect(results[0].latency.p50).toBeLessThan(99);
+    expect(results.map((r) => r.errors)).toEqual([0, 0]);
   });
 });

@@ -26,15 +26,33 @@ export interface TimedLoadSpec extends Target {
   maxSamples: number;
 }
 
+/**
+ * Several targets measured in alternation: round 1 runs each target in turn (`warmupMs` of
+ * unmeasured load, then its window), later rounds do the same with `roundWarmupMs`. A burst of
+ * noise from other processes then lands on every target alike instead of on whichever ran at
+ * that moment. Each target's windows add up to `durationMs`.
+ */
+export interface InterleavedLoadSpec {
+  targets: readonly Target[];
+  stream: boolean;
+  connections: number;
+  warmupMs: number;
+  roundWarmupMs: number;
+  rounds: number;
+  durationMs: number;
+  /** Bound on recorded samples per target; a target's windows end early when it is reached. */
+  maxSamples: number;
+}
+
 export interface TimedLoadResult {
   connections: number;
   stream: boolean;
-  /** Successful (200) responses completed inside the measurement window. */
+  /** Successful (200) responses completed inside the measurement windows. */
   completed: number;
-  /** Failed or non-200 responses, whole run (warm-up included). */
+  /** Failed or non-200 responses, warm-ups included. */
   errors: number;
   firstError: string | null;
-  /** Length of the measurement window actually used, ms. */
+  /** Total length of the measurement windows actually used, ms. */
   windowMs: number;
   rps: number;
   /** Request sent to last body byte read, ms. */
@@ -45,10 +63,10 @@ export interface TimedLoadResult {
   loadCpuUsPerRequest: number;
 }
 
-/** Called when the measurement window opens and closes (the parent samples server CPU then). */
+/** Called when a measurement window opens and closes (the parent samples server CPU then). */
 export interface WindowHooks {
-  onOpen?: () => void;
-  onClose?: () => void;
+  onOpen?: (target: number) => void;
+  onClose?: (target: number) => void;
 }
 
 /** Headers and body timeouts for the load generator's own connections. */
@@ -89,51 +107,81 @@ async function sendOne(client: Client, t: Target): Promise<OneResult> {
   }
 }
 
-/**
- * Runs `warmupMs` of unmeasured load, then measures for `durationMs` (or until `maxSamples`
- * responses were recorded). A response counts when it completes inside the window.
- */
-export async function runTimedLoad(spec: TimedLoadSpec, hooks: WindowHooks = {}): Promise<TimedLoadResult> {
-  const clients = openClients(spec.origin, spec.connections);
-  const latency = new Samples(spec.maxSamples);
-  const ttfb = spec.stream ? new Samples(spec.maxSamples) : null;
-  const t0 = performance.now();
-  const windowStart = t0 + spec.warmupMs;
-  let windowEnd = windowStart + spec.durationMs;
-  let errors = 0;
-  let firstError: string | null = null;
-  let completed = 0;
-  let cpuAtOpen: NodeJS.CpuUsage | null = null;
-  let cpuUsed: NodeJS.CpuUsage | null = null;
-  let closed = false;
+/** What one target has accumulated over its windows. */
+class Tally {
+  readonly latency: Samples;
+  readonly ttfb: Samples | null;
+  completed = 0;
+  errors = 0;
+  firstError: string | null = null;
+  windowMs = 0;
+  cpuUs = 0;
 
-  const openTimer = setTimeout(() => {
+  constructor(maxSamples: number, stream: boolean) {
+    this.latency = new Samples(maxSamples);
+    this.ttfb = stream ? new Samples(maxSamples) : null;
+  }
+
+  result(connections: number, stream: boolean): TimedLoadResult {
+    return {
+      connections,
+      stream,
+      completed: this.completed,
+      errors: this.errors,
+      firstError: this.firstError,
+      windowMs: this.windowMs,
+      rps: (this.completed * 1000) / this.windowMs,
+      latency: this.latency.summary(),
+      ttfb: this.ttfb?.summary() ?? null,
+      loadCpuUsPerRequest: this.completed > 0 ? this.cpuUs / this.completed : Number.NaN,
+    };
+  }
+}
+
+/**
+ * One phase against one target on fresh connections: `warmupMs` unmeasured, then a window of
+ * `windowMs` (shorter if the tally's sample bound is reached). A response counts when it
+ * completes inside the window.
+ */
+async function runPhase(target: Target, connections: number, warmupMs: number, windowMs: number, tally: Tally, onOpen: () => void, onClose: () => void): Promise<void> {
+  const clients = openClients(target.origin, connections);
+  const t0 = performance.now();
+  const windowStart = t0 + warmupMs;
+  let windowEnd = windowStart + windowMs;
+  let cpuAtOpen: NodeJS.CpuUsage | undefined;
+  let opened = false;
+  let closed = false;
+  const open = (): void => {
+    opened = true;
     cpuAtOpen = process.cpuUsage();
-    hooks.onOpen?.();
-  }, spec.warmupMs);
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    cpuUsed = process.cpuUsage(cpuAtOpen ?? undefined);
-    hooks.onClose?.();
+    onOpen();
   };
-  const closeTimer = setTimeout(close, spec.warmupMs + spec.durationMs);
+  const close = (): void => {
+    if (closed || !opened) return;
+    closed = true;
+    const cpu = process.cpuUsage(cpuAtOpen);
+    tally.cpuUs += cpu.user + cpu.system;
+    tally.windowMs += windowEnd - windowStart;
+    onClose();
+  };
+  const openTimer = setTimeout(open, warmupMs);
+  const closeTimer = setTimeout(close, warmupMs + windowMs);
 
   const loop = async (client: Client): Promise<void> => {
     while (performance.now() < windowEnd) {
       const start = performance.now();
-      const r = await sendOne(client, spec);
+      const r = await sendOne(client, target);
       const end = performance.now();
       if (!r.ok) {
-        errors++;
-        firstError ??= r.error;
+        tally.errors++;
+        tally.firstError ??= r.error;
         continue;
       }
       if (end < windowStart || end > windowEnd) continue;
-      completed++;
-      latency.add(end - start);
-      if (ttfb !== null && r.firstByteAt >= 0) ttfb.add(r.firstByteAt - start);
-      if (latency.full) {
+      tally.completed++;
+      tally.latency.add(end - start);
+      if (tally.ttfb !== null && r.firstByteAt >= 0) tally.ttfb.add(r.firstByteAt - start);
+      if (tally.latency.full) {
         // Sample bound reached: close the window here so throughput stays consistent.
         windowEnd = end;
         clearTimeout(closeTimer);
@@ -149,20 +197,39 @@ export async function runTimedLoad(spec: TimedLoadSpec, hooks: WindowHooks = {})
     close();
     await closeClients(clients);
   }
-  const windowMs = windowEnd - windowStart;
-  const cpu = cpuUsed as NodeJS.CpuUsage | null;
-  return {
-    connections: spec.connections,
-    stream: spec.stream,
-    completed,
-    errors,
-    firstError,
-    windowMs,
-    rps: (completed * 1000) / windowMs,
-    latency: latency.summary(),
-    ttfb: ttfb?.summary() ?? null,
-    loadCpuUsPerRequest: cpu && completed > 0 ? (cpu.user + cpu.system) / completed : Number.NaN,
-  };
+}
+
+/** Interleaved rounds over several targets (see InterleavedLoadSpec); one result per target, in order. */
+export async function runInterleavedLoad(spec: InterleavedLoadSpec, hooks: WindowHooks = {}): Promise<TimedLoadResult[]> {
+  const tallies = spec.targets.map(() => new Tally(spec.maxSamples, spec.stream));
+  const windowMs = spec.durationMs / spec.rounds;
+  for (let round = 0; round < spec.rounds; round++) {
+    for (let i = 0; i < spec.targets.length; i++) {
+      if (tallies[i].latency.full) continue;
+      await runPhase(
+        spec.targets[i],
+        spec.connections,
+        round === 0 ? spec.warmupMs : spec.roundWarmupMs,
+        windowMs,
+        tallies[i],
+        () => hooks.onOpen?.(i),
+        () => hooks.onClose?.(i),
+      );
+    }
+  }
+  return tallies.map((t) => t.result(spec.connections, spec.stream));
+}
+
+/**
+ * Runs `warmupMs` of unmeasured load, then measures for `durationMs` (or until `maxSamples`
+ * responses were recorded). A response counts when it completes inside the window.
+ */
+export async function runTimedLoad(spec: TimedLoadSpec, hooks: WindowHooks = {}): Promise<TimedLoadResult> {
+  const [result] = await runInterleavedLoad(
+    { targets: [spec], stream: spec.stream, connections: spec.connections, warmupMs: spec.warmupMs, roundWarmupMs: 0, rounds: 1, durationMs: spec.durationMs, maxSamples: spec.maxSamples },
+    hooks,
+  );
+  return result;
 }
 
 export interface CountedLoadResult {

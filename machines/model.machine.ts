@@ -15,12 +15,20 @@ export interface ModelInput {
   failThreshold?: number;
 }
 
+/**
+ * An outcome that can move the model's state (a failure, or a success after failures),
+ * with the target's running totals: the runtime counts every outcome in place and sends
+ * only these, so a healthy model's successes cost no actor step.
+ */
 export type ModelEvent = {
   type: 'OUTCOME';
   ok: boolean;
   kind?: ErrorKind;
   latencyMs: number;
   at: number;
+  requests: number;
+  failures: number;
+  latencyEwmaMs: number | null;
 };
 
 export interface ModelContext {
@@ -30,13 +38,12 @@ export interface ModelContext {
   requests: number;
   failures: number;
   consecutiveFailures: number;
-  /** Exponentially weighted moving average of successful attempts' latency. */
+  /** Moving average of successful attempts' latency (src/engine/target-stats.ts). */
   latencyEwmaMs: number | null;
   lastErrorKind: ErrorKind | null;
   lastOutcomeAt: number | null;
 }
 
-const EWMA_ALPHA = 0.2;
 
 export const modelMachine = setup({
   types: {
@@ -49,14 +56,10 @@ export const modelMachine = setup({
       // A client's own bad request says nothing about the model's health.
       const counts = event.ok || event.kind !== 'bad_request';
       return {
-        requests: context.requests + 1,
-        failures: event.ok || !counts ? context.failures : context.failures + 1,
+        requests: event.requests,
+        failures: event.failures,
         consecutiveFailures: event.ok ? 0 : counts ? context.consecutiveFailures + 1 : context.consecutiveFailures,
-        latencyEwmaMs: event.ok
-          ? context.latencyEwmaMs === null
-            ? event.latencyMs
-            : context.latencyEwmaMs + EWMA_ALPHA * (event.latencyMs - context.latencyEwmaMs)
-          : context.latencyEwmaMs,
+        latencyEwmaMs: event.latencyEwmaMs,
         lastErrorKind: event.ok ? context.lastErrorKind : (event.kind ?? null),
         lastOutcomeAt: event.at,
       };

@@ -173,14 +173,21 @@ export class Engine {
             targets.get(r.provider, r.model).breakers.release(token);
             return;
           }
-          (system.get(modelSystemId(r.provider, r.model)) as AnyActorRef | undefined)?.send({
-            type: 'OUTCOME',
-            ok: r.ok,
-            kind: r.kind,
-            latencyMs: r.latencyMs,
-            at,
-          });
-          targets.get(r.provider, r.model).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, token });
+          const target = targets.get(r.provider, r.model);
+          const st = target.stats;
+          if (st.record(r.ok, r.kind, r.latencyMs)) {
+            (system.get(modelSystemId(r.provider, r.model)) as AnyActorRef | undefined)?.send({
+              type: 'OUTCOME',
+              ok: r.ok,
+              kind: r.kind,
+              latencyMs: r.latencyMs,
+              at,
+              requests: st.requests,
+              failures: st.failures,
+              latencyEwmaMs: st.latencyEwmaMs,
+            });
+          }
+          target.observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, token });
         },
       },
     });

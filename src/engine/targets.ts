@@ -6,6 +6,7 @@ import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import type { ErrorKind } from '../core/error-kinds.ts';
 import { RetryBudget } from '../policy/retry-budget.ts';
 import type { EngineClock } from './engine.ts';
+import { TargetStats } from './target-stats.ts';
 
 /**
  * The resilience state of one target (provider + model), shared by every request: its
@@ -18,6 +19,7 @@ export class Target {
   readonly budget: RetryBudget;
   /** Set by the health prober: true while active checks find the target down. */
   unhealthy = false;
+  readonly stats = new TargetStats();
 
   constructor(key: string, breakers: BreakerSet, budget: RetryBudget) {
     this.key = key;

@@ -184,8 +184,7 @@ function circuitOpenError(p: Prepared, headers: Record<string, string>): Gateway
 }
 
 function latencyOf(engine: Engine, step: PlanStep): number | null {
-  const ref = engine.system.get(`model:${step.provider}/${step.model}`) as { getSnapshot(): { context: { latencyEwmaMs: number | null } } } | undefined;
-  return ref?.getSnapshot().context.latencyEwmaMs ?? null;
+  return engine.targets.get(step.provider, step.model).stats.latencyEwmaMs;
 }
 
 async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest): Promise<void> {

@@ -132,8 +132,7 @@ export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'c
 
 /** The observed EWMA latency of a step's target, as src/http/chat.ts reads it. */
 export function latencyOf(engine: Engine, step: PlanStep): number | null {
-  const ref = engine.system.get(modelSystemId(step.provider, step.model)) as { getSnapshot(): { context: { latencyEwmaMs: number | null } } } | undefined;
-  return ref?.getSnapshot().context.latencyEwmaMs ?? null;
+  return engine.targets.get(step.provider, step.model).stats.latencyEwmaMs;
 }
 
 interface PendingTimer {
@@ -225,8 +224,8 @@ export class Harness {
   modelRequests(provider: string): number {
     const kept = this.#heard.get(provider);
     if (kept !== undefined) return kept;
-    const ref = this.engine.system.get(modelSystemId(provider, MODEL)) as { getSnapshot(): { context: { requests: number } } } | undefined;
-    return ref?.getSnapshot().context.requests ?? 0;
+    // Every outcome is counted on the target; the model actor hears only state-moving ones.
+    return this.engine.targets.get(provider, MODEL).stats.requests;
   }
 
   /** Stops every actor; what the model actors heard is kept for the checks. */

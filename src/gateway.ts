@@ -8,7 +8,7 @@ import { Engine, type EngineClock } from './engine/engine.ts';
 import { RouteTable } from './engine/routes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
-import { createApp } from './http/app.ts';
+import { createListener } from './http/app.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
 import { SimConfigError, startSimulator, type SimulatorHandle } from './simulator/index.ts';
@@ -72,7 +72,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   const prefix = `req_${randomBytes(6).toString('hex')}`;
   let counter = 0;
-  const app = createApp({
+  const listener = createListener({
     engine,
     keys,
     adminKeys: new KeyChecker(config.auth.adminKeys),
@@ -86,7 +86,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     degraded: r.degraded,
     nextRequestId: () => `${prefix}${(++counter).toString(36)}`,
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, app);
+  const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {

@@ -62,49 +62,52 @@ export class Transport {
    * stream is aborted with its own `abort()`.
    */
   async call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
-    const built = adapter.buildRequest(req, ctx);
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(signal.reason);
     if (signal.aborted) throw abortedError();
-    signal.addEventListener('abort', onAbort, { once: true });
-    let res: Dispatcher.ResponseData;
+    const built = adapter.buildRequest(req, ctx);
+    // A returned stream outlives the attempt (and its signal), so it gets a controller of its
+    // own, linked to the attempt's signal until the commit point. A plain completion needs none.
+    const controller = ctx.stream ? new AbortController() : undefined;
+    const onAbort = controller ? (): void => controller.abort(signal.reason) : undefined;
+    if (onAbort) signal.addEventListener('abort', onAbort, { once: true });
     try {
-      res = await request(built.url, {
-        method: built.method,
-        headers: built.headers,
-        body: built.body,
-        signal: controller.signal,
-        dispatcher: this.#dispatcher,
-      });
-    } catch (err) {
-      signal.removeEventListener('abort', onAbort);
-      throw toConnectionError(err, signal);
-    }
-    const headers = res.headers as HeaderMap;
-    try {
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        const text = await res.body.text().catch(() => '');
-        throw adapter.classifyError(res.statusCode, headers, text);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(built.url, {
+          method: built.method,
+          headers: built.headers,
+          body: built.body,
+          signal: controller ? controller.signal : signal,
+          dispatcher: this.#dispatcher,
+        });
+      } catch (err) {
+        throw toConnectionError(err, signal);
       }
-      const hints = hintsFromHeaders(headers);
-      if (!ctx.stream) {
-        let body: unknown;
-        try {
-          body = await res.body.json();
-        } catch (err) {
-          if (signal.aborted) throw abortedError();
-          throw new UpstreamError({ kind: 'server_error', status: res.statusCode, message: `upstream sent an unreadable body: ${(err as Error).message}`, cause: err });
+      const headers = res.headers as HeaderMap;
+      try {
+        if (res.statusCode < 200 || res.statusCode >= 300) {
+          const text = await res.body.text().catch(() => '');
+          throw adapter.classifyError(res.statusCode, headers, text);
         }
-        return { type: 'completion', completion: adapter.parseResponse(body, ctx), hints };
+        const hints = hintsFromHeaders(headers);
+        if (controller === undefined) {
+          let body: unknown;
+          try {
+            body = await res.body.json();
+          } catch (err) {
+            if (signal.aborted) throw abortedError();
+            throw new UpstreamError({ kind: 'server_error', status: res.statusCode, message: `upstream sent an unreadable body: ${(err as Error).message}`, cause: err });
+          }
+          return { type: 'completion', completion: adapter.parseResponse(body, ctx), hints };
+        }
+        return await openStream(adapter, ctx, res.body, controller, hints);
+      } catch (err) {
+        // (A plain completion's body is always consumed by here: its connection stays pooled.)
+        if (controller) controller.abort();
+        if (err instanceof UpstreamError) throw err;
+        throw toConnectionError(err, signal);
       }
-      const result = await openStream(adapter, ctx, res.body, controller, hints);
-      return result;
-    } catch (err) {
-      controller.abort();
-      if (err instanceof UpstreamError) throw err;
-      throw toConnectionError(err, signal);
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 

@@ -6,6 +6,7 @@ import { UpstreamError } from '../core/upstream-error.ts';
 import { createDecider } from '../engine/decide.ts';
 import type { AttemptPayload, Engine, RunHandle, RunOutput } from '../engine/engine.ts';
 import { buildPlan, type PlanStep } from '../engine/plan.ts';
+import { defaultPolicy } from '../policy/defaults.ts';
 import { parsePolicy } from '../policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../policy/types.ts';
 import type { StreamResult } from '../providers/transport.ts';
@@ -41,6 +42,9 @@ export function createChatHandler(opts: ChatHandlerOptions) {
   const { engine } = opts;
   const rng = opts.rng ?? Math.random;
 
+  const defaults = defaultPolicy(opts.policy.defaults);
+  const defaultPlans = new Map<string, PlanStep[]>();
+
   function prepare(body: unknown, headers: IncomingMessage['headers']): Prepared {
     const request = validateChatRequest(body);
     const route = engine.routes.resolve(request.model);
@@ -51,7 +55,15 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       });
     }
     const policy = parsePolicy(headers, opts.policy);
-    const steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
+    let steps: PlanStep[] | undefined;
+    if (policy === defaults) {
+      // The common request (no policy headers): its chain depends only on the model, and the
+      // models are the configured ones, so this cache is bounded by the config.
+      steps = defaultPlans.get(request.model);
+      if (steps === undefined) defaultPlans.set(request.model, (steps = buildPlan(engine.routes, route, request.model, policy, false)));
+    } else {
+      steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
+    }
     const adv = policy.failover.advanced;
     if (adv !== undefined) {
       engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
@@ -131,6 +143,13 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     const result = out.result;
     if (result.type === 'completion') {
       if (key !== undefined) opts.cache.set(key, result.completion, engine.now());
+      if (result.raw !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = String(result.raw.byteLength);
+        res.writeHead(200, headers);
+        res.end(result.raw);
+        return;
+      }
       await sendCompletion(res, result.completion, headers, p.request);
       return;
     }

@@ -10,6 +10,8 @@ export interface CompletionResult {
   type: 'completion';
   completion: ChatCompletion;
   hints: RetryHints;
+  /** The upstream body, when `completion` is exactly it (no translation was needed). */
+  raw?: Uint8Array;
 }
 
 /**
@@ -90,14 +92,19 @@ export class Transport {
         }
         const hints = hintsFromHeaders(headers);
         if (controller === undefined) {
+          let bytes: Uint8Array;
           let body: unknown;
           try {
-            body = await res.body.json();
+            bytes = await res.body.bytes();
+            body = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
           } catch (err) {
             if (signal.aborted) throw abortedError();
             throw new UpstreamError({ kind: 'server_error', status: res.statusCode, message: `upstream sent an unreadable body: ${(err as Error).message}`, cause: err });
           }
-          return { type: 'completion', completion: adapter.parseResponse(body, ctx), hints };
+          const completion = adapter.parseResponse(body, ctx);
+          // An adapter that accepted the body as is (OpenAI's own format) lets the gateway send
+          // the upstream bytes on unchanged: no second serialisation.
+          return completion === body ? { type: 'completion', completion, hints, raw: bytes } : { type: 'completion', completion, hints };
         }
         return await openStream(adapter, ctx, res.body, controller, hints);
       } catch (err) {

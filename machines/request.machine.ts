@@ -247,94 +247,90 @@ export const requestMachine = setup({
       result: undefined,
     };
   },
-  initial: 'working',
+  initial: 'attempting',
   states: {
-    // Everything before the response is committed. The request's one deadline covers it all:
-    // every timer here is cut at the deadline, so no separate deadline timer is needed.
-    working: {
-      initial: 'attempting',
-      states: {
-        attempting: {
-          entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
-          invoke: {
-            id: 'attempt',
-            src: 'attempt',
-            input: ({ context }) => ({
-              step: context.steps[context.stepIndex],
-              payload: context.payload,
-              stepIndex: context.stepIndex,
-              stepAttempt: context.stepAttempts,
-              attempt: context.attempts.length + 1,
-            }),
-            onDone: [
-              { guard: 'isOpenStream', target: '#request.streaming', actions: ['recordSuccess', reportLast] },
-              { target: '#request.succeeded', actions: ['recordSuccess', reportLast] },
-            ],
-            onError: {
-              target: 'deciding',
-              actions: ['recordFailure', reportLast],
-            },
+    // attempting, deciding and backoff: everything before the response is committed. The
+    // request's one deadline covers them all: each of their timers is cut at the deadline,
+    // so no separate deadline timer is needed.
+    attempting: {
+      entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
+      invoke: {
+        id: 'attempt',
+        src: 'attempt',
+        input: ({ context }) => ({
+          step: context.steps[context.stepIndex],
+          payload: context.payload,
+          stepIndex: context.stepIndex,
+          stepAttempt: context.stepAttempts,
+          attempt: context.attempts.length + 1,
+        }),
+        onDone: [
+          { guard: 'isOpenStream', target: '#request.streaming', actions: ['recordSuccess', reportLast] },
+          { target: '#request.succeeded', actions: ['recordSuccess', reportLast] },
+        ],
+        onError: {
+          target: 'deciding',
+          actions: ['recordFailure', reportLast],
+        },
+      },
+      after: {
+        attemptTimeout: [
+          {
+            // The deadline, not the attempt's own limit: the attempt is cut, and its target
+            // hears of it as a timeout.
+            guard: 'pastDeadline',
+            target: '#request.failed',
+            actions: [assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }), 'recordCut', reportLast],
           },
-          after: {
-            attemptTimeout: [
-              {
-                // The deadline, not the attempt's own limit: the attempt is cut, and its target
-                // hears of it as a timeout.
-                guard: 'pastDeadline',
-                target: '#request.failed',
-                actions: [assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }), 'recordCut', reportLast],
-              },
-              {
-              target: 'deciding',
-              actions: [
-                assign({
-                  lastError: ({ context }) =>
-                    new UpstreamError({
-                      kind: 'timeout',
-                      message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms`,
-                    }),
+          {
+          target: 'deciding',
+          actions: [
+            assign({
+              lastError: ({ context }) =>
+                new UpstreamError({
+                  kind: 'timeout',
+                  message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms`,
                 }),
-                'recordFailure',
-                reportLast,
-              ],
-              },
-            ],
-          },
-        },
-        deciding: {
-          entry: assign({
-            decision: ({ context }) =>
-              context.decide({
-                error: context.lastError!,
-                step: context.steps[context.stepIndex],
-                stepIndex: context.stepIndex,
-                stepAttempts: context.stepAttempts,
-                attempts: context.attempts.length,
-                hasNextStep: context.stepIndex + 1 < context.steps.length,
-                remainingMs: context.deadlineMs - (context.now() - context.startedAt),
-              }),
-          }),
-          always: [
-            { guard: 'shouldRetry', target: 'backoff' },
-            {
-              guard: 'shouldMoveOn',
-              target: 'attempting',
-              actions: assign({
-                stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
-                stepAttempts: 0,
-              }),
-            },
-            { target: '#request.failed' },
+            }),
+            'recordFailure',
+            reportLast,
           ],
-        },
-        backoff: {
-          after: {
-            retryDelay: [
-              { guard: 'pastDeadline', target: '#request.failed', actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }) },
-              { target: 'attempting' },
-            ],
           },
+        ],
+      },
+    },
+    deciding: {
+      entry: assign({
+        decision: ({ context }) =>
+          context.decide({
+            error: context.lastError!,
+            step: context.steps[context.stepIndex],
+            stepIndex: context.stepIndex,
+            stepAttempts: context.stepAttempts,
+            attempts: context.attempts.length,
+            hasNextStep: context.stepIndex + 1 < context.steps.length,
+            remainingMs: context.deadlineMs - (context.now() - context.startedAt),
+          }),
+      }),
+      always: [
+        { guard: 'shouldRetry', target: 'backoff' },
+        {
+          guard: 'shouldMoveOn',
+          target: 'attempting',
+          actions: assign({
+            stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
+            stepAttempts: 0,
+          }),
         },
+        { target: '#request.failed' },
+      ],
+    },
+    backoff: {
+      after: {
+        retryDelay: [
+          { guard: 'pastDeadline', target: '#request.failed', actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }) },
+          { target: 'attempting' },
+        ],
       },
     },
     // A stream past its commit point: no failover any more, only an idle watchdog.

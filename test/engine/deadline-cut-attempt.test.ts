@@ -5,7 +5,7 @@ import { Harness } from './harness.ts';
  * The minimal counterexamples of the two failing orchestration properties ("reports every
  * upstream call to its target", "holds no half-open trial slot once the request is final"):
  * when the request's deadline strikes while an attempt is in flight, the machine goes
- * straight to `failed` (machines/request.machine.ts, working.after.deadline) without
+ * straight to `failed` (machines/request.machine.ts, formerly working.after.deadline) without
  * `report`ing the cut attempt, and nothing releases the half-open trial it holds
  * (only RunHandle.cancel() does).
  */

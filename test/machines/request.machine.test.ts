@@ -77,7 +77,7 @@ describe('request machine', () => {
     });
     h.actor.start();
     await flush();
-    expect(h.actor.getSnapshot().value).toEqual({ working: 'backoff' });
+    expect(h.actor.getSnapshot().value).toEqual('backoff');
     h.clock.increment(249);
     expect(h.started).toHaveLength(1);
     h.clock.increment(1);
@@ -90,7 +90,7 @@ describe('request machine', () => {
     const h = harness(['hang', { ok: true, value: 'fallback' }], { attemptTimeoutMs: 500 });
     h.actor.start();
     h.clock.increment(499);
-    expect(h.actor.getSnapshot().value).toEqual({ working: 'attempting' });
+    expect(h.actor.getSnapshot().value).toEqual('attempting');
     h.clock.increment(1);
     await flush();
     expect(h.aborted).toEqual([1]);
@@ -105,7 +105,7 @@ describe('request machine', () => {
     h.clock.increment(500);
     expect(h.started.map((s) => s.attempt)).toEqual([1, 2]);
     h.clock.increment(299);
-    expect(h.actor.getSnapshot().value).toEqual({ working: 'attempting' });
+    expect(h.actor.getSnapshot().value).toEqual('attempting');
     h.clock.increment(1);
     const snap = h.actor.getSnapshot();
     expect(snap.value).toBe('failed');

@@ -51,7 +51,7 @@ export interface SeedHarness {
 }
 
 function isState(value: unknown, inner: string): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<string, unknown>).working === inner;
+  return value === inner;
 }
 
 /**

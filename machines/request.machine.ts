@@ -112,6 +112,22 @@ function toUpstreamError(err: unknown): UpstreamError {
   return new UpstreamError({ kind: 'server_error', message: `attempt failed: ${(err as Error)?.message ?? String(err)}`, cause: err });
 }
 
+/** The record of the attempt now ending on the current step. */
+function attemptRecord(
+  context: Context<RequestStep>,
+  outcome: Pick<AttemptRecord, 'ok' | 'kind' | 'skipped' | 'cut'>,
+): AttemptRecord {
+  const step = context.steps[context.stepIndex];
+  return {
+    attempt: context.attempts.length + 1,
+    step: context.stepIndex,
+    provider: step.provider,
+    model: step.model,
+    ...outcome,
+    latencyMs: context.now() - context.attemptStartedAt,
+  };
+}
+
 /** ms left before the request's deadline (never negative). */
 function remaining(context: { deadlineMs: number; startedAt: number; now: () => number }): number {
   return Math.max(0, context.deadlineMs - (context.now() - context.startedAt));
@@ -160,48 +176,19 @@ export const requestMachine = setup({
   actions: {
     // Replaced by the runtime: tells the target's model actor how the attempt went.
     report: (_, _params: { record: AttemptRecord; error: UpstreamError | null }) => {},
-    recordSuccess: assign(({ context, event }) => {
-      const step = context.steps[context.stepIndex];
-      const record: AttemptRecord = {
-        attempt: context.attempts.length + 1,
-        step: context.stepIndex,
-        provider: step.provider,
-        model: step.model,
-        ok: true,
-        latencyMs: context.now() - context.attemptStartedAt,
-      };
-      return { result: (event as unknown as { output: unknown }).output, attempts: [...context.attempts, record] };
-    }),
+    recordSuccess: assign(({ context, event }) => ({
+      result: (event as unknown as { output: unknown }).output,
+      attempts: [...context.attempts, attemptRecord(context, { ok: true })],
+    })),
     /** Records the attempt the deadline cut short, as a timeout marked `cut`. */
-    recordCut: assign(({ context }) => {
-      const step = context.steps[context.stepIndex];
-      const record: AttemptRecord = {
-        attempt: context.attempts.length + 1,
-        step: context.stepIndex,
-        provider: step.provider,
-        model: step.model,
-        ok: false,
-        kind: 'timeout',
-        cut: true,
-        latencyMs: context.now() - context.attemptStartedAt,
-      };
-      return { attempts: [...context.attempts, record] };
-    }),
+    recordCut: assign(({ context }) => ({
+      attempts: [...context.attempts, attemptRecord(context, { ok: false, kind: 'timeout', cut: true })],
+    })),
     /** Records a failed attempt: an actor error, or the timeout already put in lastError. */
     recordFailure: assign(({ context, event }) => {
       const error =
         (event as { type: string }).type === 'xstate.error.actor.attempt' ? toUpstreamError((event as unknown as { error: unknown }).error) : context.lastError!;
-      const step = context.steps[context.stepIndex];
-      const record: AttemptRecord = {
-        attempt: context.attempts.length + 1,
-        step: context.stepIndex,
-        provider: step.provider,
-        model: step.model,
-        ok: false,
-        kind: error.kind,
-        ...(error.skipped !== undefined ? { skipped: true } : {}),
-        latencyMs: context.now() - context.attemptStartedAt,
-      };
+      const record = attemptRecord(context, { ok: false, kind: error.kind, ...(error.skipped !== undefined ? { skipped: true } : {}) });
       return { lastError: error, attempts: [...context.attempts, record] };
     }),
   },

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StreamAssembler } from '../cache/assemble-stream.ts';
 import { cacheKey, type ResponseCache } from '../cache/response-cache.ts';
 import { GatewayError, KIND_TO_CLIENT } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
@@ -153,7 +154,10 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       await sendCompletion(res, result.completion, headers, p.request);
       return;
     }
-    await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs);
+    const assembler = key !== undefined ? new StreamAssembler() : undefined;
+    const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler);
+    const whole = complete ? assembler?.completion() : undefined;
+    if (whole !== undefined && key !== undefined) opts.cache.set(key, whole, engine.now());
   };
 }
 
@@ -255,7 +259,8 @@ async function pipeStream(
   includeUsage: boolean,
   handle: RunHandle,
   idleMs: number,
-): Promise<void> {
+  assembler: StreamAssembler | undefined,
+): Promise<boolean> {
   let stalled = false;
   handle.onStall(() => {
     stalled = true;
@@ -274,16 +279,19 @@ async function pipeStream(
   res.writeHead(200, headers);
   const writer = new SseWriter(res, includeUsage);
   try {
+    assembler?.push(result.head);
     await writer.write(result.head);
     for await (const batch of result.rest) {
-      if (res.destroyed) return;
+      if (res.destroyed) return false;
       handle.notify({ type: 'CHUNK' });
+      assembler?.push(batch);
       await writer.write(batch);
     }
     handle.notify({ type: 'END' });
     writer.done();
+    return true;
   } catch (err) {
-    if (res.destroyed) return;
+    if (res.destroyed) return false;
     const e = stalled
       ? new UpstreamError({ kind: 'timeout', message: `no data for ${idleMs} ms` })
       : err instanceof UpstreamError
@@ -292,6 +300,7 @@ async function pipeStream(
     if (!stalled) handle.notify({ type: 'BROKEN', error: e });
     const c = KIND_TO_CLIENT[e.kind];
     writer.fail({ message: `upstream stream failed after it started: ${e.message}`, type: c.type, code: c.code });
+    return false;
   } finally {
     res.off('close', onClose);
   }

@@ -60,6 +60,12 @@ export interface RequestInput<S extends RequestStep = RequestStep> {
   attemptTimeoutMs: number;
   /** After a stream's commit point, the longest silence before it counts as stalled. */
   streamIdleTimeoutMs?: number;
+  /**
+   * Where the stream pump stamps the time of the last chunk (on this clock). Read only when
+   * the idle delay fires, so chunks cost no event: the watchdog re-arms for what is left.
+   * Without it, each chunk must be sent as CHUNK.
+   */
+  activity?: { lastChunkAt: number };
   decide: (d: DecideInput<S>) => Decision;
   /** The clock's now(); the same clock that drives the delays. */
   now: () => number;
@@ -98,6 +104,7 @@ interface Context<S extends RequestStep> {
   deadlineMs: number;
   attemptTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  activity: { lastChunkAt: number } | undefined;
   decide: RequestInput<S>['decide'];
   now: () => number;
   decision: Decision | null;
@@ -195,10 +202,14 @@ export const requestMachine = setup({
   delays: {
     attemptTimeout: ({ context }) => Math.min(context.attemptTimeoutMs, remaining(context)),
     retryDelay: ({ context }) => Math.min(context.decision?.action === 'retry' ? context.decision.delayMs : 0, remaining(context)),
-    streamIdle: ({ context }) => context.streamIdleTimeoutMs,
+    /** What is left of the idle limit since the last chunk (the full limit without `activity`). */
+    streamIdle: ({ context }) =>
+      context.activity === undefined ? context.streamIdleTimeoutMs : Math.max(1, context.streamIdleTimeoutMs - (context.now() - context.activity.lastChunkAt)),
   },
   guards: {
     pastDeadline: ({ context }) => remaining(context) <= 0,
+    silentTooLong: ({ context }) =>
+      context.activity === undefined || context.now() - context.activity.lastChunkAt >= context.streamIdleTimeoutMs,
     /** The attempt returned a stream that has not finished yet (see RequestResultShape). */
     isOpenStream: ({ event }) => {
       const out = (event as unknown as { output?: { type?: unknown; complete?: unknown } }).output;
@@ -227,6 +238,7 @@ export const requestMachine = setup({
       deadlineMs: input.deadlineMs,
       attemptTimeoutMs: input.attemptTimeoutMs,
       streamIdleTimeoutMs: input.streamIdleTimeoutMs ?? 30_000,
+      activity: input.activity,
       decide: input.decide,
       now: input.now,
       decision: null,
@@ -323,12 +335,17 @@ export const requestMachine = setup({
     // A stream past its commit point: no failover any more, only an idle watchdog.
     streaming: {
       after: {
-        streamIdle: {
-          target: 'stalled',
-          actions: assign({
-            lastError: ({ context }) => new UpstreamError({ kind: 'timeout', message: `upstream stream stalled: nothing for ${context.streamIdleTimeoutMs} ms` }),
-          }),
-        },
+        streamIdle: [
+          {
+            guard: 'silentTooLong',
+            target: 'stalled',
+            actions: assign({
+              lastError: ({ context }) => new UpstreamError({ kind: 'timeout', message: `upstream stream stalled: nothing for ${context.streamIdleTimeoutMs} ms` }),
+            }),
+          },
+          // Chunks came since the delay was armed: wait out the rest.
+          { target: 'streaming', reenter: true },
+        ],
       },
       on: {
         CHUNK: { target: 'streaming', reenter: true },

@@ -40,6 +40,8 @@ export interface AttemptPayload {
   breakers: Map<number, BreakerActor>;
   /** Half-open trial tokens this request holds; released if it is abandoned. */
   trials: Set<string>;
+  /** Stamped by the stream pump on every chunk: the idle watchdog reads it (no event per chunk). */
+  activity: { lastChunkAt: number };
 }
 
 export interface RunOptions {
@@ -57,6 +59,8 @@ export interface RunHandle {
   /** Resolves at the commit point: the final outcome, or an open stream's result. */
   readonly done: Promise<RunOutput>;
   readonly payload: AttemptPayload;
+  /** The engine's clock. */
+  readonly now: () => number;
   /** Tell the request what the stream pump saw (CHUNK, END, BROKEN). */
   notify(event: RequestEvent): void;
   /** Called once if the committed stream goes idle past its limit. */
@@ -156,7 +160,13 @@ export class Engine {
           if (before === 'half_open') p.trials.add(token);
           if (input.stepAttempt === 1) target.budget.onRequest();
           const request = step.reduceMaxTokens !== undefined ? reduceMaxTokens(p.request, step.reduceMaxTokens) : p.request;
-          return transport.call(step.adapter, request, { target: step.target, model: step.upstreamModel, stream: p.stream }, signal);
+          const call = transport.call(step.adapter, request, { target: step.target, model: step.upstreamModel, stream: p.stream }, signal);
+          if (!p.stream) return call;
+          // The commit point: the idle watchdog counts from here.
+          return call.then((r) => {
+            p.activity.lastChunkAt = now();
+            return r;
+          });
         }) as never,
       },
       actions: {
@@ -220,6 +230,7 @@ export class Engine {
         deadlineMs: opts.deadlineMs,
         attemptTimeoutMs: opts.attemptTimeoutMs,
         streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
+        activity: payload.activity,
         decide: (opts.decide ?? failFast) as (d: DecideInput) => Decision,
         now: this.now,
       },
@@ -258,6 +269,7 @@ export class Engine {
     return {
       done,
       payload,
+      now: this.now,
       notify: (event) => {
         if (actor.getSnapshot().status === 'active') actor.send(event);
       },

@@ -81,6 +81,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       breakerConfig: p.policy.breaker,
       breakers: new Map(),
       trials: new Set(),
+      activity: { lastChunkAt: 0 },
     };
     return engine.run(payload, {
       steps,
@@ -283,7 +284,7 @@ async function pipeStream(
     await writer.write(result.head);
     for await (const batch of result.rest) {
       if (res.destroyed) return false;
-      handle.notify({ type: 'CHUNK' });
+      handle.payload.activity.lastChunkAt = handle.now();
       assembler?.push(batch);
       await writer.write(batch);
     }

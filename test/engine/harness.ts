@@ -180,7 +180,7 @@ export class Harness {
       this.engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
     }
     const request: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, user: `r${index}` };
-    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, breakers: new Map(), trials: new Set() };
+    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, breakers: new Map(), trials: new Set(), activity: { lastChunkAt: 0 } };
     this.#payloads.push(payload);
     const engine = this.engine;
     const record: RequestRecord = { index, headers, policy, steps, startedAt: this.clock.now(), doneAt: null, out: null, trialsAtDone: [] };

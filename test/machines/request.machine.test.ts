@@ -7,7 +7,10 @@ import type { ErrorKind } from '../../src/core/error-kinds.ts';
 type Script = Array<{ ok: true; value: unknown } | { ok: false; kind: ErrorKind; skipped?: 'circuit_open' } | 'hang'>;
 
 /** A request machine whose attempts follow `script`, one entry per attempt, on a simulated clock. */
-function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInput) => Decision; deadlineMs?: number; attemptTimeoutMs?: number; streamIdleTimeoutMs?: number } = {}) {
+function harness(
+  script: Script,
+  opts: { steps?: number; decide?: (d: DecideInput) => Decision; deadlineMs?: number; attemptTimeoutMs?: number; streamIdleTimeoutMs?: number; activity?: { lastChunkAt: number } } = {},
+) {
   const clock = new SimulatedClock();
   const reports: Array<{ provider: string; ok: boolean; kind?: ErrorKind; latencyMs: number; skipped?: boolean }> = [];
   const started: AttemptInput[] = [];
@@ -41,6 +44,7 @@ function harness(script: Script, opts: { steps?: number; decide?: (d: DecideInpu
       deadlineMs: opts.deadlineMs ?? 10_000,
       attemptTimeoutMs: opts.attemptTimeoutMs ?? 1_000,
       streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? 2_000,
+      ...(opts.activity ? { activity: opts.activity } : {}),
       decide: opts.decide ?? ((d) => (d.hasNextStep ? { action: 'next' } : { action: 'fail' })),
       now: () => clock.now(),
     },
@@ -186,6 +190,21 @@ describe('request machine', () => {
       expect(h.reports.map((r) => [r.ok, r.kind])).toEqual([[true, undefined], [false, 'timeout']]);
       const out = snap.output as RequestOutput;
       expect(out.ok).toBe(false);
+    });
+
+    it('with an activity stamp, chunks need no event: the watchdog re-arms for what is left and stalls exactly idle after the last chunk', async () => {
+      const activity = { lastChunkAt: 0 };
+      const h = harness([{ ok: true, value: openStream }], { streamIdleTimeoutMs: 1_000, activity });
+      h.actor.start();
+      await flush();
+      h.clock.increment(600);
+      activity.lastChunkAt = h.clock.now(); // a chunk at 600
+      h.clock.increment(400); // 1000: the first delay fires, finds a chunk 400 ms ago, re-arms for 600
+      expect(h.actor.getSnapshot().value).toBe('streaming');
+      h.clock.increment(599);
+      expect(h.actor.getSnapshot().value).toBe('streaming');
+      h.clock.increment(1); // 1600: 1000 ms after the last chunk
+      expect(h.actor.getSnapshot().value).toBe('stalled');
     });
 
     it('is not subject to the request deadline once committed', async () => {

@@ -231,7 +231,9 @@ export const requestMachine = setup({
       steps: input.steps,
       payload: input.payload,
       stepIndex: 0,
-      stepAttempts: 0,
+      // The first attempt starts with the actor: its bookkeeping is here, not in an entry
+      // action, so the common one-attempt request pays for no extra context copy.
+      stepAttempts: 1,
       attempts: [],
       startedAt: now,
       attemptStartedAt: now,
@@ -252,7 +254,6 @@ export const requestMachine = setup({
     // request's one deadline covers them all: each of their timers is cut at the deadline,
     // so no separate deadline timer is needed.
     attempting: {
-      entry: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
       invoke: {
         id: 'attempt',
         src: 'attempt',
@@ -318,7 +319,8 @@ export const requestMachine = setup({
           target: 'attempting',
           actions: assign({
             stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
-            stepAttempts: 0,
+            stepAttempts: 1,
+            attemptStartedAt: ({ context }) => context.now(),
           }),
         },
         { target: '#request.failed' },
@@ -328,7 +330,10 @@ export const requestMachine = setup({
       after: {
         retryDelay: [
           { guard: 'pastDeadline', target: '#request.failed', actions: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }) },
-          { target: 'attempting' },
+          {
+            target: 'attempting',
+            actions: assign({ attemptStartedAt: ({ context }) => context.now(), stepAttempts: ({ context }) => context.stepAttempts + 1 }),
+          },
         ],
       },
     },

@@ -36,7 +36,10 @@ interface Prepared {
   request: ChatRequest;
   policy: RequestPolicy;
   steps: PlanStep[];
+  decide: Decider;
 }
+
+type Decider = ReturnType<typeof createDecider>;
 
 /** POST /v1/chat/completions. The hot path: kept free of express so its cost is only its own. */
 export function createChatHandler(opts: ChatHandlerOptions) {
@@ -44,7 +47,9 @@ export function createChatHandler(opts: ChatHandlerOptions) {
   const rng = opts.rng ?? Math.random;
 
   const defaults = defaultPolicy(opts.policy.defaults);
-  const defaultPlans = new Map<string, PlanStep[]>();
+  const defaultPlans = new Map<string, { steps: PlanStep[]; decide: Decider }>();
+  const decider = (policy: RequestPolicy, steps: PlanStep[]): Decider =>
+    createDecider({ policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng });
 
   function prepare(body: unknown, headers: IncomingMessage['headers']): Prepared {
     const request = validateChatRequest(body);
@@ -56,23 +61,25 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       });
     }
     const policy = parsePolicy(headers, opts.policy);
-    let steps: PlanStep[] | undefined;
     if (policy === defaults) {
-      // The common request (no policy headers): its chain depends only on the model, and the
-      // models are the configured ones, so this cache is bounded by the config.
-      steps = defaultPlans.get(request.model);
-      if (steps === undefined) defaultPlans.set(request.model, (steps = buildPlan(engine.routes, route, request.model, policy, false)));
-    } else {
-      steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
+      // The common request (no policy headers): its chain and decider depend only on the
+      // model, and the models are the configured ones, so this cache is bounded by the config.
+      let plan = defaultPlans.get(request.model);
+      if (plan === undefined) {
+        const steps = buildPlan(engine.routes, route, request.model, policy, false);
+        defaultPlans.set(request.model, (plan = { steps, decide: decider(policy, steps) }));
+      }
+      return { request, policy, steps: plan.steps, decide: plan.decide };
     }
+    const steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
     const adv = policy.failover.advanced;
     if (adv !== undefined) {
       engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
     }
-    return { request, policy, steps };
+    return { request, policy, steps, decide: decider(policy, steps) };
   }
 
-  function start(p: Prepared, requestId: string, steps: PlanStep[] = p.steps): RunHandle {
+  function start(p: Prepared, requestId: string, steps: PlanStep[] = p.steps, decide: Decider = p.decide): RunHandle {
     const stream = p.request.stream === true;
     const payload: AttemptPayload = {
       request: p.request,
@@ -88,7 +95,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       deadlineMs: p.policy.requestTimeoutMs,
       attemptTimeoutMs: stream ? opts.ttftTimeoutMs : opts.attemptTimeoutMs,
       streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
-      decide: createDecider({ policy: p.policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng }),
+      decide,
     });
   }
 
@@ -125,7 +132,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
         const model = opts.degraded[p.request.model];
         const route = model === undefined ? undefined : engine.routes.resolve(model);
         if (route) {
-          handle = start(p, requestId, [route]);
+          handle = start(p, requestId, [route], decider(p.policy, [route]));
           out = await settle(res, handle);
           if (out === undefined) return;
           headers = { ...outcomeHeaders(out, requestId, undefined, engine.now()), ...circuitHeaders(primary, engine.now()) };

@@ -6,6 +6,7 @@ import { bindSimulator, ConfigError } from './config/load.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { Engine, type EngineClock } from './engine/engine.ts';
 import { RouteTable } from './engine/routes.ts';
+import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
@@ -28,6 +29,11 @@ export interface RunningGateway {
 
 export interface StartOptions {
   clock?: EngineClock;
+  /**
+   * Where to write one JSON line per state change of a long-lived actor (a breaker opening,
+   * a provider going down, a health probe marking a target down). The CLI passes stderr.
+   */
+  log?: (line: string) => void;
 }
 
 /** Start the gateway (and its built-in simulator when configured). */
@@ -70,6 +76,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
 
+  const log = opts.log;
+  const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
+
   const prefix = `req_${randomBytes(6).toString('hex')}`;
   let counter = 0;
   const listener = createListener({
@@ -105,6 +114,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     config,
     simulator,
     async close() {
+      logging?.unsubscribe();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       engine.stop();

@@ -16,7 +16,8 @@ async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
   const config = loadConfig(values.config !== undefined ? { path: values.config } : {});
   const { startGateway } = await import('../gateway.ts');
-  const gw = await startGateway(config);
+  // State changes (breakers opening, providers going down) as JSON lines on stderr.
+  const gw = await startGateway(config, { log: (line) => void process.stderr.write(`${line}\n`) });
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(`parrot listening on ${gw.url}  (config: ${config.source})`);
   if (gw.simulator) log(`  provider simulator on ${gw.simulator.url}`);

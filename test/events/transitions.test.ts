@@ -73,3 +73,27 @@ describe('the transition stream', () => {
     expect(await states).toEqual(['closed', 'open']);
   });
 });
+
+describe('the state-change log', () => {
+  it('writes one JSON line per breaker, model and provider state change, and nothing for healthy traffic', async () => {
+    const lines: string[] = [];
+    const { startGateway } = await import('../../src/gateway.ts');
+    const { configFromObject } = await import('../../src/config/load.ts');
+    const { DEFAULT_CONFIG } = await import('../../src/config/default-config.ts');
+    gw = await startGateway(
+      configFromObject({ ...DEFAULT_CONFIG, server: { port: 0 }, resilience: { retry: { max_retries: 0 }, failover: { enabled: false }, breaker: { error_threshold: 3 } } }, { env: {} }),
+      { log: (l) => lines.push(l) },
+    );
+    const client = sdkClient(gw);
+    await client.chat.completions.create({ model: 'gemini-pro', messages: [{ role: 'user', content: 'x' }] });
+    expect(lines).toEqual([]);
+    gw.simulator!.setModel('gemini-pro', { faults: [{ type: 'error', kind: 'server_error' }] });
+    for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'gemini-pro', messages: [{ role: 'user', content: 'x' }] }).catch(() => {});
+    const changes = lines.map((l) => JSON.parse(l) as { machine: string; actor: string; from: string; to: string });
+    expect(changes.map((c) => [c.machine, c.actor.replace(/#.*/, ''), c.from, c.to])).toEqual([
+      ['provider', 'provider:google', 'healthy', 'down'],
+      ['model', 'model:google/gemini-pro', 'healthy', 'failing'],
+      ['breaker', 'breaker:google/gemini-pro', 'closed', 'open'],
+    ]);
+  });
+});

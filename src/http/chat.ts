@@ -10,6 +10,7 @@ import { buildPlan, type PlanStep } from '../engine/plan.ts';
 import { defaultPolicy } from '../policy/defaults.ts';
 import { parsePolicy } from '../policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../policy/types.ts';
+import { continuesPrefill } from '../providers/capabilities.ts';
 import type { StreamResult } from '../providers/transport.ts';
 import { readJsonBody } from './body.ts';
 import { sendError, toGatewayError, upstreamToGateway } from './errors.ts';
@@ -163,7 +164,17 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       return;
     }
     const assembler = key !== undefined ? new StreamAssembler() : undefined;
-    const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler);
+    const served = out.stepIndex;
+    const resume: Continue = async (partial) => {
+      // Capability-aware: only a later step of the chain that continues a prefill is asked.
+      const step = p.steps.find((s, i) => i > served && continuesPrefill(s.target.type));
+      if (step === undefined) return undefined;
+      const messages = [...p.request.messages, { role: 'assistant' as const, content: partial.trimEnd() }];
+      const next = start({ ...p, request: { ...p.request, messages } }, requestId, [step], decider(p.policy, [step]));
+      const done = await settle(res, next);
+      return done?.ok && done.result.type === 'stream' ? { result: done.result, handle: next } : undefined;
+    };
+    const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler, resume);
     const whole = complete ? assembler?.completion() : undefined;
     if (whole !== undefined && key !== undefined) opts.cache.set(key, whole, engine.now());
   };
@@ -260,6 +271,15 @@ function completionToChunks(c: ChatCompletion): ChatCompletionChunk[] {
   return chunks;
 }
 
+/** A stream whose upstream broke after its commit point can ask for a continuation of `partial`. */
+type Continue = (partial: string) => Promise<{ result: StreamResult; handle: RunHandle } | undefined>;
+
+/**
+ * Pipes a committed stream to the client. If the upstream breaks or stalls and `resume` can
+ * find a prefill-capable fallback, the answer so far is continued there and the client gets
+ * one whole stream; otherwise the stream ends with an in-band error and no [DONE].
+ * Resolves true when the client got a complete stream.
+ */
 async function pipeStream(
   res: ServerResponse,
   result: StreamResult,
@@ -268,7 +288,56 @@ async function pipeStream(
   handle: RunHandle,
   idleMs: number,
   assembler: StreamAssembler | undefined,
+  resume: Continue | undefined,
 ): Promise<boolean> {
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers['x-accel-buffering'] = 'no';
+  res.writeHead(200, headers);
+  const writer = new SseWriter(res, includeUsage);
+  const seen: Seen = { partial: '', toolCalls: false, id: undefined };
+  let error = await pumpSegment(res, writer, result, handle, idleMs, assembler, seen, false);
+  if (error === undefined) return true;
+  if (error === 'gone') return false;
+  if (resume !== undefined && !seen.toolCalls && seen.partial.trim() !== '') {
+    const next = await resume(seen.partial);
+    if (res.destroyed) {
+      next?.result.abort();
+      return false;
+    }
+    if (next !== undefined) {
+      error = await pumpSegment(res, writer, next.result, next.handle, idleMs, assembler, seen, true);
+      if (error === undefined) return true;
+      if (error === 'gone') return false;
+    }
+  }
+  const c = KIND_TO_CLIENT[error.kind];
+  writer.fail({ message: `upstream stream failed after it started: ${error.message}`, type: c.type, code: c.code });
+  return false;
+}
+
+/** What the client has been sent so far. */
+interface Seen {
+  partial: string;
+  toolCalls: boolean;
+  id: string | undefined;
+}
+
+/**
+ * Writes one upstream stream's chunks; a continuation's are rewritten to the first stream's
+ * id and lose their role-only opener. Returns undefined when it completed (and [DONE] was
+ * written), 'gone' when the client left, or the upstream failure.
+ */
+async function pumpSegment(
+  res: ServerResponse,
+  writer: SseWriter,
+  result: StreamResult,
+  handle: RunHandle,
+  idleMs: number,
+  assembler: StreamAssembler | undefined,
+  seen: Seen,
+  continuation: boolean,
+): Promise<UpstreamError | 'gone' | undefined> {
   let stalled = false;
   handle.onStall(() => {
     stalled = true;
@@ -281,35 +350,52 @@ async function pipeStream(
     }
   };
   res.once('close', onClose);
-  headers['content-type'] = 'text/event-stream; charset=utf-8';
-  headers['cache-control'] = 'no-cache';
-  headers['x-accel-buffering'] = 'no';
-  res.writeHead(200, headers);
-  const writer = new SseWriter(res, includeUsage);
+  const forward = async (batch: ChatCompletionChunk[]): Promise<void> => {
+    const out = continuation ? asContinuation(batch, seen.id) : batch;
+    for (const c of out) {
+      seen.id ??= c.id;
+      const d = c.choices[0]?.delta;
+      if (d?.content) seen.partial += d.content;
+      if (d?.tool_calls) seen.toolCalls = true;
+    }
+    assembler?.push(out);
+    await writer.write(out);
+  };
   try {
-    assembler?.push(result.head);
-    await writer.write(result.head);
+    await forward(result.head);
     for await (const batch of result.rest) {
-      if (res.destroyed) return false;
+      if (res.destroyed) return 'gone';
       handle.payload.activity.lastChunkAt = handle.now();
-      assembler?.push(batch);
-      await writer.write(batch);
+      await forward(batch);
     }
     handle.notify({ type: 'END' });
     writer.done();
-    return true;
+    return undefined;
   } catch (err) {
-    if (res.destroyed) return false;
+    if (res.destroyed) return 'gone';
     const e = stalled
       ? new UpstreamError({ kind: 'timeout', message: `no data for ${idleMs} ms` })
       : err instanceof UpstreamError
         ? err
         : new UpstreamError({ kind: 'server_error', message: (err as Error).message });
     if (!stalled) handle.notify({ type: 'BROKEN', error: e });
-    const c = KIND_TO_CLIENT[e.kind];
-    writer.fail({ message: `upstream stream failed after it started: ${e.message}`, type: c.type, code: c.code });
-    return false;
+    return e;
   } finally {
     res.off('close', onClose);
   }
+}
+
+/** A continuation's chunks as part of the first stream: its id, no second role opener. */
+function asContinuation(batch: ChatCompletionChunk[], id: string | undefined): ChatCompletionChunk[] {
+  const out: ChatCompletionChunk[] = [];
+  for (const c of batch) {
+    const d = c.choices[0]?.delta;
+    const roleOnly = d !== undefined && d.role !== undefined && !d.content && !d.tool_calls && !c.choices[0].finish_reason;
+    if (roleOnly) continue;
+    if (d?.role !== undefined) {
+      const { role: _role, ...delta } = d;
+      out.push({ ...c, id: id ?? c.id, choices: [{ ...c.choices[0], delta }] });
+    } else out.push(id === undefined ? c : { ...c, id });
+  }
+  return out;
 }

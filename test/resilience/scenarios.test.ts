@@ -118,7 +118,12 @@ describe('resilience scenarios through the gateway', () => {
   it('a stream cut after 40 tokens never reaches the client as a complete answer', async () => {
     const { sim, client } = await setup();
     sim.setModel('gpt-4-turbo-preview', { completion_tokens: 100, faults: [{ type: 'cut', after_tokens: 40 }] });
-    const stream = await client.chat.completions.create({ model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'hi' }], stream: true }, { headers: FAILOVER });
+    // No prefill-capable fallback in the chain (a cut answer continued on Anthropic is
+    // test/resilience/stream-continuation.test.ts): the truncated stream must end in error.
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      { headers: { 'X-Failover-Providers': 'openai,google' } },
+    );
     let text = '';
     let finish: string | null = null;
     const err = await (async () => {

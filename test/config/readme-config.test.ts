@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { configFromObject } from '../../src/config/load.ts';
+
+describe('the README configuration reference', () => {
+  it('is a valid configuration, field by field', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(yaml).toBeDefined();
+    const env = { PARROT_API_KEY: 'k', PARROT_ADMIN_KEY: 'a', OPENAI_API_KEY: 'o', ANTHROPIC_API_KEY: 'n', GEMINI_API_KEY: 'g', AZURE_OPENAI_KEY: 'z' };
+    const config = configFromObject(parse(yaml!), { env, source: 'README.md' });
+    expect(config.providers.map((p) => [p.target.name, p.target.type])).toEqual([
+      ['openai', 'openai'],
+      ['anthropic', 'anthropic'],
+      ['google', 'google'],
+      ['local', 'openai-compatible'],
+      ['azure', 'openai-compatible'],
+    ]);
+    expect(config.providers[1].models).toEqual([{ name: 'claude-3-opus', upstream: 'claude-3-opus-20240229' }]);
+    expect(config.resilience.policy.failover.providers).toEqual(['openai', 'anthropic', 'google']);
+    expect(config.resilience.degraded).toEqual({ 'gpt-4-turbo-preview': 'gpt-3.5-turbo' });
+    expect(config.missingEnv).toEqual([]);
+  });
+});

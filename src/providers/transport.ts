@@ -90,7 +90,7 @@ export class Transport {
           const text = await res.body.text().catch(() => '');
           throw adapter.classifyError(res.statusCode, headers, text);
         }
-        const hints = hintsFromHeaders(headers);
+        const hints = lazyHints(headers);
         if (controller === undefined) {
           let bytes: Uint8Array;
           let body: unknown;
@@ -104,7 +104,7 @@ export class Transport {
           const completion = adapter.parseResponse(body, ctx);
           // An adapter that accepted the body as is (OpenAI's own format) lets the gateway send
           // the upstream bytes on unchanged: no second serialisation.
-          return completion === body ? { type: 'completion', completion, hints, raw: bytes } : { type: 'completion', completion, hints };
+          return completion === body ? { type: 'completion', completion, get hints() { return hints(); }, raw: bytes } : { type: 'completion', completion, get hints() { return hints(); } };
         }
         return await openStream(adapter, ctx, res.body, controller, hints);
       } catch (err) {
@@ -121,6 +121,15 @@ export class Transport {
   close(): Promise<void> {
     return this.#dispatcher.close();
   }
+}
+
+/**
+ * A successful response's rate-limit hints, parsed only if someone reads them: OpenAI sends
+ * x-ratelimit-* on every answer, and the hot path has no use for them.
+ */
+function lazyHints(headers: HeaderMap): () => RetryHints {
+  let parsed: RetryHints | undefined;
+  return () => (parsed ??= hintsFromHeaders(headers));
 }
 
 function abortedError(): UpstreamError {
@@ -157,7 +166,7 @@ async function openStream(
   ctx: TranslateContext,
   body: Dispatcher.ResponseData['body'],
   controller: AbortController,
-  hints: RetryHints,
+  hints: () => RetryHints,
 ): Promise<StreamResult> {
   const decoder = new SseDecoder();
   const translator = adapter.createStreamTranslator(ctx);
@@ -221,5 +230,5 @@ async function openStream(
     }
   }
 
-  return { type: 'stream', head, complete, rest: rest(), abort: () => controller.abort(), hints };
+  return { type: 'stream', head, complete, rest: rest(), abort: () => controller.abort(), get hints() { return hints(); } };
 }

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { configFromObject } from '../../src/config/load.ts';
+import { DEFAULT_CONFIG } from '../../src/config/default-config.ts';
+import { createDecider } from '../../src/engine/decide.ts';
+import { buildPlan, type PlanStep } from '../../src/engine/plan.ts';
+import { RouteTable } from '../../src/engine/routes.ts';
+import { Targets } from '../../src/engine/targets.ts';
+import { adapterFor } from '../../src/providers/adapters.ts';
+import { parsePolicy } from '../../src/policy/parse-headers.ts';
+import { UpstreamError, type SkipReason } from '../../src/core/upstream-error.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
+
+const config = configFromObject({ ...DEFAULT_CONFIG, resilience: { retry_budget: { max_tokens: 2 } } }, { env: {} });
+const routes = new RouteTable(config, adapterFor);
+const ctx = { providers: routes.providerNames, defaults: config.resilience.policy };
+
+function decider(headers: Record<string, string>, latency: Record<string, number> = {}) {
+  const policy = parsePolicy(headers, ctx);
+  const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', policy, headers['x-failover-providers'] !== undefined);
+  const targets = new Targets(
+    config.providers.flatMap((p) => p.models.map((m) => `${p.target.name}/${m.name}`)),
+    { defaultBreaker: config.resilience.policy.breaker, maxBreakersPerTarget: 4, retryBudget: config.resilience.retryBudget, inspect: { next: () => {} } },
+  );
+  const decide = createDecider({ policy, steps, targets, latencyOf: (s: PlanStep) => latency[s.provider] ?? null, rng: () => 0.5 });
+  return (stepIndex: number, kind: ErrorKind, o: { stepAttempts?: number; skipped?: SkipReason; retryAfterMs?: number; remainingMs?: number } = {}) =>
+    decide({
+      error: new UpstreamError({ kind, message: kind, ...(o.skipped ? { skipped: o.skipped } : {}), hints: o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs } }),
+      step: steps[stepIndex],
+      stepIndex,
+      stepAttempts: o.stepAttempts ?? 1,
+      attempts: 1,
+      hasNextStep: stepIndex + 1 < steps.length,
+      remainingMs: o.remainingMs ?? 60_000,
+    });
+}
+
+const ADVANCED = JSON.stringify({
+  primary: { provider: 'openai', model: 'gpt-4-turbo-preview' },
+  fallbacks: [
+    { trigger: ['timeout', 'rate_limit'], provider: 'anthropic', model: 'claude-3-opus', max_latency_increase: 500 },
+    { trigger: ['server_error', 'model_overloaded'], provider: 'google', model: 'gemini-pro', reduce_quality: true },
+    { trigger: 'any_error', provider: 'openai', model: 'gpt-3.5-turbo', reduce_max_tokens: 0.5 },
+  ],
+});
+
+describe('the retry-or-failover decision', () => {
+  it('fails over at once while a later step can take the request', () => {
+    const d = decider({ 'x-failover-providers': 'openai,anthropic' });
+    expect(d(0, 'server_error')).toEqual({ action: 'next', stepIndex: 1 });
+    expect(d(0, 'timeout')).toEqual({ action: 'next', stepIndex: 1 });
+  });
+
+  it('retries on the last step, within max_retries and the budget', () => {
+    const d = decider({ 'x-failover-enabled': 'false', 'x-max-retries': '3', 'x-retry-strategy': 'fixed', 'x-retry-delay-ms': '100' });
+    // Full jitter (on by default) with rng() = 0.5: half of the fixed 100 ms.
+    expect(d(0, 'server_error', { stepAttempts: 1 })).toEqual({ action: 'retry', delayMs: 50 });
+    expect(d(0, 'server_error', { stepAttempts: 2 })).toEqual({ action: 'retry', delayMs: 50 });
+    // The budget (2 tokens in this config) is spent: no third retry, nothing to fail over to.
+    expect(d(0, 'server_error', { stepAttempts: 3 })).toEqual({ action: 'fail' });
+  });
+
+  it('never retries or fails over a bad request', () => {
+    expect(decider({ 'x-failover-providers': 'openai,anthropic' })(0, 'bad_request')).toEqual({ action: 'fail' });
+  });
+
+  it('routes X-Failover-Config failures by trigger', () => {
+    const d = decider({ 'x-failover-config': ADVANCED });
+    expect(d(0, 'rate_limit')).toEqual({ action: 'next', stepIndex: 1 });
+    expect(d(0, 'server_error')).toEqual({ action: 'next', stepIndex: 2 });
+    expect(d(0, 'context_length_exceeded')).toEqual({ action: 'next', stepIndex: 3 });
+    expect(d(2, 'timeout')).toEqual({ action: 'next', stepIndex: 3 });
+  });
+
+  it('a skipped primary makes every later fallback eligible, whatever its trigger', () => {
+    const d = decider({ 'x-failover-config': ADVANCED });
+    expect(d(0, 'server_error', { skipped: 'circuit_open' })).toEqual({ action: 'next', stepIndex: 1 });
+  });
+
+  it('passes over a fallback slower than max_latency_increase allows', () => {
+    expect(decider({ 'x-failover-config': ADVANCED }, { openai: 1000, anthropic: 1501 })(0, 'timeout')).toEqual({ action: 'next', stepIndex: 3 });
+    expect(decider({ 'x-failover-config': ADVANCED }, { openai: 1000, anthropic: 1500 })(0, 'timeout')).toEqual({ action: 'next', stepIndex: 1 });
+  });
+
+  it('honours a custom rule for the kind even with a chain: retries, then switches provider', () => {
+    const cfg = JSON.stringify({ strategy: 'custom', rules: [{ error_type: 'timeout', attempts: [100, 200, 500], switch_provider_after: 2 }] });
+    const d = decider({ 'x-failover-providers': 'openai,anthropic', 'x-retry-config': cfg });
+    expect(d(0, 'timeout', { stepAttempts: 1 })).toEqual({ action: 'retry', delayMs: 100 });
+    expect(d(0, 'timeout', { stepAttempts: 2 })).toEqual({ action: 'retry', delayMs: 200 });
+    expect(d(0, 'timeout', { stepAttempts: 3 })).toEqual({ action: 'next', stepIndex: 1 });
+  });
+
+  it('a Retry-After beyond the deadline fails over instead of sleeping', () => {
+    const cfg = JSON.stringify({ strategy: 'custom', rules: [{ error_type: 'rate_limit', wait_ms: 'parse_retry_after_header', max_wait_ms: 60000 }] });
+    const d = decider({ 'x-failover-providers': 'openai,anthropic', 'x-retry-config': cfg });
+    expect(d(0, 'rate_limit', { retryAfterMs: 2000, remainingMs: 10_000 })).toEqual({ action: 'retry', delayMs: 2000 });
+    expect(d(0, 'rate_limit', { retryAfterMs: 20_000, remainingMs: 10_000 })).toEqual({ action: 'next', stepIndex: 1 });
+  });
+});

@@ -24,7 +24,11 @@ export interface RunningGateway {
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
   simulator: SimulatorHandle | undefined;
-  close(): Promise<void>;
+  /**
+   * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
+   * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
 
 export interface StartOptions {
@@ -113,10 +117,22 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     hub,
     config,
     simulator,
-    async close() {
+    async close(closeOpts = {}) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const grace = closeOpts.graceMs ?? 0;
+      if (grace > 0) {
+        // A keep-alive connection turns idle when its request finishes: sweep idle ones until
+        // none is left (the server then closes) or the grace period ends. No per-request cost.
+        server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)))]);
+        clearInterval(sweep);
+        clearTimeout(timer);
+      }
       logging?.unsubscribe();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
       engine.stop();
       hub.complete();
       await transport.close();

@@ -24,11 +24,16 @@ async function serve(argv: string[]): Promise<void> {
   for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${p.target.baseUrl}: ${p.models.map((m) => m.name).join(', ')}`);
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
+  // Drain on SIGINT/SIGTERM: requests in flight get up to 10 s to finish; a second signal cuts them.
+  let stopping = false;
   const stop = (): void => {
-    void gw.close().then(() => process.exit(0));
+    if (stopping) process.exit(1);
+    stopping = true;
+    log('parrot: draining (requests in flight have 10 s to finish)');
+    void gw.close({ graceMs: 10_000 }).then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 export async function main(argv: string[]): Promise<void> {

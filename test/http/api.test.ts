@@ -194,3 +194,24 @@ describe('start-up errors', () => {
     await expect(startGateway(config)).rejects.toThrow(/^config inline: simulator: models\.m\.latency/);
   });
 });
+
+describe('graceful shutdown', () => {
+  it('lets a request in flight finish, refuses new connections, and closes', async () => {
+    const gw = await startTestGateway({ resilience: { failover: { enabled: false } } });
+    gw.simulator!.setModel('gpt-3.5-turbo', { latency: { type: 'fixed', ms: 150 } });
+    const inFlight = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] }),
+    });
+    const { until } = await import('../helpers/gateway.ts');
+    await until(() => gw.simulator!.calls({ model: 'gpt-3.5-turbo' }).length === 1);
+    // A grace far beyond the test's timeout: close must finish once the request is done, not wait it out.
+    const closing = gw.close({ graceMs: 600_000 });
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { object: string }).object).toBe('chat.completion');
+    await closing;
+    await expect(fetch(`${gw.url}/v1/models`)).rejects.toThrow();
+  });
+});

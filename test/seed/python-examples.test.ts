@@ -20,11 +20,11 @@ interface PythonRun {
   stderr: string;
 }
 
-/** Runs `python3 args...` in test/python with PARROT_URL pointing at the gateway. */
+/** Runs Python (the test venv's, see test/python/ensure-venv.ts) in test/python with PARROT_URL pointing at the gateway. */
 function python(gw: RunningGateway, args: string[]): Promise<PythonRun> {
   return new Promise((resolve) => {
     execFile(
-      'python3',
+      process.env.PARROT_PYTHON ?? 'python3',
       args,
       {
         cwd: PYTHON_DIR,

@@ -83,17 +83,8 @@ export interface HarnessOptions {
   decide?: (policy: RequestPolicy, steps: readonly PlanStep[]) => (d: DecideInput<PlanStep>) => Decision;
 }
 
-/** A small deterministic PRNG (mulberry32) for the decider's jitter. */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The decider's jitter source: the simulator's seeded PRNG (mulberry32). */
+export { seededRng } from '../../src/simulator/rng.ts';
 
 /** Four openai-compatible providers on unreachable URLs, each serving model `m`. */
 export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>): GatewayConfig {

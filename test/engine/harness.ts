@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { seededRng } from '../../src/simulator/rng.ts';
 import { SimulatedClock } from 'xstate';
 import type { BreakerStatus } from '../../machines/breaker.machine.ts';
 import { modelSystemId } from '../../machines/provider.machine.ts';
@@ -84,7 +85,7 @@ export interface HarnessOptions {
 }
 
 /** The decider's jitter source: the simulator's seeded PRNG (mulberry32). */
-export { seededRng } from '../../src/simulator/rng.ts';
+export { seededRng };
 
 /** Four openai-compatible providers on unreachable URLs, each serving model `m`. */
 export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>): GatewayConfig {

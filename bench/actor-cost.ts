@@ -125,7 +125,7 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
   let n = 0;
   const runEngine: RunOne = () =>
     engine.run(
-      { request: payload.request as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, breakers: new Map(), trials: new Set(), activity: { lastChunkAt: 0 } },
+      { request: payload.request as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, trials: new Set(), activity: { lastChunkAt: 0 } },
       {
         steps: [route],
         deadlineMs: config.server.requestTimeoutMs,

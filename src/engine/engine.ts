@@ -11,8 +11,8 @@ import {
   type RequestEvent,
   type RequestOutput,
 } from '../../machines/request.machine.ts';
-import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import type { BreakerConfig } from '../breaker/config.ts';
+import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
@@ -36,8 +36,6 @@ export interface AttemptPayload {
   requestId: string;
   /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
   breakerConfig: BreakerConfig | undefined;
-  /** The breaker consulted for each step index (for X-Circuit-Status). */
-  breakers: Map<number, BreakerActor>;
   /** Half-open trial tokens this request holds; released if it is abandoned. */
   trials: Set<string>;
   /** Stamped by the stream pump on every chunk: the idle watchdog reads it (no event per chunk). */
@@ -146,10 +144,9 @@ export class Engine {
             throw new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` });
           }
           const breaker = target.breakerFor(p.breakerConfig);
-          p.breakers.set(input.stepIndex, breaker);
           const token = `${p.requestId}#${input.attempt}`;
           const before = breaker.getSnapshot().value;
-          if (!target.admit(breaker, token, now())) {
+          if (!tryAcquire(breaker, token, now())) {
             const wait = retryAfterMs(breaker.getSnapshot(), now());
             throw new UpstreamError({
               kind: 'server_error',

@@ -1,5 +1,4 @@
 import type { InspectionEvent, Observer } from 'xstate';
-import { tryAcquire } from '../breaker/acquire.ts';
 import type { BreakerConfig } from '../breaker/config.ts';
 import { BreakerSet, breakerSystemId } from '../breaker/registry.ts';
 import type { BreakerActor } from '../../machines/breaker.machine.ts';
@@ -31,11 +30,6 @@ export class Target {
   observe(outcome: { ok: boolean; kind?: ErrorKind; latencyMs: number; at: number; token?: string }): void {
     this.breakers.observe(outcome);
     if (outcome.ok) this.budget.onSuccess();
-  }
-
-  /** Asks the request's breaker to let `token` pass. */
-  admit(breaker: BreakerActor, token: string, at: number): boolean {
-    return tryAcquire(breaker, token, at);
   }
 
   breakerFor(config: BreakerConfig | undefined): BreakerActor {

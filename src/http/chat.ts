@@ -87,7 +87,6 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       stream,
       requestId,
       breakerConfig: p.policy.breaker,
-      breakers: new Map(),
       trials: new Set(),
       activity: { lastChunkAt: 0 },
     };
@@ -114,7 +113,8 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     let handle = start(p, requestId);
     let out = await settle(res, handle);
     if (out === undefined) return;
-    const primary = handle.payload.breakers.get(0) ?? engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
+    // The requested target's breaker for this request's config: the one its first attempt asked.
+    const primary = engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
     let headers = outcomeHeaders(out, requestId, primary, engine.now());
 
     if (!out.ok && (out.attempts[0]?.skipped || out.error.skipped === 'circuit_open') && headers['x-circuit-status'] !== 'closed') {

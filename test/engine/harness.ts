@@ -145,7 +145,6 @@ export class Harness {
   readonly #hub: TransitionHub;
   readonly #ctx: PolicyContext;
   readonly #opts: HarnessOptions;
-  readonly #payloads: AttemptPayload[] = [];
   readonly #rng: () => number;
   #next = 0;
   #nextProbe = 0;
@@ -172,8 +171,7 @@ export class Harness {
       this.engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
     }
     const request: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, user: `r${index}` };
-    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, breakers: new Map(), trials: new Set(), activity: { lastChunkAt: 0 } };
-    this.#payloads.push(payload);
+    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, trials: new Set(), activity: { lastChunkAt: 0 } };
     const engine = this.engine;
     const record: RequestRecord = { index, headers, policy, steps, startedAt: this.clock.now(), doneAt: null, out: null, trialsAtDone: [] };
     this.requests.push(record);
@@ -254,9 +252,10 @@ export class Harness {
     const index = Number(req.user.slice(1));
     const rec = this.requests[index];
     const stepIndex = rec.steps.findIndex((s) => s.target.name === ctx.target.name && s.upstreamModel === ctx.model);
-    const breaker = this.#payloads[index].breakers.get(stepIndex);
-    if (breaker === undefined) throw new Error(`call on step ${stepIndex} of request ${index} without a breaker consulted`);
-    const snap = breaker.getSnapshot();
+    if (stepIndex === -1) throw new Error(`call of request ${index} to ${ctx.target.name}/${ctx.model}, which is not in its plan`);
+    // The breaker the engine consults: the target's breaker for this request's config.
+    const step = rec.steps[stepIndex];
+    const snap = this.engine.targets.get(step.provider, step.model).breakerFor(rec.policy.breaker).getSnapshot();
     const outcome = this.#opts.script[this.#next++] ?? this.#opts.afterScript ?? { type: 'ok', delayMs: 0 };
     const call: CallRecord = {
       request: index,

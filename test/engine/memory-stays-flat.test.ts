@@ -58,7 +58,7 @@ describe('engine memory', () => {
 
       const runMany = async (from: number, to: number): Promise<void> => {
         for (let i = from; i < to; i++) {
-          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, breakers: new Map(), trials: new Set(), activity: { lastChunkAt: 0 } };
+          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, trials: new Set(), activity: { lastChunkAt: 0 } };
           const out = await engine.run(payload, {
             steps,
             deadlineMs: policy.requestTimeoutMs,

@@ -20,6 +20,31 @@ interface Context extends HealthProbeInput {
   probes: number;
 }
 
+type ProbeTransition = { guard?: 'tooManyFailures' | 'enoughSuccesses'; target: string; actions: 'countSuccess' | 'countFailure' };
+
+/**
+ * Wait an interval, probe, and go where the outcome says. The same cycle runs in both health
+ * states; only the transitions differ. A probe that hangs a whole interval has failed (and is
+ * aborted by leaving the state), so a timeout takes the failure transitions.
+ */
+function probeCycle(onSuccess: ProbeTransition[], onFailure: ProbeTransition[]) {
+  return {
+    initial: 'waiting' as const,
+    states: {
+      waiting: { after: { interval: 'probing' } },
+      probing: {
+        invoke: {
+          src: 'probe' as const,
+          input: ({ context }: { context: { target: string } }) => ({ target: context.target }),
+          onDone: onSuccess,
+          onError: onFailure,
+        },
+        after: { interval: onFailure },
+      },
+    },
+  };
+}
+
 export const healthProbeMachine = setup({
   types: { context: {} as Context, input: {} as HealthProbeInput },
   actors: {
@@ -46,49 +71,23 @@ export const healthProbeMachine = setup({
   context: ({ input }) => ({ ...input, failures: 0, successes: 0, probes: 0 }),
   initial: 'healthy',
   states: {
-    healthy: {
-      initial: 'waiting',
-      states: {
-        waiting: { after: { interval: 'probing' } },
-        probing: {
-          invoke: {
-            src: 'probe',
-            input: ({ context }) => ({ target: context.target }),
-            onDone: { target: 'waiting', actions: 'countSuccess' },
-            onError: [
-              { guard: 'tooManyFailures', target: '#healthProbe.unhealthy', actions: 'countFailure' },
-              { target: 'waiting', actions: 'countFailure' },
-            ],
-          },
-          // A probe that hangs a whole interval has failed (and is aborted by leaving the state).
-          after: {
-            interval: [
-              { guard: 'tooManyFailures', target: '#healthProbe.unhealthy', actions: 'countFailure' },
-              { target: 'waiting', actions: 'countFailure' },
-            ],
-          },
-        },
-      },
-    },
+    healthy: probeCycle(
+      [{ target: 'waiting', actions: 'countSuccess' }],
+      [
+        { guard: 'tooManyFailures', target: '#healthProbe.unhealthy', actions: 'countFailure' },
+        { target: 'waiting', actions: 'countFailure' },
+      ],
+    ),
     unhealthy: {
       entry: [{ type: 'setHealthy', params: { healthy: false } }, assign({ successes: 0 })],
       exit: [{ type: 'setHealthy', params: { healthy: true } }, assign({ failures: 0 })],
-      initial: 'waiting',
-      states: {
-        waiting: { after: { interval: 'probing' } },
-        probing: {
-          invoke: {
-            src: 'probe',
-            input: ({ context }) => ({ target: context.target }),
-            onDone: [
-              { guard: 'enoughSuccesses', target: '#healthProbe.healthy', actions: 'countSuccess' },
-              { target: 'waiting', actions: 'countSuccess' },
-            ],
-            onError: { target: 'waiting', actions: 'countFailure' },
-          },
-          after: { interval: { target: 'waiting', actions: 'countFailure' } },
-        },
-      },
+      ...probeCycle(
+        [
+          { guard: 'enoughSuccesses', target: '#healthProbe.healthy', actions: 'countSuccess' },
+          { target: 'waiting', actions: 'countSuccess' },
+        ],
+        [{ target: 'waiting', actions: 'countFailure' }],
+      ),
     },
   },
 });

@@ -78,7 +78,7 @@ function requestBody(stream: boolean): string {
   });
 }
 
-function target(origin: string, mode: Mode): InterleavedLoadSpec['targets'][number] {
+export function target(origin: string, mode: Mode): InterleavedLoadSpec['targets'][number] {
   return { origin, path: CHAT_PATH, body: requestBody(mode === 'stream'), headers: { 'content-type': 'application/json', authorization: 'Bearer bench' } };
 }
 
@@ -92,7 +92,7 @@ function gatewayConfigYaml(simUrl: string): string {
   ].join('\n');
 }
 
-const LISTENING = /listening on (http:\/\/[^\s]+)/;
+export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
 
 function startGatewayProcess(configPath: string, extraNodeArgs: string[] = []): Promise<ServerProcess> {
@@ -100,7 +100,7 @@ function startGatewayProcess(configPath: string, extraNodeArgs: string[] = []): 
 }
 
 /** What one load-generator run gives back: a result per target, its CPU over its windows, the span of its windows. */
-interface LoadRun {
+export interface LoadRun {
   results: TimedLoadResult[];
   /** Per target, per pid: CPU µs used during that target's windows. */
   cpuUs: number[][];
@@ -112,7 +112,7 @@ interface LoadRun {
  * One interleaved load run in a fresh load-generator process. `pids[i]` are the processes
  * whose CPU is sampled over target i's windows.
  */
-function runLoad(spec: InterleavedLoadSpec, pids: ReadonlyArray<readonly number[]>): Promise<LoadRun> {
+export function runLoad(spec: InterleavedLoadSpec, pids: ReadonlyArray<readonly number[]>): Promise<LoadRun> {
   return new Promise((resolve, reject) => {
     const child = fork(join(ROOT, 'bench/load-worker.ts'), [], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     const cpuUs = pids.map((list) => list.map(() => 0));

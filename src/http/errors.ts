@@ -31,12 +31,8 @@ export function sendError(res: ServerResponse, err: GatewayError, headers: Recor
 /** Anything thrown that is not a GatewayError is a bug: answer 500 without leaking details. */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  // Errors express raises itself (a malformed URI, say) carry a 4xx status.
   const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
-  const type = (err as { type?: string }).type;
-  // body-parser style errors from express (e.g. entity.too.large) carry a status.
-  if (type === 'entity.too.large' || status === 413) {
-    return new GatewayError(413, 'Request body too large.', { code: 'request_too_large' });
-  }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new GatewayError(status, (err as Error).message || 'Bad request.');
   }

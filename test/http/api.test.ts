@@ -76,6 +76,12 @@ describe('the HTTP API with keys configured', () => {
     expect(await json(res)).toEqual({ error: { message: 'Unknown request URL: GET /v1/nothing-here.', type: 'not_found_error', param: null, code: 'unknown_url' } });
   });
 
+  it('a malformed URL is a 400 in OpenAI shape, not a 500', async () => {
+    const res = await fetch(`${gw.url}/v1/models/%E0%A4%A`, { headers: { authorization: 'Bearer gw-secret-1' } });
+    expect(res.status).toBe(400);
+    expect(((await json(res)) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+
   it('GET /v1/models lists every model of every provider', async () => {
     const list = await sdkClient(gw, 'gw-secret-1').models.list();
     expect(list.data.map((m) => [m.id, m.owned_by])).toEqual([

@@ -51,8 +51,13 @@ describe('model and provider actors', () => {
 
   it('registers every actor by systemId', () => {
     const s = system(['a', 'b']);
-    expect(s.provider()).toBeDefined();
-    expect(s.model('a')).toBeDefined();
+    expect(s.provider().getSnapshot().context).toMatchObject({ name: 'p', modelCount: 2 });
+    expect(['a', 'b'].map((m) => s.model(m).getSnapshot().context)).toMatchObject([
+      { provider: 'p', model: 'a' },
+      { provider: 'p', model: 'b' },
+    ]);
+    expect(s.root.system.get(modelSystemId('p', 'c'))).toBeUndefined();
+    expect(s.provider().id).toBe('p');
     expect(providerMachine.id).toBe('provider');
   });
 });

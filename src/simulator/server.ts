@@ -2,6 +2,7 @@
  * The simulator's HTTP server (plain node:http: it is a benchmark target, so the healthy
  * non-streamed path is a route switch, one JSON.parse, one JSON.stringify and no timers).
  */
+import { collectBody } from '../http/body.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { handleAdmin } from './admin.ts';
@@ -210,24 +211,10 @@ class Simulator implements Scheduler {
 }
 
 function readBody(req: IncomingMessage, res: ServerResponse, done: (raw: string) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  req.on('data', (c: Buffer) => {
-    if (tooBig) return;
-    size += c.length;
-    if (size > MAX_BODY) {
-      tooBig = true;
-      const body = JSON.stringify({ error: { message: 'Request body too large', type: 'request_too_large' } });
-      res.writeHead(413, ['content-type', 'application/json', 'content-length', String(body.length), 'connection', 'close']);
-      res.end(body);
-      return;
-    }
-    chunks.push(c);
-  });
-  req.on('end', () => {
-    if (tooBig) return;
-    done(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+  collectBody(req, MAX_BODY, done, () => {
+    const body = JSON.stringify({ error: { message: 'Request body too large', type: 'request_too_large' } });
+    res.writeHead(413, ['content-type', 'application/json', 'content-length', String(body.length), 'connection', 'close']);
+    res.end(body);
   });
 }
 

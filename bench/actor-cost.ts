@@ -50,7 +50,7 @@ const RESULT: AttemptResult = {
 };
 const RESOLVED = Promise.resolve(RESULT);
 
-type RunOne = () => Promise<unknown>;
+export type RunOne = () => Promise<unknown>;
 
 /** Median of `rounds` rounds of `iterations` requests, `inFlight` at a time, after a warm-up. */
 async function measure(runOne: RunOne, opts: { iterations: number; rounds: number; warmup: number; inFlight: number }): Promise<ActorCostVariant> {
@@ -81,12 +81,12 @@ async function measure(runOne: RunOne, opts: { iterations: number; rounds: numbe
   return { iterations: opts.iterations * opts.rounds, cpuUsPerRequest: median(cpu), wallUsPerRequest: median(wall) };
 }
 
-/** Measures both variants; about 3-5 s on the reference machine. */
-export async function runActorCost(opts: { iterations?: number; rounds?: number } = {}): Promise<ActorCostReport> {
-  const iterations = opts.iterations ?? 10_000;
-  const rounds = opts.rounds ?? 3;
-  const warmup = Math.min(iterations, 3_000);
-
+/**
+ * One request through the bare request machine (provided exactly as the engine provides it,
+ * `report` a no-op) and through the floor machine, each to `done`, with an attempt that is
+ * already resolved. Shared with bench/gc-promotion.ts.
+ */
+export function actorRunners(): { runBare: RunOne; runFloor: RunOne; runPromise: RunOne } {
   // The bare machine, provided exactly as the engine provides it (once, not per request).
   const machine = requestMachine.provide({
     actors: { attempt: fromPromise<AttemptResult, AttemptInput>(() => RESOLVED) as never },
@@ -102,6 +102,34 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output), error: reject });
       actor.start();
     });
+
+  const floorMachine = setup({ actors: { attempt: fromPromise(() => RESOLVED) } }).createMachine({
+    id: 'floor',
+    initial: 'attempting',
+    states: { attempting: { invoke: { src: 'attempt', onDone: 'succeeded', onError: 'failed' } }, succeeded: { type: 'final' }, failed: { type: 'final' } },
+  });
+  const runFloor: RunOne = () =>
+    new Promise((resolve, reject) => {
+      const actor = createActor(floorMachine);
+      actor.subscribe({ complete: () => resolve(undefined), error: reject });
+      actor.start();
+    });
+
+  const promiseLogic = fromPromise(() => RESOLVED);
+  const runPromise: RunOne = () =>
+    new Promise((resolve, reject) => {
+      const actor = createActor(promiseLogic);
+      actor.subscribe({ complete: () => resolve(undefined), error: reject });
+      actor.start();
+    });
+  return { runBare, runFloor, runPromise };
+}
+
+/** Measures both variants; about 3-5 s on the reference machine. */
+export async function runActorCost(opts: { iterations?: number; rounds?: number } = {}): Promise<ActorCostReport> {
+  const iterations = opts.iterations ?? 10_000;
+  const rounds = opts.rounds ?? 3;
+  const warmup = Math.min(iterations, 3_000);
 
   // The engine as the gateway builds it, with a transport that answers at once.
   const config = configFromObject({
@@ -125,7 +153,7 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
   let n = 0;
   const runEngine: RunOne = () =>
     engine.run(
-      { request: payload.request as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, trials: new Set(), activity: { lastChunkAt: 0 } },
+      { request: { model: 'gpt-4-turbo-preview', messages: [] } as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, trials: new Set(), activity: { lastChunkAt: 0 } },
       {
         steps: [route],
         deadlineMs: config.server.requestTimeoutMs,
@@ -134,17 +162,7 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
       },
     ).done;
 
-  const floorMachine = setup({ actors: { attempt: fromPromise(() => RESOLVED) } }).createMachine({
-    id: 'floor',
-    initial: 'attempting',
-    states: { attempting: { invoke: { src: 'attempt', onDone: 'succeeded', onError: 'failed' } }, succeeded: { type: 'final' }, failed: { type: 'final' } },
-  });
-  const runFloor: RunOne = () =>
-    new Promise((resolve, reject) => {
-      const actor = createActor(floorMachine);
-      actor.subscribe({ complete: () => resolve(undefined), error: reject });
-      actor.start();
-    });
+  const { runBare, runFloor } = actorRunners();
 
   try {
     const requestActor = await measure(runBare, { iterations, rounds, warmup, inFlight: 1 });

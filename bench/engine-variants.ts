@@ -23,6 +23,10 @@ import { validateChatRequest } from '../src/http/validate-chat.ts';
 import { parsePolicy } from '../src/policy/parse-headers.ts';
 import { adapterFor } from '../src/providers/adapters.ts';
 import { Transport, type AttemptResult } from '../src/providers/transport.ts';
+import { tuneGc } from '../src/runtime/gc-tuning.ts';
+
+// As `parrot serve` runs (bin/parrot.js).
+tuneGc();
 
 const { values } = parseArgs({ options: { variant: { type: 'string' }, upstream: { type: 'string' } } });
 const variant = values.variant ?? 'bypass';

@@ -9,6 +9,7 @@
  */
 import { configFromObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway.ts';
+import { tuneGc } from '../src/runtime/gc-tuning.ts';
 
 export type GatewayChildMessage = { type: 'ready'; url: string } | { type: 'memory'; usage: NodeJS.MemoryUsage };
 
@@ -17,6 +18,8 @@ if (!process.send || upstream === undefined || typeof globalThis.gc !== 'functio
   process.stderr.write('bench/gateway-child.ts is forked by bench/memory.ts with an upstream URL, an IPC channel and --expose-gc\n');
   process.exit(2);
 }
+// As `parrot serve` runs (bin/parrot.js).
+tuneGc();
 const gc = globalThis.gc as () => void;
 const send = (m: GatewayChildMessage): void => void process.send!(m);
 

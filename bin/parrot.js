@@ -5,5 +5,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(`parrot needs Node.js >= 22.18 (this is ${process.versions.node}).\n`);
   process.exit(1);
 }
+const { tuneGc } = await import('../src/runtime/gc-tuning.ts');
+tuneGc();
 const { main } = await import('../src/cli/main.ts');
 await main(process.argv.slice(2));

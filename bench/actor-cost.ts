@@ -15,6 +15,7 @@ import { Engine } from '../src/engine/engine.ts';
 import { RouteTable } from '../src/engine/routes.ts';
 import { TransitionHub } from '../src/events/transitions.ts';
 import { adapterFor } from '../src/providers/adapters.ts';
+import { tuneGc } from '../src/runtime/gc-tuning.ts';
 import type { AttemptResult, Transport } from '../src/providers/transport.ts';
 
 export interface ActorCostVariant {
@@ -179,6 +180,8 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
 }
 
 if (import.meta.main) {
+  // As `parrot serve` runs (bin/parrot.js).
+  tuneGc();
   const r = await runActorCost();
   for (const [name, v] of Object.entries(r)) {
     process.stdout.write(`${name.padEnd(16)} ${v.cpuUsPerRequest.toFixed(1).padStart(7)} µs CPU/request  ${v.wallUsPerRequest.toFixed(1).padStart(7)} µs wall/request  (${v.iterations} requests)\n`);

@@ -18,9 +18,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runActorCost, type ActorCostReport } from './actor-cost.ts';
 import { ROOT } from './lib/processes.ts';
+import { tuneGc } from '../src/runtime/gc-tuning.ts';
 import { checkTargets, derive, renderActorCost, renderDerived, renderProfiles, renderTargets, renderThroughputTable, type Derived } from './lib/report.ts';
 import { runMemoryCheck, type MemoryReport } from './memory.ts';
 import { runThroughput, type ThroughputReport } from './throughput.ts';
+
+// The in-process actor figures are for the actor as `parrot serve` runs it (bin/parrot.js).
+tuneGc();
 
 const PARTS = ['actor', 'throughput', 'memory'] as const;
 type Part = (typeof PARTS)[number];

@@ -28,6 +28,8 @@ export interface PromotionRow {
   scavenges: number;
   /** Bytes promoted to the old generation per actor over the measured actors. */
   promotedBytesPerActor: number;
+  /** Bytes allocated in the young generation per actor (from the scavenges' `allocated=`). */
+  allocatedBytesPerActor: number;
 }
 
 /** Runs one variant in a child process and reads its scavenges from the GC trace. */
@@ -38,12 +40,14 @@ export function measurePromotion(variant: Variant, pretenuring: boolean): Promot
   const measured = child.stdout.slice(child.stdout.indexOf(MARK) + MARK.length);
   let scavenges = 0;
   let promoted = 0;
+  let allocated = 0;
   for (const line of measured.split('\n')) {
     if (!line.includes('gc=s ')) continue;
     scavenges++;
     promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
+    allocated += Number(/ allocated=(\d+)/.exec(line)?.[1] ?? 0);
   }
-  return { variant, pretenuring, scavenges, promotedBytesPerActor: promoted / ACTORS };
+  return { variant, pretenuring, scavenges, promotedBytesPerActor: promoted / ACTORS, allocatedBytesPerActor: allocated / ACTORS };
 }
 
 async function child(variant: Variant, tune: boolean): Promise<void> {
@@ -61,11 +65,11 @@ if (import.meta.main) {
     await child(process.argv[3] as Variant, process.argv[4] === '--tune-gc');
   } else {
     process.stdout.write(`${ACTORS} actors each, run to done one at a time (node ${process.version})\n`);
-    process.stdout.write(`${'actor'.padEnd(10)} ${'pretenuring'.padEnd(12)} ${'scavenges'.padStart(9)} ${'promoted B/actor'.padStart(17)}\n`);
+    process.stdout.write(`${'actor'.padEnd(10)} ${'pretenuring'.padEnd(12)} ${'scavenges'.padStart(9)} ${'allocated B/actor'.padStart(18)} ${'promoted B/actor'.padStart(17)}\n`);
     for (const variant of VARIANTS) {
       for (const pretenuring of [true, false]) {
         const r = measurePromotion(variant, pretenuring);
-        process.stdout.write(`${variant.padEnd(10)} ${(pretenuring ? 'on' : 'off').padEnd(12)} ${String(r.scavenges).padStart(9)} ${r.promotedBytesPerActor.toFixed(0).padStart(17)}\n`);
+        process.stdout.write(`${variant.padEnd(10)} ${(pretenuring ? 'on' : 'off').padEnd(12)} ${String(r.scavenges).padStart(9)} ${r.allocatedBytesPerActor.toFixed(0).padStart(18)} ${r.promotedBytesPerActor.toFixed(0).padStart(17)}\n`);
       }
     }
   }

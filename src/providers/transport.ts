@@ -1,6 +1,7 @@
 import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError, type RetryHints } from '../core/upstream-error.ts';
+import { finishBody } from './finish-body.ts';
 import { hintsFromHeaders } from './retry-hints.ts';
 import { SseDecoder } from './sse.ts';
 import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
@@ -226,7 +227,7 @@ async function openStream(
       throw new UpstreamError({ kind: 'connection_error', message: `upstream stream broke: ${(err as Error).message}`, cause: err });
     } finally {
       if (!complete) controller.abort();
-      else void iterator.return?.();
+      else finishBody(body, iterator);
     }
   }
 

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from '../core/openai-types.ts';
+import { chunkJson } from '../providers/raw-chunk.ts';
 
 /**
  * Writes OpenAI-style SSE to the client with backpressure: `data: <json>\n\n` per chunk,
@@ -21,12 +22,7 @@ export class SseWriter {
     for (const c of chunks) {
       // The usage chunk (choices: []) is only for clients that asked for it.
       if (c.choices.length === 0 && c.usage && !this.#includeUsage) continue;
-      if (!this.#includeUsage && c.usage !== undefined) {
-        const { usage: _drop, ...rest } = c;
-        payload += `data: ${JSON.stringify(rest)}\n\n`;
-        continue;
-      }
-      payload += `data: ${JSON.stringify(c)}\n\n`;
+      payload += `data: ${chunkJson(c, this.#includeUsage)}\n\n`;
     }
     if (payload === '') return;
     if (!this.#res.write(payload) && !this.#res.destroyed) await once(this.#res, 'drain');

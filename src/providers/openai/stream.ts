@@ -8,6 +8,7 @@
 import type { ChatCompletionChunk } from '../../core/openai-types.ts';
 import { UpstreamError } from '../../core/upstream-error.ts';
 import type { SseEvent } from '../sse.ts';
+import { keepRaw } from '../raw-chunk.ts';
 import type { StreamTranslator } from '../types.ts';
 import { openAIInBandError } from './errors.ts';
 
@@ -44,6 +45,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     }
     if (!Array.isArray(chunk.choices)) throw malformed(`upstream sent a stream chunk without a choices array: ${excerpt(data)}`);
     out.push(chunk as unknown as ChatCompletionChunk);
+    keepRaw(chunk as unknown as ChatCompletionChunk, data);
     return false;
   }
 }

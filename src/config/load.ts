@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { formatPath } from '../core/field-path.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { policyDefaultsFromConfig } from './policy-defaults.ts';
@@ -54,7 +55,7 @@ export function configFromObject(raw: unknown, opts: { env?: NodeJS.ProcessEnv; 
 
 function formatIssues(error: z.ZodError): string {
   return error.issues
-    .map((i) => `${i.path.length > 0 ? i.path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : '(root)'}: ${i.message}`)
+    .map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`)
     .join('; ');
 }
 

@@ -4,6 +4,7 @@
  * `X-Retry-Config: field "max_retries": expected an integer between 0 and 10`.
  */
 import type { z } from 'zod';
+import { formatPath } from '../core/field-path.ts';
 import { GatewayError } from '../core/openai-error.ts';
 
 type Issue = z.core.$ZodIssue;
@@ -15,15 +16,6 @@ export function headerError(header: string, path: Path, message: string): Gatewa
   return new GatewayError(400, `${header}: ${where}${message}`, { param: header, code: 'invalid_header' });
 }
 
-/** `["fallbacks", 0, "trigger", 1]` -> `fallbacks[0].trigger[1]`. */
-export function formatPath(path: Path): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out;
-}
 
 // An un-customised union failed: the formatter picks the branch that fits the input's shape.
 const UNION = '\0union';

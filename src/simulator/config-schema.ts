@@ -3,6 +3,7 @@
  * an unknown key is an error, so a typo never silently means "healthy".
  */
 import { z } from 'zod';
+import { formatPath } from '../core/field-path.ts';
 import { ERROR_KINDS } from '../core/error-kinds.ts';
 import type { SimModelConfig } from './types.ts';
 
@@ -65,14 +66,8 @@ export class SimConfigError extends Error {
   }
 }
 
-function pathOf(path: readonly PropertyKey[], prefix: string): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out === '' ? '(root)' : out;
-}
-
 function formatIssues(error: z.ZodError, prefix: string): string {
-  return error.issues.map((i) => `${pathOf(i.path, prefix)}: ${i.message}`).join('; ');
+  return error.issues.map((i) => `${formatPath(i.path, prefix) || '(root)'}: ${i.message}`).join('; ');
 }
 
 /**

@@ -13,6 +13,11 @@ export interface Turn {
   promptHash: number;
   /** Whitespace-separated words of the prompt: the simulator's token count. */
   promptTokens: number;
+  /**
+   * Streamed as paced SSE events. False for a non-streamed call, and for Gemini's
+   * streamGenerateContent without `alt=sse`, which answers its chunks as one JSON array body.
+   */
+  sse: boolean;
   /** The request's own cap (max_tokens, max_output_tokens...), if any. */
   maxTokens: number | undefined;
   /** The tool to call, decided from the tools offered, the tool choice and the last message; null answers text. */
@@ -23,22 +28,48 @@ export interface Turn {
   includeUsage: boolean;
 }
 
-export type FinishKind = 'stop' | 'length' | 'tool';
+type FinishKind = 'stop' | 'length' | 'tool';
 
 export interface Answer {
-  /** One entry per completion token: text pieces, or the tool's argument JSON in pieces. */
+  /**
+   * One entry per completion token: text pieces, or the tool's argument JSON in pieces. The
+   * completion token count is `pieces.length`; the whole text is `pieces.join('')`.
+   */
   pieces: string[];
-  /** pieces joined. */
-  text: string;
   tool: { name: string; args: string; input: unknown } | null;
   finish: FinishKind;
-  completionTokens: number;
 }
 
-/** Accumulates the prompt's hash and word count in one pass, without concatenating strings. */
+/**
+ * Accumulates the prompt's hash and word count in one pass, without concatenating strings.
+ * Every dialect feeds it through `addContent`, so the same prompt text gives the same answer
+ * whichever provider asked.
+ */
 export class PromptDigest {
   hash = FNV_OFFSET;
   words = 0;
+
+  /** The prompt's token count as the dialects report it (never 0). */
+  get tokens(): number {
+    return Math.max(1, this.words);
+  }
+
+  /**
+   * Adds a message's content: a string, or a list of parts/blocks whose `text` strings count
+   * (OpenAI content parts, Anthropic blocks, Gemini parts); an Anthropic `tool_result` block
+   * without text counts its own nested content. Anything else is ignored.
+   */
+  addContent(content: unknown): void {
+    if (typeof content === 'string') this.add(content);
+    else if (Array.isArray(content)) {
+      for (const part of content) {
+        if (typeof part !== 'object' || part === null) continue;
+        const p = part as { text?: unknown; type?: unknown; content?: unknown };
+        if (typeof p.text === 'string') this.add(p.text);
+        else if (p.type === 'tool_result') this.addContent(p.content);
+      }
+    }
+  }
 
   add(s: string): void {
     let h = this.hash;
@@ -79,13 +110,10 @@ export function buildAnswer(turn: Turn, length: number): Answer {
   if (turn.tool !== null) {
     const input = sampleFromSchema(turn.tool.schema, 0, 'value');
     const args = JSON.stringify(input);
-    const pieces = splitPieces(args, JSON_PIECE);
-    return { pieces, text: args, tool: { name: turn.tool.name, args, input }, finish: 'tool', completionTokens: pieces.length };
+    return { pieces: splitPieces(args, JSON_PIECE), tool: { name: turn.tool.name, args, input }, finish: 'tool' };
   }
   if (turn.jsonSchema !== undefined) {
-    const text = JSON.stringify(sampleFromSchema(turn.jsonSchema, 0, 'value'));
-    const pieces = splitPieces(text, JSON_PIECE);
-    return { pieces, text, tool: null, finish: 'stop', completionTokens: pieces.length };
+    return { pieces: splitPieces(JSON.stringify(sampleFromSchema(turn.jsonSchema, 0, 'value')), JSON_PIECE), tool: null, finish: 'stop' };
   }
   const n = turn.maxTokens !== undefined && turn.maxTokens < length ? Math.max(0, turn.maxTokens) : length;
   const pieces: string[] = [];
@@ -95,14 +123,14 @@ export function buildAnswer(turn: Turn, length: number): Answer {
     const rng = seededRng(fnv1a(turn.model, turn.promptHash));
     for (let i = lead.length; i < n; i++) pieces.push(' ' + VOCAB[Math.floor(rng() * VOCAB.length)]);
   }
-  return { pieces, text: pieces.join(''), tool: null, finish: n < length ? 'length' : 'stop', completionTokens: n };
+  return { pieces, tool: null, finish: n < length ? 'length' : 'stop' };
 }
 
 /**
  * A value that satisfies the JSON schema's required parts: required properties only, the first
  * enum/const/default when given, minimal arrays. Understands Gemini's upper-case type names.
  */
-export function sampleFromSchema(schema: unknown, depth: number, name: string): unknown {
+function sampleFromSchema(schema: unknown, depth: number, name: string): unknown {
   if (schema === null || typeof schema !== 'object' || depth > 8) return `simulated ${name}`;
   const s = schema as Record<string, unknown>;
   if ('const' in s) return s.const;

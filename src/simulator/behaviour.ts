@@ -5,7 +5,7 @@
 import { lognormalFromPercentiles, normal, type Rng } from './rng.ts';
 import type { SimFault, SimLatency, SimModelConfig } from './types.ts';
 
-export const DEFAULT_COMPLETION_TOKENS = 16;
+const DEFAULT_COMPLETION_TOKENS = 16;
 
 /** Draws a latency in ms; null means "no wait at all" (no timer on the hot path). */
 export type LatencySampler = ((rng: Rng) => number) | null;

@@ -8,12 +8,14 @@ export class CallLog {
   readonly #limit: number;
   #ring: SimCall[] = [];
   #next = 0;
+  #total = 0;
 
   constructor(limit: number) {
     this.#limit = Math.max(1, Math.floor(limit));
   }
 
   push(call: SimCall): void {
+    this.#total++;
     if (this.#ring.length < this.#limit) this.#ring.push(call);
     else this.#ring[this.#next] = call;
     this.#next = (this.#next + 1) % this.#limit;
@@ -22,8 +24,15 @@ export class CallLog {
   clear(): void {
     this.#ring = [];
     this.#next = 0;
+    this.#total = 0;
   }
 
+  /** Calls pushed since construction or the last clear(), including those the ring has dropped. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Calls held (at most the limit). */
   get size(): number {
     return this.#ring.length;
   }

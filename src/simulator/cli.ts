@@ -7,13 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { parseSimulatorFile, SimConfigError, type SimulatorFile } from './config-schema.ts';
+import { parseSimulatorFileEnvelope, SimConfigError, type SimulatorFileEnvelope } from './config-schema.ts';
 import { startSimulator } from './server.ts';
-import type { SimulatorOptions } from './types.ts';
+import type { SimulatorHandle, SimulatorOptions } from './types.ts';
 
 const DEFAULT_PORT = 8090;
 
-function loadFile(path: string): SimulatorFile {
+function loadFile(path: string): SimulatorFileEnvelope {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -27,7 +27,7 @@ function loadFile(path: string): SimulatorFile {
     throw new SimConfigError(`${path} is not valid YAML: ${(err as Error).message}`);
   }
   try {
-    return parseSimulatorFile(raw);
+    return parseSimulatorFileEnvelope(raw);
   } catch (err) {
     throw new SimConfigError(`${path}: ${(err as Error).message}`);
   }
@@ -72,7 +72,7 @@ export async function simulateMain(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let file: SimulatorFile = {};
+  let file: SimulatorFileEnvelope = {};
   try {
     if (values.config !== undefined) file = loadFile(values.config);
   } catch (err) {
@@ -88,7 +88,16 @@ export async function simulateMain(argv: string[]): Promise<void> {
   if (file.call_log_limit !== undefined) opts.callLogLimit = file.call_log_limit;
   if (file.api_keys !== undefined) opts.apiKeys = file.api_keys;
 
-  const sim = await startSimulator(opts);
+  let sim: SimulatorHandle;
+  try {
+    sim = await startSimulator(opts);
+  } catch (err) {
+    // The file's model configs are validated here, by the simulator itself.
+    if (!(err instanceof SimConfigError)) throw err;
+    process.stderr.write(`parrot simulate: ${values.config}: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stdout.write(`${describeEndpoints(sim.url).join('\n')}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

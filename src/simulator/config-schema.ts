@@ -40,23 +40,37 @@ const fault = z.discriminatedUnion('type', [
 ]);
 
 /** Zod schema of one model's behaviour. */
-export const modelConfigSchema = z.strictObject({
+const modelConfigSchema = z.strictObject({
   latency: latency.optional(),
   tokens_per_second: z.number().finite().nonnegative().optional(),
   completion_tokens: z.number().int().min(1).max(100_000).optional(),
   faults: z.array(fault).optional(),
 });
 
-/** Zod schema of a `parrot simulate --config` file. */
-export const simulatorFileSchema = z.strictObject({
-  models: z.record(z.string().min(1), modelConfigSchema).optional(),
-  defaults: modelConfigSchema.optional(),
+/** A config file's own fields (beside `models` and `defaults`). */
+const fileFields = {
   seed: z.number().int().optional(),
   call_log_limit: z.number().int().min(1).optional(),
   api_keys: z.array(z.string().min(1)).optional(),
+};
+const modelName = z.string().min(1);
+
+/** Zod schema of a `parrot simulate --config` file. */
+const simulatorFileSchema = z.strictObject({
+  models: z.record(modelName, modelConfigSchema).optional(),
+  defaults: modelConfigSchema.optional(),
+  ...fileFields,
+});
+
+/** The same file with `models` / `defaults` left unchecked: startSimulator validates those itself. */
+const simulatorFileEnvelopeSchema = z.strictObject({
+  models: z.record(modelName, z.unknown()).optional(),
+  defaults: z.unknown().optional(),
+  ...fileFields,
 });
 
 export type SimulatorFile = z.infer<typeof simulatorFileSchema>;
+export type SimulatorFileEnvelope = z.infer<typeof simulatorFileEnvelopeSchema>;
 
 /** Thrown for an invalid config; the message names every bad field, e.g. `faults[0].kind: Invalid option...`. */
 export class SimConfigError extends Error {
@@ -85,6 +99,17 @@ export function parseModelConfig(input: unknown, where = ''): SimModelConfig {
 /** Validates a whole simulator config file (already YAML/JSON-parsed). @throws SimConfigError */
 export function parseSimulatorFile(input: unknown): SimulatorFile {
   const r = simulatorFileSchema.safeParse(input ?? {});
+  if (!r.success) throw new SimConfigError(formatIssues(r.error, ''));
+  return r.data;
+}
+
+/**
+ * Validates a config file's own fields (unknown keys, seed, call_log_limit, api_keys) but not the
+ * model configs inside: `parrot simulate` hands those to startSimulator, which validates them
+ * (with the same field names in its message), so they are checked once. @throws SimConfigError
+ */
+export function parseSimulatorFileEnvelope(input: unknown): SimulatorFileEnvelope {
+  const r = simulatorFileEnvelopeSchema.safeParse(input ?? {});
   if (!r.success) throw new SimConfigError(formatIssues(r.error, ''));
   return r.data;
 }

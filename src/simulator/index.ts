@@ -4,14 +4,13 @@
  * against it offline; tests, chaos runs and benchmarks drive it.
  */
 export { startSimulator } from './server.ts';
-export { parseModelConfig, parseSimulatorFile, SimConfigError, modelConfigSchema, simulatorFileSchema } from './config-schema.ts';
+export { parseModelConfig, parseSimulatorFile, SimConfigError } from './config-schema.ts';
 export type { SimulatorFile } from './config-schema.ts';
 export type {
   SimCall,
   SimCallFilter,
   SimFault,
   SimFaultSpec,
-  SimFaultType,
   SimLatency,
   SimModelConfig,
   SimProvider,

@@ -5,7 +5,7 @@
 import { collectBody } from '../http/body.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { handleAdmin } from './admin.ts';
+import { decodePathSegment, handleAdmin } from './admin.ts';
 import { buildAnswer, type Turn } from './answer.ts';
 import type { Behaviour } from './behaviour.ts';
 import { CallLog } from './call-log.ts';
@@ -21,6 +21,9 @@ import type { SimCall, SimCallFilter, SimFault, SimModelConfig, SimulatorHandle,
 
 /** Anthropic's own request cap; a bigger body is a 413 before any parsing. */
 const MAX_BODY = 32 * 1024 * 1024;
+
+const TOO_LARGE_HEADERS = ['content-type', 'application/json', 'connection', 'close'];
+const TOO_LARGE_BODY = JSON.stringify({ error: { message: 'Request body too large', type: 'request_too_large' } });
 
 const GOOGLE_PREFIXES = ['/v1beta/models/', '/v1/models/'] as const;
 
@@ -75,12 +78,21 @@ class Simulator implements Scheduler {
     this.#latencyRng = seededRng(this.#seed ^ 0x9e3779b9);
   }
 
-  setModel(model: string, cfg: SimModelConfig): void {
-    this.registry.set(model, parseModelConfig(cfg, `models.${model}`), Date.now());
+  /**
+   * Validates and applies one model's config; returns it as validated.
+   * @param where prefixes field names in the SimConfigError message.
+   */
+  setModel(model: string, cfg: unknown, where = `models.${model}`): SimModelConfig {
+    const valid = parseModelConfig(cfg, where);
+    this.registry.set(model, valid, Date.now());
+    return valid;
   }
 
-  setDefaults(cfg: SimModelConfig): void {
-    this.registry.setDefaults(parseModelConfig(cfg, 'defaults'), Date.now());
+  /** Validates and applies the defaults; returns them as validated. */
+  setDefaults(cfg: unknown): SimModelConfig {
+    const valid = parseModelConfig(cfg, 'defaults');
+    this.registry.setDefaults(valid, Date.now());
+    return valid;
   }
 
   calls(filter?: SimCallFilter): SimCall[] {
@@ -88,7 +100,7 @@ class Simulator implements Scheduler {
   }
 
   state(): unknown {
-    return { seed: this.#seed, call_count: this.log.size, ...this.registry.toJSON() };
+    return { seed: this.#seed, call_count: this.log.total, ...this.registry.toJSON() };
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -99,8 +111,8 @@ class Simulator implements Scheduler {
     const method = req.method ?? 'GET';
 
     if (method === 'POST') {
-      if (path === '/v1/chat/completions') return this.#provider(req, res, openaiDialect, { headers: req.headers }, false);
-      if (path === '/v1/messages') return this.#provider(req, res, anthropicDialect, { headers: req.headers }, false);
+      if (path === '/v1/chat/completions') return this.#provider(req, res, openaiDialect, { headers: req.headers });
+      if (path === '/v1/messages') return this.#provider(req, res, anthropicDialect, { headers: req.headers });
       for (const prefix of GOOGLE_PREFIXES) if (path.startsWith(prefix)) return this.#google(req, res, path, prefix, query);
     } else if (method === 'GET') {
       if (path === '/v1/models') {
@@ -125,8 +137,13 @@ class Simulator implements Scheduler {
     const rest = path.slice(prefix.length);
     const colon = rest.lastIndexOf(':');
     const version = prefix === '/v1beta/models/' ? 'v1beta' : 'v1';
-    let model = colon === -1 ? rest : rest.slice(0, colon);
-    if (model.includes('%')) model = decodeURIComponent(model);
+    const model = decodePathSegment(colon === -1 ? rest : rest.slice(0, colon));
+    if (model === null) {
+      // A malformed escape (`%E0%A4%A`) names no model: the route does not exist.
+      req.resume();
+      sendRendered(res, googleDialect.notFound('POST', path));
+      return;
+    }
     const action = colon === -1 ? '' : rest.slice(colon + 1);
     if (action !== 'generateContent' && action !== 'streamGenerateContent') {
       req.resume();
@@ -141,14 +158,11 @@ class Simulator implements Scheduler {
       queryKey = params.get('key');
       sse = params.get('alt') === 'sse';
     }
-    this.#provider(req, res, googleDialect, { headers: req.headers, model, stream, queryKey }, stream && !sse);
+    this.#provider(req, res, googleDialect, { headers: req.headers, model, stream, sse, queryKey });
   }
 
-  /**
-   * One provider call: headers, body, validation, fault selection, latency, answer.
-   * `jsonArray`: Gemini's streamGenerateContent without alt=sse answers a JSON array at once.
-   */
-  #provider(req: IncomingMessage, res: ServerResponse, dialect: Dialect, ctx: RequestContext, jsonArray: boolean): void {
+  /** One provider call: headers, body, validation, fault selection, latency, answer. */
+  #provider(req: IncomingMessage, res: ServerResponse, dialect: Dialect, ctx: RequestContext): void {
     const denied = dialect.checkHeaders(ctx, this.#keys);
     if (denied !== null) {
       req.resume();
@@ -172,19 +186,20 @@ class Simulator implements Scheduler {
       const turn = parsed.turn;
       const slot = this.registry.slot(turn.model);
       const behaviour = slot.behaviour;
-      const fault = admitCall(slot, turn.stream && !jsonArray, at, this.#faultRng);
+      // Stream-only faults (no_done, in_band_error) need an SSE stream to strike in.
+      const fault = admitCall(slot, turn.sse, at, this.#faultRng);
       const call: SimCall = { at, provider: dialect.provider, model: turn.model, stream: turn.stream, fault: fault === null ? null : fault.type, status: null };
       this.log.push(call);
       if (fault !== null && fault.type === 'hang') return;
       const wait = behaviour.latency === null ? 0 : behaviour.latency(this.#latencyRng);
-      if (wait <= 0) return this.#deliver(req, res, dialect, turn, behaviour, fault, call, jsonArray);
+      if (wait <= 0) return this.#deliver(req, res, dialect, turn, behaviour, fault, call);
       this.later(wait, () => {
-        if (alive(res)) this.#deliver(req, res, dialect, turn, behaviour, fault, call, jsonArray);
+        if (alive(res)) this.#deliver(req, res, dialect, turn, behaviour, fault, call);
       });
     });
   }
 
-  #deliver(req: IncomingMessage, res: ServerResponse, dialect: Dialect, turn: Turn, behaviour: Behaviour, fault: SimFault | null, call: SimCall, jsonArray: boolean): void {
+  #deliver(req: IncomingMessage, res: ServerResponse, dialect: Dialect, turn: Turn, behaviour: Behaviour, fault: SimFault | null, call: SimCall): void {
     if (fault !== null) {
       if (fault.type === 'reset') return void req.socket.resetAndDestroy();
       if (fault.type === 'error') {
@@ -197,14 +212,8 @@ class Simulator implements Scheduler {
     const onStatus = (status: number): void => {
       call.status = status;
     };
-    if (!turn.stream) return sendBody(res, dialect.respond(turn, answer), fault, this, onStatus);
+    if (!turn.sse) return sendBody(res, dialect.respond(turn, answer), fault, this, onStatus);
     const plan = dialect.stream(turn, answer);
-    if (jsonArray) {
-      // Each SSE frame is `data: <json>\r\n\r\n`; the array form carries the same chunks.
-      const chunks = [...plan.head, ...plan.deltas, ...plan.tail].map((f) => f.slice(6, -4));
-      const headers = plan.headers.map((h) => (h === 'text/event-stream' ? 'application/json; charset=UTF-8' : h));
-      return sendBody(res, { status: 200, headers, body: `[${chunks.join(',\r\n')}]` }, fault, this, onStatus);
-    }
     call.status = 200;
     new StreamPump(res, plan, fault, dialect, turn, behaviour.tokensPerSecond, this).start();
   }
@@ -212,9 +221,7 @@ class Simulator implements Scheduler {
 
 function readBody(req: IncomingMessage, res: ServerResponse, done: (raw: string) => void): void {
   collectBody(req, MAX_BODY, done, () => {
-    const body = JSON.stringify({ error: { message: 'Request body too large', type: 'request_too_large' } });
-    res.writeHead(413, ['content-type', 'application/json', 'content-length', String(body.length), 'connection', 'close']);
-    res.end(body);
+    sendRendered(res, { status: 413, headers: TOO_LARGE_HEADERS, body: TOO_LARGE_BODY });
   });
 }
 
@@ -258,8 +265,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       });
       return closing;
     },
-    setModel: (model, cfg) => sim.setModel(model, cfg),
-    setDefaults: (cfg) => sim.setDefaults(cfg),
+    setModel: (model, cfg) => void sim.setModel(model, cfg),
+    setDefaults: (cfg) => void sim.setDefaults(cfg),
     reset: () => sim.reset(),
     calls: (filter) => sim.calls(filter),
   };

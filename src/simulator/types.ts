@@ -48,8 +48,6 @@ export type SimFaultSpec =
 
 export type SimFault = SimFaultSpec & SimSchedule;
 
-export type SimFaultType = SimFaultSpec['type'];
-
 /** One model's behaviour. Every field is optional; missing fields fall back to the defaults. */
 export interface SimModelConfig {
   latency?: SimLatency;

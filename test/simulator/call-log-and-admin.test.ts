@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CallLog } from '../../src/simulator/call-log.ts';
 import { startSimulator, type SimCall, type SimulatorHandle } from '../../src/simulator/index.ts';
@@ -51,6 +52,28 @@ describe('call log over HTTP', () => {
     expect(sim.calls()[0].at).toBeGreaterThanOrEqual(before);
     expect(sim.calls({ provider: 'google' })).toHaveLength(1);
     expect(sim.calls({ model: 'gpt-4o' })).toHaveLength(2);
+  });
+
+  it('GET /_sim/state call_count counts every call, past the ring size, until reset', async () => {
+    const small = await startSimulator({ callLogLimit: 3 });
+    try {
+      for (let i = 0; i < 5; i++) await post(small.url, '/v1/chat/completions', openaiBody());
+      expect(small.calls()).toHaveLength(3);
+      expect((await json(await fetch(`${small.url}/_sim/state`))).call_count).toBe(5);
+      small.reset();
+      expect((await json(await fetch(`${small.url}/_sim/state`))).call_count).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('CallLog.total keeps counting after the ring is full; clear() restarts it', () => {
+    const log = new CallLog(2);
+    for (const m of ['a', 'b', 'c']) log.push(call(m));
+    expect(log.size).toBe(2);
+    expect(log.total).toBe(3);
+    log.clear();
+    expect(log.total).toBe(0);
   });
 
   it('is bounded by callLogLimit', async () => {
@@ -130,6 +153,42 @@ describe('admin endpoints /_sim/*', () => {
     expect((await post(sim.url, '/v1/chat/completions', openaiBody({ model: 'any' }))).status).toBe(500);
     expect(await json(await admin('DELETE', '/_sim/models/gpt-4o'))).toEqual({ model: 'gpt-4o', removed: true });
     expect((await post(sim.url, '/v1/chat/completions', openaiBody())).status).toBe(500);
+  });
+
+  it('PUT /_sim/defaults with an invalid config is a 400 naming the defaults field', async () => {
+    const res = await admin('PUT', '/_sim/defaults', { latency: { type: 'fixed', ms: -1 } });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.message).toMatch(/^invalid model config: defaults\.latency\.ms: Too small/);
+    const ok = await admin('PUT', '/_sim/defaults', { completion_tokens: 2 });
+    expect(await json(ok)).toEqual({ defaults: { completion_tokens: 2 } });
+  });
+
+  it('a model path with a malformed percent-escape is a 400; a valid escape is decoded', async () => {
+    const bad = await admin('PUT', '/_sim/models/%E0%A4%A', { completion_tokens: 2 });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.message).toBe('model name in the path is not valid percent-encoding');
+    expect(await json(await admin('PUT', '/_sim/models/a%2Fb', { completion_tokens: 2 }))).toEqual({ model: 'a/b', config: { completion_tokens: 2 } });
+  });
+
+  it('a request body over the cap is a 413 with a JSON body', async () => {
+    const { port } = new URL(sim.url);
+    const res = await new Promise<{ status: number; type: string | undefined; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/chat/completions', headers: { 'content-length': String(33 * 1024 * 1024) } }, (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (body += d));
+        r.on('end', () => {
+          resolve({ status: r.statusCode ?? 0, type: r.headers['content-type'], body });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(res.status).toBe(413);
+    expect(res.type).toBe('application/json');
+    expect(JSON.parse(res.body)).toEqual({ error: { message: 'Request body too large', type: 'request_too_large' } });
+    expect((await post(sim.url, '/v1/chat/completions', openaiBody())).status).toBe(200);
   });
 
   it('an unknown admin path is a 404', async () => {

@@ -136,6 +136,27 @@ describe('error faults, Gemini', () => {
     expect(body.error.details[0].violations[0].quotaId).toBe('GenerateRequestsPerDayPerProjectPerModel-FreeTier');
   });
 
+  it('content_filter on streamGenerateContent without alt=sse: a 200 application/json array holding the blocked response', async () => {
+    inject('gemini-pro', 'content_filter');
+    const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
+    const body = await json(res);
+    expect(Array.isArray(body)).toBe(true);
+    expect(body).toHaveLength(1);
+    expect(body[0].candidates).toBeUndefined();
+    expect(body[0].promptFeedback.blockReason).toBe('SAFETY');
+    expect(body[0].modelVersion).toBe('gemini-pro');
+    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'google', model: 'gemini-pro', stream: true, fault: 'error', status: 200 }]);
+  });
+
+  it('other errors on streamGenerateContent without alt=sse keep their plain JSON error body', async () => {
+    inject('gemini-pro', 'rate_limit');
+    const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
+    expect(res.status).toBe(429);
+    expect((await json(res)).error.status).toBe('RESOURCE_EXHAUSTED');
+  });
+
   it('content_filter: a 200 with promptFeedback.blockReason and no candidates, in SSE when streaming', async () => {
     inject('gemini-pro', 'content_filter');
     const res = await post(sim.url, GEMINI_PATH, geminiBody());

@@ -95,6 +95,35 @@ describe('Gemini streamGenerateContent?alt=sse', () => {
     expect(chunks[1].candidates[0].finishReason).toBe('STOP');
   });
 
+  it('without alt=sse the array is application/json and carries the same chunks as the SSE form', async () => {
+    const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
+    const arr = await json(res);
+    const chunks = parseSse(await (await post(sim.url, GEMINI_STREAM_PATH, geminiBody())).text()).map((e) => JSON.parse(e.data));
+    const strip = (c: Record<string, unknown>): Record<string, unknown> => ({ ...c, responseId: 'x' });
+    expect(arr.map(strip)).toEqual(chunks.map(strip));
+    expect(sim.calls().map((c) => [c.stream, c.status])).toEqual([
+      [true, 200],
+      [true, 200],
+    ]);
+  });
+
+  it('without alt=sse, a cut fault applies to the array body as to any whole body (half sent, then the socket closes)', async () => {
+    sim.setModel('gemini-pro', { completion_tokens: 6, faults: [{ type: 'cut', first_n: 1 }] });
+    const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+    expect(await json(await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody()))).toHaveLength(7);
+  });
+
+  it('without alt=sse the stream-only faults (in_band_error, no_done) do not apply; the next fault in the list does', async () => {
+    sim.setModel('gemini-pro', { faults: [{ type: 'in_band_error', kind: 'server_error' }, { type: 'no_done' }, { type: 'error', kind: 'model_overloaded' }] });
+    const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
+    expect(res.status).toBe(503);
+    expect(sim.calls().map((c) => c.fault)).toEqual(['error']);
+  });
+
   it('without alt=sse answers the same chunks as one JSON array', async () => {
     const res = await post(sim.url, '/v1beta/models/gemini-pro:streamGenerateContent', geminiBody());
     const arr = await json(res);
@@ -149,6 +178,28 @@ describe('Gemini request validation', () => {
     } finally {
       await locked.close();
     }
+  });
+
+  it('a model name with a malformed percent-escape is a 404 NOT_FOUND, and the server keeps serving', async () => {
+    const res = await post(sim.url, '/v1beta/models/%E0%A4%A:generateContent', geminiBody());
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=UTF-8');
+    expect(await json(res)).toEqual({
+      error: { code: 404, message: 'Method not found: POST /v1beta/models/%E0%A4%A:generateContent', status: 'NOT_FOUND' },
+    });
+    const streamed = await post(sim.url, '/v1/models/%ZZ:streamGenerateContent?alt=sse', geminiBody());
+    expect(streamed.status).toBe(404);
+    expect((await json(streamed)).error.status).toBe('NOT_FOUND');
+    expect(sim.calls()).toEqual([]);
+
+    const next = await post(sim.url, GEMINI_PATH, geminiBody());
+    expect(next.status).toBe(200);
+    expect((await json(next)).candidates[0].content.parts[0].text).toMatch(/^Simulated reply from gemini-pro:/);
+  });
+
+  it('a well-formed percent-escaped model name is decoded', async () => {
+    const res = await json(await post(sim.url, '/v1beta/models/gemini%2Dpro:generateContent', geminiBody()));
+    expect(res.modelVersion).toBe('gemini-pro');
   });
 
   it('an unknown method on a model is a 404 NOT_FOUND', async () => {

@@ -39,7 +39,22 @@ describe('parrot simulate', () => {
     const p = run(['--port', '0', '--config', config]);
     await waitFor(() => p.out().includes('/_sim/calls'));
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out())![1];
-    expect(p.out().trim().split('\n')).toEqual(describeEndpoints(url));
+    // Written out, not computed with describeEndpoints (the function the CLI prints with).
+    const expected = [
+      `parrot simulator listening on ${url}`,
+      `  OpenAI     POST ${url}/v1/chat/completions`,
+      `  OpenAI     GET  ${url}/v1/models`,
+      `  Anthropic  POST ${url}/v1/messages`,
+      `  Gemini     POST ${url}/v1beta/models/{model}:generateContent`,
+      `  Gemini     POST ${url}/v1beta/models/{model}:streamGenerateContent?alt=sse`,
+      `  control    GET  ${url}/_sim/state`,
+      `  control    PUT  ${url}/_sim/models/{model}`,
+      `  control    PUT  ${url}/_sim/defaults`,
+      `  control    POST ${url}/_sim/reset`,
+      `  control    GET  ${url}/_sim/calls?model=&provider=`,
+    ];
+    expect(p.out().trim().split('\n')).toEqual(expected);
+    expect(describeEndpoints(url)).toEqual(expected);
     expect((await post(url, '/v1/chat/completions', openaiBody())).status).toBe(429);
     expect((await post(url, '/v1/chat/completions', openaiBody())).status).toBe(200);
     p.child.kill('SIGTERM');
@@ -53,5 +68,19 @@ describe('parrot simulate', () => {
     const p = run(['--port', '0', '--config', config]);
     expect(await p.exit).toBe(2);
     expect(p.err()).toBe(`parrot simulate: ${config}: defaults.latency.ms: Invalid input: expected number, received string\n`);
+  });
+
+  it('an invalid model config or file field exits 2 naming the field', async () => {
+    const badModel = join(dir, 'bad-model.yaml');
+    writeFileSync(badModel, 'models:\n  gpt-4o:\n    faults:\n      - type: error\n');
+    const m = run(['--port', '0', '--config', badModel]);
+    expect(await m.exit).toBe(2);
+    expect(m.err()).toContain(`parrot simulate: ${badModel}: models.gpt-4o.faults[0].kind: Invalid option`);
+
+    const badSeed = join(dir, 'bad-seed.yaml');
+    writeFileSync(badSeed, 'seed: soon\nmodles: {}\n');
+    const s = run(['--port', '0', '--config', badSeed]);
+    expect(await s.exit).toBe(2);
+    expect(s.err()).toBe(`parrot simulate: ${badSeed}: seed: Invalid input: expected number, received string; (root): Unrecognized key: "modles"\n`);
   });
 });

@@ -37,17 +37,6 @@ function fail(message: string, model: string | null, stream: boolean): ParseResu
   return { ok: false, model, stream, error: errorResponse(400, 'invalid_request_error', message) };
 }
 
-function addText(digest: PromptDigest, content: unknown): void {
-  if (typeof content === 'string') digest.add(content);
-  else if (Array.isArray(content)) {
-    for (const b of content) {
-      if (!isObject(b)) continue;
-      if (typeof b.text === 'string') digest.add(b.text);
-      else if (b.type === 'tool_result') addText(digest, b.content);
-    }
-  }
-}
-
 /** ids of the blocks of `type` in a message's content. */
 function blockIds(content: unknown, type: 'tool_use' | 'tool_result'): string[] {
   if (!Array.isArray(content)) return [];
@@ -75,7 +64,7 @@ function parse(body: unknown): ParseResult {
   if (messages.length === 0) return fail('messages: at least one message is required', model, stream);
 
   const digest = new PromptDigest();
-  if (typeof body.system === 'string' || Array.isArray(body.system)) addText(digest, body.system);
+  if (typeof body.system === 'string' || Array.isArray(body.system)) digest.addContent(body.system);
   else if (body.system !== undefined) return fail('system: Input should be a valid string', model, stream);
 
   for (let i = 0; i < messages.length; i++) {
@@ -94,7 +83,7 @@ function parse(body: unknown): ParseResult {
         if (b.type === 'text' && typeof b.text !== 'string') return fail(`messages.${i}.content.${j}.text.text: Field required`, model, stream);
       }
     }
-    addText(digest, m.content);
+    digest.addContent(m.content);
     // Every tool_use must be answered by a tool_result in the very next message, and vice versa.
     const uses = m.role === 'assistant' ? blockIds(m.content, 'tool_use') : [];
     const next = messages[i + 1] as Json | undefined;
@@ -169,7 +158,8 @@ function parse(body: unknown): ParseResult {
       model,
       stream,
       promptHash: digest.hash,
-      promptTokens: Math.max(1, digest.words),
+      promptTokens: digest.tokens,
+      sse: stream,
       maxTokens: body.max_tokens,
       tool,
       jsonSchema: undefined,
@@ -189,7 +179,7 @@ function usage(turn: Turn, outputTokens: number): Json {
 function respond(turn: Turn, answer: Answer): Rendered {
   const content =
     answer.tool === null
-      ? [{ type: 'text', text: answer.text }]
+      ? [{ type: 'text', text: answer.pieces.join('') }]
       : [{ type: 'tool_use', id: `toolu_${uniqueId()}`, name: answer.tool.name, input: answer.tool.input }];
   const body = JSON.stringify({
     id: `msg_${uniqueId()}`,
@@ -199,7 +189,7 @@ function respond(turn: Turn, answer: Answer): Rendered {
     content,
     stop_reason: stopReason(answer),
     stop_sequence: null,
-    usage: usage(turn, answer.completionTokens),
+    usage: usage(turn, answer.pieces.length),
   });
   return { status: 200, headers: headers('application/json', `req_${uniqueId()}`), body };
 }
@@ -237,7 +227,7 @@ function stream(turn: Turn, answer: Answer): StreamPlan {
   const blockStop = event('content_block_stop', '{"type":"content_block_stop","index":0}');
   const messageDelta = event(
     'message_delta',
-    JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason(answer), stop_sequence: null }, usage: { output_tokens: answer.completionTokens } }),
+    JSON.stringify({ type: 'message_delta', delta: { stop_reason: stopReason(answer), stop_sequence: null }, usage: { output_tokens: answer.pieces.length } }),
   );
   return {
     headers: [...headers('text/event-stream; charset=utf-8', `req_${uniqueId()}`), 'cache-control', 'no-cache'],
@@ -254,7 +244,7 @@ const ERRORS: Record<Exclude<ErrorKind, 'connection_error'>, { status: number; t
     status: 429,
     type: 'rate_limit_error',
     message:
-      'This request would exceed the rate limit for your organization (a1b2c3d4-0000-4000-8000-51d0c0ffee00) of 50 requests per minute. ' +
+      `This request would exceed the rate limit for your organization (${ORG_ID}) of 50 requests per minute. ` +
       'For details, refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current usage. ' +
       'Please reduce the prompt length or the maximum tokens requested, or try again later.',
   },

@@ -2,7 +2,8 @@
  * Google Gemini (`POST /{v1beta|v1}/models/{model}:generateContent` and
  * `:streamGenerateContent?alt=sse`): validation with Google's INVALID_ARGUMENT messages
  * (unknown field names, camelCase or snake_case as proto JSON allows), GenerateContentResponse
- * rendering with usageMetadata, SSE chunks framed with CRLF as Google sends them, and errors
+ * rendering with usageMetadata, SSE chunks framed with CRLF as Google sends them (without
+ * `alt=sse`, the same chunks as one JSON array body), and errors
  * `{"error":{"code","message","status","details"}}` with QuotaFailure / RetryInfo on 429.
  * Gemini never sends Retry-After: the delay lives in the body.
  */
@@ -77,14 +78,10 @@ function hasPart(content: Json, kind: 'functionCall' | 'functionResponse'): bool
   return parts.some((p) => isObject(p) && (p[kind] !== undefined || p[alt] !== undefined));
 }
 
-function addParts(digest: PromptDigest, content: unknown): void {
-  if (!isObject(content) || !Array.isArray(content.parts)) return;
-  for (const p of content.parts) if (isObject(p) && typeof p.text === 'string') digest.add(p.text);
-}
-
 function parse(body: unknown, ctx: RequestContext): ParseResult {
   const model = ctx.model ?? '';
   const stream = ctx.stream === true;
+  const sse = stream && ctx.sse === true;
   if (!isObject(body)) return fail('Invalid JSON payload received. Unexpected token.', model, stream);
   const unknown = firstUnknownKey(body, KNOWN_PARAMS);
   if (unknown !== undefined) return unknownField(unknown, null, model, stream);
@@ -92,7 +89,8 @@ function parse(body: unknown, ctx: RequestContext): ParseResult {
   const contents = body.contents;
   if (!Array.isArray(contents) || contents.length === 0) return fail('* GenerateContentRequest.contents: contents is not specified\n', model, stream);
   const digest = new PromptDigest();
-  addParts(digest, field(body, 'systemInstruction', 'system_instruction'));
+  const system = field(body, 'systemInstruction', 'system_instruction');
+  if (isObject(system)) digest.addContent(system.parts);
   for (let i = 0; i < contents.length; i++) {
     const c = contents[i];
     if (!isObject(c)) return fail(`Invalid value at 'contents[${i}]' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)`, model, stream);
@@ -104,7 +102,7 @@ function parse(body: unknown, ctx: RequestContext): ParseResult {
         return fail('Please ensure that function response turn comes immediately after a function call turn.', model, stream);
       }
     }
-    addParts(digest, c);
+    digest.addContent(c.parts);
   }
 
   const gen = field(body, 'generationConfig', 'generation_config');
@@ -157,7 +155,7 @@ function parse(body: unknown, ctx: RequestContext): ParseResult {
 
   return {
     ok: true,
-    turn: { model, stream, promptHash: digest.hash, promptTokens: Math.max(1, digest.words), maxTokens, tool, jsonSchema, includeUsage: false },
+    turn: { model, stream, sse, promptHash: digest.hash, promptTokens: digest.tokens, maxTokens, tool, jsonSchema, includeUsage: false },
   };
 }
 
@@ -175,34 +173,49 @@ function usage(turn: Turn, candidates: number): Json {
 }
 
 function parts(answer: Answer): Json[] {
-  return answer.tool === null ? [{ text: answer.text }] : [{ functionCall: { name: answer.tool.name, args: answer.tool.input } }];
-}
-
-function respond(turn: Turn, answer: Answer): Rendered {
-  const body = JSON.stringify({
-    candidates: [{ content: { parts: parts(answer), role: 'model' }, finishReason: finishReason(answer), index: 0 }],
-    usageMetadata: usage(turn, answer.completionTokens),
-    modelVersion: turn.model,
-    responseId: uniqueId(),
-  });
-  return { status: 200, headers: JSON_HEADERS, body };
+  return answer.tool === null ? [{ text: answer.pieces.join('') }] : [{ functionCall: { name: answer.tool.name, args: answer.tool.input } }];
 }
 
 function sse(json: string): string {
   return `data: ${json}\r\n\r\n`;
 }
 
-function stream(turn: Turn, answer: Answer): StreamPlan {
+/** Without `alt=sse`, streamGenerateContent answers every chunk at once, as one JSON array. */
+function jsonArray(chunks: readonly string[]): Rendered {
+  return { status: 200, headers: JSON_HEADERS, body: `[${chunks.join(',\r\n')}]` };
+}
+
+/** The stream's chunks as JSON documents: one per text token (a function call whole), then the final one. */
+function streamChunks(turn: Turn, answer: Answer): { deltas: string[]; final: string } {
   const trailer = `,"modelVersion":${JSON.stringify(turn.model)},"responseId":"${uniqueId()}"}`;
   const partialUsage = `"usageMetadata":{"promptTokenCount":${turn.promptTokens},"totalTokenCount":${turn.promptTokens},"promptTokensDetails":[{"modality":"TEXT","tokenCount":${turn.promptTokens}}]}`;
-  const chunk = (partsJson: string): string => sse(`{"candidates":[{"content":{"parts":${partsJson},"role":"model"},"index":0}],${partialUsage}${trailer}`);
+  const chunk = (partsJson: string): string => `{"candidates":[{"content":{"parts":${partsJson},"role":"model"},"index":0}],${partialUsage}${trailer}`;
   // Gemini streams text in pieces but a function call whole, in one chunk.
   const deltas = answer.tool === null ? answer.pieces.map((p) => chunk(`[{"text":${JSON.stringify(p)}}]`)) : [chunk(JSON.stringify(parts(answer)))];
-  const final = sse(
+  const final =
     `{"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"${finishReason(answer)}","index":0}],` +
-      `"usageMetadata":${JSON.stringify(usage(turn, answer.completionTokens))}${trailer}`,
-  );
-  return { headers: SSE_HEADERS, head: [], deltas, tail: [final], tailNoDone: [] };
+    `"usageMetadata":${JSON.stringify(usage(turn, answer.pieces.length))}${trailer}`;
+  return { deltas, final };
+}
+
+/** A whole-body answer: generateContent, or streamGenerateContent without `alt=sse` (a JSON array of the stream's chunks). */
+function respond(turn: Turn, answer: Answer): Rendered {
+  if (turn.stream) {
+    const { deltas, final } = streamChunks(turn, answer);
+    return jsonArray([...deltas, final]);
+  }
+  const body = JSON.stringify({
+    candidates: [{ content: { parts: parts(answer), role: 'model' }, finishReason: finishReason(answer), index: 0 }],
+    usageMetadata: usage(turn, answer.pieces.length),
+    modelVersion: turn.model,
+    responseId: uniqueId(),
+  });
+  return { status: 200, headers: JSON_HEADERS, body };
+}
+
+function stream(turn: Turn, answer: Answer): StreamPlan {
+  const { deltas, final } = streamChunks(turn, answer);
+  return { headers: SSE_HEADERS, head: [], deltas: deltas.map(sse), tail: [sse(final)], tailNoDone: [] };
 }
 
 const RATE_LIMIT_MESSAGE =
@@ -255,7 +268,7 @@ function blocked(turn: Turn): string {
   });
 }
 
-function errorFor(kind: Exclude<ErrorKind, 'content_filter'>, model: string, retryAfterS: number | undefined): { code: number; message: string; details?: unknown[] } {
+function errorFor(kind: Exclude<ErrorKind, 'content_filter' | 'auth_error'>, model: string, retryAfterS: number | undefined): { code: number; message: string; details?: unknown[] } {
   switch (kind) {
     case 'timeout':
       return { code: 504, message: 'Deadline expired before operation could complete.' };
@@ -270,8 +283,6 @@ function errorFor(kind: Exclude<ErrorKind, 'content_filter'>, model: string, ret
       return { code: 500, message: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting' };
     case 'context_length_exceeded':
       return { code: 400, message: 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).' };
-    case 'auth_error':
-      return { code: 400, message: API_KEY_INVALID };
     case 'bad_request':
       return { code: 400, message: '* GenerateContentRequest.generation_config.temperature: must be in the range [0.0, 2.0]\n' };
   }
@@ -279,7 +290,8 @@ function errorFor(kind: Exclude<ErrorKind, 'content_filter'>, model: string, ret
 
 function error(kind: ErrorKind, turn: Turn, retryAfterS: number | undefined): Rendered {
   if (kind === 'content_filter') {
-    return turn.stream ? { status: 200, headers: SSE_HEADERS, body: sse(blocked(turn)) } : { status: 200, headers: JSON_HEADERS, body: blocked(turn) };
+    if (!turn.stream) return { status: 200, headers: JSON_HEADERS, body: blocked(turn) };
+    return turn.sse ? { status: 200, headers: SSE_HEADERS, body: sse(blocked(turn)) } : jsonArray([blocked(turn)]);
   }
   if (kind === 'auth_error') return apiKeyInvalid();
   const e = errorFor(kind, turn.model, retryAfterS);

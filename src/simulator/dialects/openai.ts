@@ -60,13 +60,6 @@ const INVALID_JSON =
   'The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, ' +
   'please contact us through our help center at help.openai.com.)';
 
-function addContent(digest: PromptDigest, content: unknown): void {
-  if (typeof content === 'string') digest.add(content);
-  else if (Array.isArray(content)) {
-    for (const part of content) if (isObject(part) && typeof part.text === 'string') digest.add(part.text);
-  }
-}
-
 function parse(body: unknown): ParseResult {
   if (!isObject(body)) return fail(400, INVALID_JSON, null, null, null, false);
   const model = typeof body.model === 'string' ? body.model : null;
@@ -101,7 +94,7 @@ function parse(body: unknown): ParseResult {
     if (m.role === 'tool' && typeof m.tool_call_id !== 'string') {
       return fail(400, `Missing required parameter: '${at}.tool_call_id'.`, `${at}.tool_call_id`, 'missing_required_parameter', model, stream);
     }
-    addContent(digest, m.content);
+    digest.addContent(m.content);
   }
 
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') {
@@ -165,7 +158,8 @@ function parse(body: unknown): ParseResult {
       model,
       stream,
       promptHash: digest.hash,
-      promptTokens: Math.max(1, digest.words),
+      promptTokens: digest.tokens,
+      sse: stream,
       maxTokens,
       tool: chosen,
       jsonSchema,
@@ -175,10 +169,11 @@ function parse(body: unknown): ParseResult {
 }
 
 function usage(turn: Turn, answer: Answer): Json {
+  const completion = answer.pieces.length;
   return {
     prompt_tokens: turn.promptTokens,
-    completion_tokens: answer.completionTokens,
-    total_tokens: turn.promptTokens + answer.completionTokens,
+    completion_tokens: completion,
+    total_tokens: turn.promptTokens + completion,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
@@ -191,7 +186,7 @@ function finishReason(answer: Answer): string {
 function respond(turn: Turn, answer: Answer): Rendered {
   const message: Json =
     answer.tool === null
-      ? { role: 'assistant', content: answer.text, refusal: null, annotations: [] }
+      ? { role: 'assistant', content: answer.pieces.join(''), refusal: null, annotations: [] }
       : {
           role: 'assistant',
           content: null,

@@ -43,6 +43,8 @@ export interface RequestContext {
   model?: string;
   /** Google: from the method (streamGenerateContent). */
   stream?: boolean;
+  /** Google: `?alt=sse`; a stream without it is answered as one JSON array. */
+  sse?: boolean;
   /** Google: `?key=`. */
   queryKey?: string | null;
 }
@@ -53,7 +55,9 @@ export interface Dialect {
   checkHeaders(ctx: RequestContext, keys: ReadonlySet<string> | null): Rendered | null;
   /** Validates a parsed JSON body. `body` is `undefined` when the bytes were not valid JSON. */
   parse(body: unknown, ctx: RequestContext): ParseResult;
+  /** The answer as one body: every turn whose `sse` is false (non-streamed, or a stream the dialect answers at once). */
   respond(turn: Turn, answer: Answer): Rendered;
+  /** The answer as a paced SSE stream: turns whose `sse` is true. */
   stream(turn: Turn, answer: Answer): StreamPlan;
   /** The provider's real error response for `kind` (status, headers, body) to this request. */
   error(kind: ErrorKind, turn: Turn, retryAfterS: number | undefined): Rendered;

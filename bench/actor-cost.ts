@@ -47,7 +47,6 @@ const RESULT: AttemptResult = {
     model: 'gpt-4-turbo-preview',
     choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop', logprobs: null }],
   } as never,
-  hints: {},
 };
 const RESOLVED = Promise.resolve(RESULT);
 

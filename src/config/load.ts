@@ -74,7 +74,10 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       type: p.type,
       baseUrl: p.base_url.replace(/\/+$/, ''),
       ...(p.api_key ? { apiKey: p.api_key } : {}),
-      ...(p.headers ? { headers: p.headers } : {}),
+      // Header names lower-cased once, here: adapters compare them with their own (all
+      // lower-case) without doing it per request, so a configured `X-Api-Key` cannot double
+      // the auth header (see ProviderTarget.headers for the precedence).
+      ...(p.headers ? { headers: Object.fromEntries(Object.entries(p.headers).map(([name, value]) => [name.toLowerCase(), value])) } : {}),
       ...(p.api_version ? { azureApiVersion: p.api_version } : {}),
       ...(p.deployments ? { azureDeployments: p.deployments } : {}),
       ...(p.anthropic_version ? { anthropicVersion: p.anthropic_version } : {}),

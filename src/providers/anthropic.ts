@@ -24,6 +24,4 @@ export const anthropicAdapter: ProviderAdapter = {
   createStreamTranslator: () => new AnthropicStreamTranslator(),
 };
 
-export { classifyAnthropicError } from './anthropic/errors.ts';
-export { toMessagesRequest, DEFAULT_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION } from './anthropic/request.ts';
-export { AnthropicStreamTranslator } from './anthropic/stream.ts';
+export { toMessagesRequest } from './anthropic/request.ts';

@@ -5,8 +5,6 @@ import { googleHeaders, googleUrl, toGenerateContentRequest } from './google/req
 import { toChatCompletion, type GoogleClock } from './google/response.ts';
 import { GoogleStreamTranslator } from './google/stream.ts';
 
-export type { GoogleClock } from './google/response.ts';
-
 const systemClock: GoogleClock = {
   now: () => Date.now(),
   newId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,

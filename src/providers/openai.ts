@@ -13,10 +13,7 @@ import { parseChatCompletion } from './openai/response.ts';
 import { classifyOpenAIError } from './openai/errors.ts';
 import { OpenAIStreamTranslator } from './openai/stream.ts';
 
-export { chatCompletionsUrl, chatRequestBody, upstreamHeaders } from './openai/request.ts';
-export { classifyOpenAIError, openAIInBandError, readOpenAIError, retryDelayFromMessage, type OpenAIErrorFields } from './openai/errors.ts';
-export { OpenAIStreamTranslator } from './openai/stream.ts';
-export { parseChatCompletion } from './openai/response.ts';
+export { classifyOpenAIError, retryDelayFromMessage } from './openai/errors.ts';
 
 function createOpenAIAdapter(type: Extract<ProviderType, 'openai' | 'openai-compatible'>): ProviderAdapter {
   return Object.freeze({

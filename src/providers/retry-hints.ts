@@ -98,18 +98,3 @@ export function hintsFromHeaders(headers: HeaderMap, now: number = Date.now()): 
   if (rateLimit !== undefined) hints.rateLimit = rateLimit;
   return hints;
 }
-
-/**
- * Gemini puts the delay in the body, not a header: `error.details[]` entry of type
- * `type.googleapis.com/google.rpc.RetryInfo` with `retryDelay` like "38s".
- */
-export function geminiRetryDelayMs(errorBody: unknown): number | undefined {
-  const details = (errorBody as { error?: { details?: unknown } } | null)?.error?.details;
-  if (!Array.isArray(details)) return undefined;
-  for (const d of details) {
-    if (d && typeof d === 'object' && String((d as Record<string, unknown>)['@type']).endsWith('google.rpc.RetryInfo')) {
-      return parseDuration(String((d as Record<string, unknown>).retryDelay ?? ''));
-    }
-  }
-  return undefined;
-}

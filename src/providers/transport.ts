@@ -1,8 +1,7 @@
 import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
-import { UpstreamError, type RetryHints } from '../core/upstream-error.ts';
+import { UpstreamError } from '../core/upstream-error.ts';
 import { finishBody } from './finish-body.ts';
-import { hintsFromHeaders } from './retry-hints.ts';
 import { SseDecoder } from './sse.ts';
 import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
 
@@ -10,7 +9,6 @@ import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
 export interface CompletionResult {
   type: 'completion';
   completion: ChatCompletion;
-  hints: RetryHints;
   /** The upstream body, when `completion` is exactly it (no translation was needed). */
   raw?: Uint8Array;
 }
@@ -34,7 +32,6 @@ export interface StreamResult {
   rest: AsyncIterable<ChatCompletionChunk[]>;
   /** Abort the upstream (client went away). */
   abort(): void;
-  hints: RetryHints;
 }
 
 export type AttemptResult = CompletionResult | StreamResult;
@@ -85,13 +82,11 @@ export class Transport {
       } catch (err) {
         throw toConnectionError(err, signal);
       }
-      const headers = res.headers as HeaderMap;
       try {
         if (res.statusCode < 200 || res.statusCode >= 300) {
           const text = await res.body.text().catch(() => '');
-          throw adapter.classifyError(res.statusCode, headers, text);
+          throw adapter.classifyError(res.statusCode, res.headers as HeaderMap, text);
         }
-        const hints = lazyHints(headers);
         if (controller === undefined) {
           let bytes: Uint8Array;
           let body: unknown;
@@ -105,9 +100,9 @@ export class Transport {
           const completion = adapter.parseResponse(body, ctx);
           // An adapter that accepted the body as is (OpenAI's own format) lets the gateway send
           // the upstream bytes on unchanged: no second serialisation.
-          return completion === body ? { type: 'completion', completion, get hints() { return hints(); }, raw: bytes } : { type: 'completion', completion, get hints() { return hints(); } };
+          return completion === body ? { type: 'completion', completion, raw: bytes } : { type: 'completion', completion };
         }
-        return await openStream(adapter, ctx, res.body, controller, hints);
+        return await openStream(adapter, ctx, res.body, controller);
       } catch (err) {
         // (A plain completion's body is always consumed by here: its connection stays pooled.)
         if (controller) controller.abort();
@@ -122,15 +117,6 @@ export class Transport {
   close(): Promise<void> {
     return this.#dispatcher.close();
   }
-}
-
-/**
- * A successful response's rate-limit hints, parsed only if someone reads them: OpenAI sends
- * x-ratelimit-* on every answer, and the hot path has no use for them.
- */
-function lazyHints(headers: HeaderMap): () => RetryHints {
-  let parsed: RetryHints | undefined;
-  return () => (parsed ??= hintsFromHeaders(headers));
 }
 
 function abortedError(): UpstreamError {
@@ -151,15 +137,9 @@ function toConnectionError(err: unknown, signal: AbortSignal): UpstreamError {
   });
 }
 
-/** A chunk that carries something a client would render: anything beyond the role-only opener. */
-function hasContent(chunk: ChatCompletionChunk): boolean {
-  if (chunk.usage) return true;
-  for (const c of chunk.choices) {
-    const d = c.delta;
-    if (c.finish_reason) return true;
-    if ((d.content !== undefined && d.content !== null && d.content !== '') || d.tool_calls || d.refusal) return true;
-  }
-  return false;
+/** A delta that carries something a client would render: anything beyond the role-only opener. */
+function hasContent(d: ChatCompletionChunk['choices'][number]['delta']): boolean {
+  return (d.content !== undefined && d.content !== null && d.content !== '') || !!d.tool_calls || !!d.refusal;
 }
 
 async function openStream(
@@ -167,7 +147,6 @@ async function openStream(
   ctx: TranslateContext,
   body: Dispatcher.ResponseData['body'],
   controller: AbortController,
-  hints: () => RetryHints,
 ): Promise<StreamResult> {
   const decoder = new SseDecoder();
   const translator = adapter.createStreamTranslator(ctx);
@@ -175,20 +154,27 @@ async function openStream(
   const head: ChatCompletionChunk[] = [];
   let complete = false;
   let finished = false; // a finish_reason was seen
+  // The commit point was reached: a chunk carried content, usage or a finish_reason.
+  let committed = false;
 
+  // Translates the events into `out`, looking at each new chunk once for both flags.
   const feed = (events: ReturnType<SseDecoder['push']>, out: ChatCompletionChunk[]): void => {
     for (const ev of events) {
       if (complete) return;
       const before = out.length;
       complete = translator.push(ev, out);
       for (let i = before; i < out.length; i++) {
-        for (const c of out[i].choices) if (c.finish_reason) finished = true;
+        const chunk = out[i];
+        if (chunk.usage) committed = true;
+        for (const c of chunk.choices) {
+          if (c.finish_reason) finished = committed = true;
+          else if (!committed && hasContent(c.delta)) committed = true;
+        }
       }
     }
   };
 
   // Read until the commit point: the first content-bearing chunk, or the end.
-  let committed = false;
   while (!committed && !complete) {
     const next = await iterator.next();
     if (next.done) {
@@ -200,7 +186,6 @@ async function openStream(
       break;
     }
     feed(decoder.push(next.value as Buffer), head);
-    committed = head.some(hasContent);
   }
 
   async function* rest(): AsyncGenerator<ChatCompletionChunk[]> {
@@ -231,5 +216,5 @@ async function openStream(
     }
   }
 
-  return { type: 'stream', head, complete, rest: rest(), abort: () => controller.abort(), get hints() { return hints(); } };
+  return { type: 'stream', head, complete, rest: rest(), abort: () => controller.abort() };
 }

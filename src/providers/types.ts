@@ -12,7 +12,15 @@ export interface ProviderTarget {
   /** e.g. https://api.openai.com/v1, https://api.anthropic.com, https://generativelanguage.googleapis.com */
   baseUrl: string;
   apiKey?: string;
-  /** Extra headers sent on every upstream call (e.g. OpenAI-Organization). */
+  /**
+   * Extra headers sent on every upstream call (e.g. openai-organization, anthropic-beta).
+   * Names are lower-case (src/config/load.ts normalises them once, at load), so they compare
+   * exactly with the adapter's own. One precedence rule in every adapter: they may replace
+   * the adapter's defaults (content-type, accept, anthropic-version) but never the auth
+   * header built from `apiKey` (authorization / api-key / x-api-key / x-goog-api-key), which
+   * is set last; without an `apiKey`, a configured auth header is sent as is (e.g. an Entra
+   * ID bearer token for Azure).
+   */
   headers?: Record<string, string>;
   /** Azure OpenAI: `api-version` query parameter; its presence selects the Azure URL and `api-key` header. */
   azureApiVersion?: string;
@@ -68,6 +76,13 @@ export interface StreamTranslator {
  */
 export interface ProviderAdapter {
   readonly type: ProviderType;
+  /**
+   * The upstream call for one attempt. Throws an UpstreamError of kind `bad_request` (status
+   * 400, `param` naming the field; see ./invalid-request.ts) for client input it cannot
+   * translate into the provider's format, and nothing else: the transport calls it inside
+   * the attempt, where any other throw counts as an adapter bug (`server_error`), which fails
+   * over and counts against the provider's breaker.
+   */
   buildRequest(req: ChatRequest, ctx: TranslateContext): UpstreamRequest;
   /** A 2xx non-streaming body (already JSON-parsed) → an OpenAI chat.completion. */
   parseResponse(body: unknown, ctx: TranslateContext): ChatCompletion;

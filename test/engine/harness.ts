@@ -283,7 +283,7 @@ export class Harness {
         state.endedAt = this.clock.now();
         if (outcome.type === 'ok') {
           state.end = 'ok';
-          resolve({ type: 'completion', completion: COMPLETION, hints: {} });
+          resolve({ type: 'completion', completion: COMPLETION });
         } else if (outcome.type === 'error') {
           state.end = outcome.kind;
           reject(

@@ -28,7 +28,6 @@ const MAX_GROWTH_BYTES = 5 * 1024 * 1024;
 const OK: AttemptResult = Object.freeze({
   type: 'completion',
   completion: { id: 'chatcmpl-fake', object: 'chat.completion', created: 0, model: MODEL, choices: [] },
-  hints: {},
 }) as AttemptResult;
 
 function heapAfterGc(): number {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../src/core/openai-error.ts';
+import { configFromObject } from '../../src/config/load.ts';
 import type { ChatRequest } from '../../src/core/openai-types.ts';
+import { UpstreamError } from '../../src/core/upstream-error.ts';
 import { anthropicAdapter, toMessagesRequest } from '../../src/providers/anthropic.ts';
 import type { ProviderTarget, TranslateContext } from '../../src/providers/types.ts';
 
@@ -9,14 +10,21 @@ const ctx = (over: Partial<TranslateContext> = {}): TranslateContext => ({ targe
 const body = (req: ChatRequest, stream = false) => toMessagesRequest(req, 'claude-3-5-sonnet-20241022', stream);
 const user = (content: string) => ({ role: 'user' as const, content });
 
-function gatewayError(fn: () => unknown): GatewayError {
+/**
+ * The error thrown for input Anthropic cannot take: an UpstreamError of kind bad_request (a
+ * client 400 that neither fails over nor counts against the breaker), not a GatewayError.
+ */
+function badRequest(fn: () => unknown): UpstreamError {
   try {
     fn();
   } catch (err) {
-    if (err instanceof GatewayError) return err;
+    if (err instanceof UpstreamError) {
+      expect(err.kind).toBe('bad_request');
+      return err;
+    }
     throw err;
   }
-  throw new Error('expected a GatewayError');
+  throw new Error('expected an UpstreamError of kind bad_request');
 }
 
 describe('anthropic request: the HTTP call', () => {
@@ -49,6 +57,41 @@ describe('anthropic request: the HTTP call', () => {
       'x-api-key': 'sk-ant-test',
       'anthropic-beta': 'prompt-caching-2024-07-31',
     });
+  });
+
+  it('sends one x-api-key, the configured key, even when the config also sets an X-Api-Key header', () => {
+    const configured = (apiKey: string | undefined) =>
+      configFromObject(
+        {
+          providers: [
+            {
+              name: 'anthropic',
+              type: 'anthropic',
+              base_url: 'https://api.anthropic.com',
+              ...(apiKey === undefined ? {} : { api_key: apiKey }),
+              headers: { 'X-Api-Key': 'sk-ant-spoof', 'Anthropic-Beta': 'prompt-caching-2024-07-31' },
+              models: ['claude-3-opus'],
+            },
+          ],
+        },
+        { env: {} },
+      ).providers[0].target;
+    const sent = (t: ProviderTarget) => anthropicAdapter.buildRequest({ model: 'm', messages: [user('hi')] }, ctx({ target: t })).headers;
+    const named = (headers: Record<string, string>, name: string) => Object.keys(headers).filter((k) => k.toLowerCase() === name);
+
+    const withKey = sent(configured('sk-ant-test'));
+    // One header of that name, whatever its case (undici would send 'x-api-key' and 'X-Api-Key' both), and ours.
+    expect(named(withKey, 'x-api-key')).toEqual(['x-api-key']);
+    expect(withKey).toEqual({
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      'x-api-key': 'sk-ant-test',
+      'anthropic-beta': 'prompt-caching-2024-07-31',
+    });
+    // Without a configured key, the configured header is the only auth and is sent once.
+    const withoutKey = sent(configured(undefined));
+    expect(named(withoutKey, 'x-api-key')).toEqual(['x-api-key']);
+    expect(withoutKey['x-api-key']).toBe('sk-ant-spoof');
   });
 
   it('sends stream: true only when the context streams', () => {
@@ -119,11 +162,11 @@ describe('anthropic request: messages', () => {
   });
 
   it('rejects parts Anthropic cannot take with a 400 naming the param', () => {
-    const audio = gatewayError(() =>
+    const audio = badRequest(() =>
       body({ model: 'm', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'x', format: 'wav' } }] }] }),
     );
     expect([audio.status, audio.param]).toEqual([400, 'messages[0].content[0].type']);
-    const notBase64 = gatewayError(() =>
+    const notBase64 = badRequest(() =>
       body({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,%89PNG' } }] }] }),
     );
     expect([notBase64.status, notBase64.param]).toEqual([400, 'messages[0].content[0].image_url.url']);
@@ -182,7 +225,7 @@ describe('anthropic request: messages', () => {
   });
 
   it('rejects tool call arguments that are not JSON with a 400 naming the param', () => {
-    const err = gatewayError(() =>
+    const err = badRequest(() =>
       body({
         model: 'm',
         messages: [user('x'), { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{oops' } }] }],

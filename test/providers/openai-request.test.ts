@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { configFromObject } from '../../src/config/load.ts';
 import type { ChatRequest } from '../../src/core/openai-types.ts';
 import { openaiAdapter, openaiCompatibleAdapter } from '../../src/providers/openai.ts';
 import type { ProviderTarget, TranslateContext } from '../../src/providers/types.ts';
@@ -15,6 +16,10 @@ const AZURE: ProviderTarget = {
 };
 
 const ctx = (target: ProviderTarget, model: string, stream: boolean): TranslateContext => ({ target, model, stream });
+
+/** The target a config file's provider entry becomes (header names lower-cased at load). */
+const configured = (provider: Record<string, unknown>): ProviderTarget =>
+  configFromObject({ providers: [{ models: ['gpt-4o'], ...provider }] }, { env: {} }).providers[0].target;
 
 // The request body of OpenAI's API reference "Create chat completion" (default example), plus tools.
 function clientRequest(): ChatRequest {
@@ -103,12 +108,19 @@ describe('openai adapter: building the upstream request', () => {
     expect(body.logit_bias).toEqual({ '50256': -100 });
   });
 
-  it('adds target headers, their names lower-cased, over its own', () => {
-    const target: ProviderTarget = { ...OPENAI, headers: { 'OpenAI-Organization': 'org-abc', 'OpenAI-Project': 'proj_1', Authorization: 'Bearer override' } };
+  it('adds configured headers, their names lower-cased at config load, over its defaults but never over its auth header', () => {
+    const target = configured({
+      name: 'openai',
+      type: 'openai',
+      base_url: 'https://api.openai.com/v1',
+      api_key: 'sk-test-123',
+      headers: { 'OpenAI-Organization': 'org-abc', 'OpenAI-Project': 'proj_1', Authorization: 'Bearer override' },
+    });
     expect(openaiAdapter.buildRequest(clientRequest(), ctx(target, 'gpt-4o', false)).headers).toEqual({
       'content-type': 'application/json',
       accept: 'application/json',
-      authorization: 'Bearer override',
+      // The key's header wins (it was 'Bearer override': configured headers no longer replace it).
+      authorization: 'Bearer sk-test-123',
       'openai-organization': 'org-abc',
       'openai-project': 'proj_1',
     });
@@ -171,7 +183,14 @@ describe('Azure OpenAI (azureApiVersion set)', () => {
   });
 
   it('sends no auth header without a key (Entra ID token passed as a target header)', () => {
-    const target: ProviderTarget = { ...AZURE, apiKey: undefined, headers: { Authorization: 'Bearer eyJ0eXAi' } };
+    const target = configured({
+      name: 'azure',
+      type: 'openai',
+      base_url: 'https://contoso.openai.azure.com',
+      api_version: '2024-10-21',
+      deployments: { 'gpt-4o': 'prod-gpt4o' },
+      headers: { Authorization: 'Bearer eyJ0eXAi' },
+    });
     expect(openaiAdapter.buildRequest(clientRequest(), ctx(target, 'gpt-4o', false)).headers).toEqual({
       'content-type': 'application/json',
       accept: 'application/json',

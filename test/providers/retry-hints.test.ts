@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { geminiRetryDelayMs, hintsFromHeaders, parseDuration, parseRetryAfter } from '../../src/providers/retry-hints.ts';
+import { geminiRetryDelayMs } from '../../src/providers/google/errors.ts';
+import { hintsFromHeaders, parseDuration, parseRetryAfter } from '../../src/providers/retry-hints.ts';
 
 const NOW = Date.parse('2024-05-01T12:00:00.000Z');
 

@@ -19,12 +19,11 @@ const ctx = () => ({ target: { name: 'openai', type: 'openai' as const, baseUrl:
 const req = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'hi' }] };
 
 describe('Transport', () => {
-  it('returns the completion, the upstream bytes when untranslated, and the rate-limit hints on demand', async () => {
+  it('returns the completion and the upstream bytes when untranslated', async () => {
     const r = await transport.call(openaiAdapter, req, ctx(), new AbortController().signal);
     expect(r.type).toBe('completion');
     if (r.type !== 'completion') return;
     expect(JSON.parse(Buffer.from(r.raw!).toString('utf8'))).toEqual(r.completion);
-    expect(r.hints.rateLimit).toMatchObject({ limitRequests: 10000, remainingRequests: 9999, resetRequestsMs: 6 });
   });
 
   it('classifies a failure with its Retry-After', async () => {

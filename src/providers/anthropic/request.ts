@@ -1,8 +1,8 @@
 /**
  * OpenAI Chat Completions request → Anthropic Messages request. Pure; runs once per attempt.
  */
-import { GatewayError } from '../../core/openai-error.ts';
 import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice } from '../../core/openai-types.ts';
+import { invalidRequest } from '../invalid-request.ts';
 import type { TranslateContext, UpstreamRequest } from '../types.ts';
 import type {
   ImageBlock,
@@ -15,10 +15,10 @@ import type {
 } from './wire.ts';
 
 /** Anthropic requires `max_tokens`; OpenAI does not. Used when the client sent neither limit. */
-export const DEFAULT_MAX_TOKENS = 4096;
+const DEFAULT_MAX_TOKENS = 4096;
 
 /** The `anthropic-version` header when the target does not pin one. */
-export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
+const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 
 /**
  * The upstream call for one attempt: URL, headers and the translated JSON body.
@@ -29,13 +29,14 @@ export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
  */
 export function buildAnthropicRequest(req: ChatRequest, ctx: TranslateContext): UpstreamRequest {
   const { target } = ctx;
+  // Configured headers (lower-case names) after the defaults, so a target can add
+  // `anthropic-beta` or replace a default; the key last, so they never override it.
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'anthropic-version': target.anthropicVersion ?? DEFAULT_ANTHROPIC_VERSION,
+    ...target.headers,
   };
   if (target.apiKey !== undefined) headers['x-api-key'] = target.apiKey;
-  // Configured headers last, so a target can add `anthropic-beta` or override the defaults.
-  if (target.headers !== undefined) Object.assign(headers, target.headers);
   return {
     method: 'POST',
     url: messagesUrl(target.baseUrl),
@@ -52,8 +53,9 @@ function messagesUrl(baseUrl: string): string {
 }
 
 /**
- * Translate the body. Throws GatewayError 400 (naming the offending `param`) for input that
- * has no Anthropic equivalent, rather than dropping part of the user's prompt.
+ * Translate the body. Throws an UpstreamError of kind `bad_request` (naming the offending
+ * `param`) for input that has no Anthropic equivalent, rather than dropping part of the
+ * user's prompt.
  */
 export function toMessagesRequest(req: ChatRequest, model: string, stream: boolean): MessagesRequest {
   const systemParts: string[] = [];
@@ -78,7 +80,7 @@ export function toMessagesRequest(req: ChatRequest, model: string, stream: boole
         append(messages, 'user', [toolResult(msg, i)]);
         break;
       default:
-        throw new GatewayError(400, `Unsupported message role '${String(msg.role)}'.`, { param: `messages[${i}].role` });
+        throw invalidRequest(`messages[${i}].role`, `Unsupported message role '${String(msg.role)}'.`);
     }
   }
 
@@ -132,9 +134,7 @@ function plainText(msg: ChatMessage, i: number): string {
   for (let j = 0; j < c.length; j++) {
     const part = c[j];
     if (part.type !== 'text') {
-      throw new GatewayError(400, `A ${msg.role} message may only hold text parts; got '${part.type}'.`, {
-        param: `messages[${i}].content[${j}].type`,
-      });
+      throw invalidRequest(`messages[${i}].content[${j}].type`, `A ${msg.role} message may only hold text parts; got '${part.type}'.`);
     }
     texts.push(String(part.text));
   }
@@ -162,34 +162,32 @@ function partBlock(part: ContentPart, param: string): RequestBlock | undefined {
     }
     case 'image_url': {
       const url = (part.image_url as { url?: unknown } | undefined)?.url;
-      if (typeof url !== 'string') throw new GatewayError(400, 'image_url.url must be a string.', { param: `${param}.image_url.url` });
+      if (typeof url !== 'string') throw invalidRequest(`${param}.image_url.url`, 'image_url.url must be a string.');
       return imageBlock(url, `${param}.image_url.url`);
     }
     case 'file': {
       const data = (part.file as { file_data?: unknown } | undefined)?.file_data;
       if (typeof data !== 'string' || !data.startsWith('data:')) {
-        throw new GatewayError(400, 'Anthropic accepts file parts only as inline file_data (a base64 data: URL).', {
-          param: `${param}.file`,
-        });
+        throw invalidRequest(`${param}.file`, 'Anthropic accepts file parts only as inline file_data (a base64 data: URL).');
       }
       return { type: 'document', source: { type: 'base64', ...decodeDataUrl(data, `${param}.file.file_data`) } };
     }
     default:
-      throw new GatewayError(400, `Content part type '${part.type}' is not supported by Anthropic.`, { param: `${param}.type` });
+      throw invalidRequest(`${param}.type`, `Content part type '${part.type}' is not supported by Anthropic.`);
   }
 }
 
 function imageBlock(url: string, param: string): ImageBlock {
   if (url.startsWith('data:')) return { type: 'image', source: { type: 'base64', ...decodeDataUrl(url, param) } };
   if (url.startsWith('https://') || url.startsWith('http://')) return { type: 'image', source: { type: 'url', url } };
-  throw new GatewayError(400, 'Image URLs must be http(s) or base64 data: URLs.', { param });
+  throw invalidRequest(param, 'Image URLs must be http(s) or base64 data: URLs.');
 }
 
 /** `data:image/png;base64,AAAA` → media type and payload; Anthropic takes base64 only. */
 function decodeDataUrl(url: string, param: string): { media_type: string; data: string } {
   const comma = url.indexOf(',');
   const meta = comma === -1 ? '' : url.slice(5, comma);
-  if (!meta.endsWith(';base64')) throw new GatewayError(400, 'data: URLs must be base64-encoded.', { param });
+  if (!meta.endsWith(';base64')) throw invalidRequest(param, 'data: URLs must be base64-encoded.');
   const semi = meta.indexOf(';');
   return { media_type: meta.slice(0, semi), data: url.slice(comma + 1) };
 }
@@ -211,15 +209,13 @@ function toolInput(args: string, i: number, j: number): unknown {
   try {
     return JSON.parse(args);
   } catch {
-    throw new GatewayError(400, 'Tool call arguments must be valid JSON.', {
-      param: `messages[${i}].tool_calls[${j}].function.arguments`,
-    });
+    throw invalidRequest(`messages[${i}].tool_calls[${j}].function.arguments`, 'Tool call arguments must be valid JSON.');
   }
 }
 
 function toolResult(msg: ChatMessage, i: number): RequestBlock {
   if (typeof msg.tool_call_id !== 'string') {
-    throw new GatewayError(400, 'A tool message needs tool_call_id.', { param: `messages[${i}].tool_call_id` });
+    throw invalidRequest(`messages[${i}].tool_call_id`, 'A tool message needs tool_call_id.');
   }
   const c = msg.content;
   const content =

@@ -1,6 +1,6 @@
 import type { ErrorKind } from '../../core/error-kinds.ts';
 import { UpstreamError, type RetryHints } from '../../core/upstream-error.ts';
-import { geminiRetryDelayMs, hintsFromHeaders } from '../retry-hints.ts';
+import { hintsFromHeaders, parseDuration } from '../retry-hints.ts';
 import type { HeaderMap } from '../types.ts';
 import type { GeminiErrorBody } from './wire.ts';
 
@@ -95,8 +95,24 @@ function kindOf(
   return { kind: 'bad_request', fatal: false };
 }
 
-function hasType(detail: Record<string, unknown>, type: string): boolean {
-  return typeof detail['@type'] === 'string' && detail['@type'].endsWith(type);
+/** True when `detail` is an `error.details[]` entry whose `@type` names `type` (a proxy may send anything there). */
+function hasType(detail: unknown, type: string): detail is Record<string, unknown> {
+  if (detail === null || typeof detail !== 'object') return false;
+  const t = (detail as Record<string, unknown>)['@type'];
+  return typeof t === 'string' && t.endsWith(type);
+}
+
+/**
+ * Gemini puts the delay in the body, not a header: `error.details[]` entry of type
+ * `type.googleapis.com/google.rpc.RetryInfo` with `retryDelay` like "38s".
+ */
+export function geminiRetryDelayMs(errorBody: unknown): number | undefined {
+  const details = (errorBody as { error?: { details?: unknown } } | null)?.error?.details;
+  if (!Array.isArray(details)) return undefined;
+  for (const d of details as unknown[]) {
+    if (hasType(d, 'google.rpc.RetryInfo')) return parseDuration(String(d.retryDelay ?? ''));
+  }
+  return undefined;
 }
 
 /** A QuotaFailure naming a per-day quota (quotaId "...PerDay...", metric "..._per_day"): waiting minutes never heals it. */

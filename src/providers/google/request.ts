@@ -1,5 +1,5 @@
 import type { ChatMessage, ChatRequest, ContentPart, FunctionTool, ToolCall, ToolChoice } from '../../core/openai-types.ts';
-import { UpstreamError } from '../../core/upstream-error.ts';
+import { invalidRequest } from '../invalid-request.ts';
 import type { ProviderTarget } from '../types.ts';
 import type {
   GeminiContent,
@@ -13,7 +13,7 @@ import type {
  * Google's documented stand-in for a missing thought signature: Gemini 3 rejects a replayed
  * functionCall without one (400), which is every tool turn that came from another provider.
  */
-export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
 
 /**
  * The upstream URL. The API key never goes in it (`x-goog-api-key` header) so it is never logged.
@@ -29,7 +29,7 @@ export function googleUrl(target: ProviderTarget, model: string, stream: boolean
   return `${base}/${target.googleApiVersion ?? 'v1beta'}/models/${name}:${method}`;
 }
 
-/** Request headers: JSON, the configured extras, then the key (which extras cannot override). */
+/** Request headers: JSON, the configured extras (lower-case names), then the key (which extras never override). */
 export function googleHeaders(target: ProviderTarget): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...target.headers };
   if (target.apiKey !== undefined && target.apiKey !== '') headers['x-goog-api-key'] = target.apiKey;
@@ -52,10 +52,6 @@ export function toGenerateContentRequest(req: ChatRequest): GenerateContentReque
   const generationConfig = generation(req);
   if (generationConfig !== undefined) out.generationConfig = generationConfig;
   return out;
-}
-
-function invalid(param: string, message: string): UpstreamError {
-  return new UpstreamError({ kind: 'bad_request', status: 400, providerCode: 'invalid_request', param, message });
 }
 
 function translateMessages(messages: ChatMessage[]): { contents: GeminiContent[]; system: Array<{ text: string }> } {
@@ -88,7 +84,7 @@ function translateMessages(messages: ChatMessage[]): { contents: GeminiContent[]
         push('user', [toolResponse(m, i, toolNames)]);
         break;
       default:
-        throw invalid(`messages[${i}].role`, `Gemini cannot take a message with role "${String(m.role)}"`);
+        throw invalidRequest(`messages[${i}].role`, `Gemini cannot take a message with role "${String(m.role)}"`);
     }
   }
   return { contents, system };
@@ -101,7 +97,7 @@ function texts(content: ChatMessage['content'], param: string): string[] {
   const out: string[] = [];
   for (let j = 0; j < content.length; j++) {
     const part = content[j];
-    if (part.type !== 'text') throw invalid(`${param}[${j}]`, `Gemini only takes text parts here, not "${part.type}"`);
+    if (part.type !== 'text') throw invalidRequest(`${param}[${j}]`, `Gemini only takes text parts here, not "${part.type}"`);
     const text = (part as { text?: unknown }).text;
     if (typeof text === 'string' && text !== '') out.push(text);
   }
@@ -134,31 +130,31 @@ function contentPart(part: ContentPart, param: string): GeminiPart | undefined {
       return typeof p.text === 'string' && p.text !== '' ? { text: p.text } : undefined;
     case 'image_url': {
       const url = typeof p.image_url === 'string' ? p.image_url : p.image_url?.url;
-      if (typeof url !== 'string') throw invalid(`${param}.image_url.url`, 'image_url.url must be a string');
+      if (typeof url !== 'string') throw invalidRequest(`${param}.image_url.url`, 'image_url.url must be a string');
       return imagePart(url, `${param}.image_url.url`);
     }
     case 'input_audio': {
       const data = p.input_audio?.data;
       const format = p.input_audio?.format;
-      if (typeof data !== 'string' || typeof format !== 'string') throw invalid(`${param}.input_audio`, 'input_audio needs data and format');
+      if (typeof data !== 'string' || typeof format !== 'string') throw invalidRequest(`${param}.input_audio`, 'input_audio needs data and format');
       return { inlineData: { mimeType: `audio/${format}`, data } };
     }
     case 'file': {
       const data = p.file?.file_data;
       if (typeof data !== 'string' || !data.startsWith('data:')) {
-        throw invalid(`${param}.file`, 'Gemini takes a file part only as inline file_data (a data: URL), not a file_id');
+        throw invalidRequest(`${param}.file`, 'Gemini takes a file part only as inline file_data (a data: URL), not a file_id');
       }
       return { inlineData: dataUrl(data) };
     }
     default:
-      throw invalid(`${param}.type`, `Gemini cannot take a "${part.type}" content part`);
+      throw invalidRequest(`${param}.type`, `Gemini cannot take a "${part.type}" content part`);
   }
 }
 
 function imagePart(url: string, param: string): GeminiPart {
   if (url.startsWith('data:')) return { inlineData: dataUrl(url) };
   if (/^https?:\/\//i.test(url)) return { fileData: { mimeType: guessMimeType(url), fileUri: url } };
-  throw invalid(param, 'an image URL must be a data: URL or an http(s) URL');
+  throw invalidRequest(param, 'an image URL must be a data: URL or an http(s) URL');
 }
 
 /** `data:<mime>[;params][;base64],<payload>` → inlineData (always base64). */
@@ -184,7 +180,7 @@ const MIME_BY_EXTENSION: Record<string, string> = {
 };
 
 /** MIME type from the URL path's extension; image/jpeg when there is none we know. */
-export function guessMimeType(url: string): string {
+function guessMimeType(url: string): string {
   const end = url.search(/[?#]/);
   const path = end === -1 ? url : url.slice(0, end);
   const slash = path.lastIndexOf('/');
@@ -230,7 +226,7 @@ function argsObject(args: string): Record<string, unknown> {
 function toolResponse(m: ChatMessage, i: number, toolNames: Map<string, string>): GeminiPart {
   const name = (m.tool_call_id === undefined ? undefined : toolNames.get(m.tool_call_id)) ?? (typeof m.name === 'string' ? m.name : undefined);
   if (name === undefined) {
-    throw invalid(`messages[${i}].tool_call_id`, `tool message answers "${String(m.tool_call_id)}", which no earlier assistant tool_call has`);
+    throw invalidRequest(`messages[${i}].tool_call_id`, `tool message answers "${String(m.tool_call_id)}", which no earlier assistant tool_call has`);
   }
   const text = texts(m.content, `messages[${i}].content`).join('');
   return { functionResponse: { name, response: responseObject(text) } };
@@ -251,7 +247,7 @@ function responseObject(text: string): Record<string, unknown> {
 
 function declaration(tool: FunctionTool, k: number): { name: string; description?: string; parametersJsonSchema?: Record<string, unknown> } {
   if (tool.type !== 'function' || tool.function === undefined) {
-    throw invalid(`tools[${k}].type`, `Gemini only takes function tools, not "${String(tool.type)}"`);
+    throw invalidRequest(`tools[${k}].type`, `Gemini only takes function tools, not "${String(tool.type)}"`);
   }
   const decl: { name: string; description?: string; parametersJsonSchema?: Record<string, unknown> } = { name: tool.function.name };
   if (tool.function.description !== undefined) decl.description = tool.function.description;

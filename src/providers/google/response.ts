@@ -13,7 +13,7 @@ export interface GoogleClock {
 }
 
 /** A tool call as the gateway hands it out: OpenAI's shape plus Google's thought signature. */
-export type GoogleToolCall = ToolCall & { extra_content?: { google: { thought_signature: string } } };
+type GoogleToolCall = ToolCall & { extra_content?: { google: { thought_signature: string } } };
 
 const FILTERED = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION']);
 

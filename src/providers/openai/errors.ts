@@ -13,7 +13,7 @@ import { hintsFromHeaders, parseDuration } from '../retry-hints.ts';
 import type { HeaderMap } from '../types.ts';
 
 /** The fields of an OpenAI-style error object, however the server spelled them. */
-export interface OpenAIErrorFields {
+interface OpenAIErrorFields {
   message: string | undefined;
   type: string | undefined;
   /** Stringified: vLLM sends numbers (400), Azure numeric strings ("429"). */
@@ -30,7 +30,7 @@ export interface OpenAIErrorFields {
  * readOpenAIError({ error: { message: 'Rate limit reached', type: 'tokens', param: null, code: 'rate_limit_exceeded' } })
  * // => { message: 'Rate limit reached', type: 'tokens', code: 'rate_limit_exceeded', param: null, innerCode: undefined }
  */
-export function readOpenAIError(payload: unknown): OpenAIErrorFields | undefined {
+function readOpenAIError(payload: unknown): OpenAIErrorFields | undefined {
   if (payload === null || typeof payload !== 'object') return undefined;
   const top = payload as Record<string, unknown>;
   if (typeof top.error === 'string') {

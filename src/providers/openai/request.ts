@@ -17,7 +17,7 @@ import type { ProviderTarget, TranslateContext, UpstreamRequest } from '../types
  * chatCompletionsUrl({ baseUrl: 'http://127.0.0.1:11434/v1', ... }, 'llama3.2')
  * // => 'http://127.0.0.1:11434/v1/chat/completions'
  */
-export function chatCompletionsUrl(target: ProviderTarget, model: string): string {
+function chatCompletionsUrl(target: ProviderTarget, model: string): string {
   const base = withoutTrailingSlash(target.baseUrl);
   if (target.azureApiVersion === undefined) return `${base}/chat/completions`;
   const deployment = target.azureDeployments?.[model] ?? model;
@@ -25,21 +25,20 @@ export function chatCompletionsUrl(target: ProviderTarget, model: string): strin
 }
 
 /**
- * Request headers: `Authorization: Bearer` (OpenAI and compatibles) or `api-key` (Azure), left
- * out when there is no key (Ollama, a local vLLM). `target.headers` come last and win, their
- * names lower-cased so a configured `Authorization` replaces ours instead of doubling it.
+ * Request headers: the defaults, then the configured `target.headers` (lower-case names, which
+ * may replace a default), then `Authorization: Bearer` (OpenAI and compatibles) or `api-key`
+ * (Azure), which a configured header never overrides. No key (Ollama, a local vLLM, Azure
+ * with an Entra ID token configured as a header): no auth header of ours.
  */
-export function upstreamHeaders(target: ProviderTarget, stream: boolean): Record<string, string> {
+function upstreamHeaders(target: ProviderTarget, stream: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: stream ? 'text/event-stream' : 'application/json',
+    ...target.headers,
   };
   if (target.apiKey) {
     if (target.azureApiVersion === undefined) headers.authorization = `Bearer ${target.apiKey}`;
     else headers['api-key'] = target.apiKey;
-  }
-  if (target.headers !== undefined) {
-    for (const name in target.headers) headers[name.toLowerCase()] = target.headers[name];
   }
   return headers;
 }
@@ -51,7 +50,7 @@ export function upstreamHeaders(target: ProviderTarget, stream: boolean): Record
  * `stream` and `stream_options`: OpenAI rejects `stream_options` without `stream`, and the
  * gateway may call without streaming what the client asked to stream.
  */
-export function chatRequestBody(req: ChatRequest, model: string, stream: boolean): string {
+function chatRequestBody(req: ChatRequest, model: string, stream: boolean): string {
   // Properties set to undefined are left out by JSON.stringify; spread keeps the key order.
   return JSON.stringify(
     stream

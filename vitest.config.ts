@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests start real servers on port 0; two cores, so keep the pool small.
     maxWorkers: 2,
+    // Every worker gets global.gc, so test/engine/memory-stays-flat.test.ts runs under a plain
+    // `npx vitest run` too, not only under `npm test` (which also sets NODE_OPTIONS=--expose-gc).
+    execArgv: ['--expose-gc'],
   },
 });

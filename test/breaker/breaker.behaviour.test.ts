@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createActor, SimulatedClock } from 'xstate';
 import { startBreaker } from './harness.ts';
 import { breakerMachine, failuresNow, isAdmitted, retryAfterMs } from '../../machines/breaker.machine.ts';
+import { tryAcquire } from '../../src/breaker/acquire.ts';
+import { DEFAULT_BREAKER_CONFIG } from '../../src/breaker/config.ts';
+import { breakerStatus } from '../../src/breaker/status.ts';
 
 const base = {
   errorThreshold: 3,
@@ -257,5 +261,30 @@ describe('breaker', () => {
     const persisted = JSON.parse(JSON.stringify(b.actor.getPersistedSnapshot()));
     expect(persisted.value).toBe('half_open');
     expect(persisted.context).toMatchObject({ trials: ['t1'], openedAt: 0, leaseStartedAt: 5_000 });
+
+    // Restored, as startBreaker creates breakers (same input, a clock at the same time).
+    const clock = new SimulatedClock();
+    clock.set(b.clock.now());
+    const restored = createActor(breakerMachine, {
+      snapshot: persisted,
+      input: { config: { ...DEFAULT_BREAKER_CONFIG, ...base }, target: 'sim/m' },
+      clock,
+    }).start();
+    const snap = restored.getSnapshot();
+    expect(snap.status).toBe('active');
+    expect(snap.value).toBe('half_open');
+    expect(breakerStatus(snap)).toBe('half_open');
+    expect(snap.context).toEqual(b.actor.getSnapshot().context);
+    expect(snap.context).toMatchObject({ trials: ['t1'], openedAt: 0, leaseStartedAt: 5_000, trialSuccesses: 0 });
+    // And it behaves as the original: t1 still holds its slot, one slot left of two.
+    expect(isAdmitted(snap, 't1')).toBe(true);
+    expect(tryAcquire(restored, 't2', clock.now())).toBe(true);
+    expect(tryAcquire(restored, 't3', clock.now())).toBe(false);
+    // Two trial successes (success_threshold 2) close it.
+    restored.send({ type: 'OUTCOME', ok: true, latencyMs: 10, at: clock.now(), token: 't1' });
+    expect(restored.getSnapshot().value).toBe('half_open');
+    restored.send({ type: 'OUTCOME', ok: true, latencyMs: 10, at: clock.now(), token: 't2' });
+    expect(restored.getSnapshot().value).toBe('closed');
+    restored.stop();
   });
 });

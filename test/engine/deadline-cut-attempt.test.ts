@@ -56,17 +56,25 @@ describe('an attempt cut by the request deadline', () => {
       await h.advance(5_000);
       expect(breakerState(h, 'p0')).toBe('half_open');
 
-      const trial = h.start({ 'x-request-timeout-ms': '1000' });
-      await h.advance(1_000);
+      // A 500 ms client deadline, under MIN_CUT_TO_COUNT_MS (src/engine/engine.ts): the cut is
+      // not held against p0, so this exercises the path that releases the trial slot rather
+      // than reporting the cut as a failed trial.
+      const trial = h.start({ 'x-request-timeout-ms': '500' });
+      await h.advance(500);
       expect(trial.out).toMatchObject({ ok: false, error: { kind: 'timeout' } });
       expect(h.calls.map((c) => [c.request, c.breaker, c.holdsTrial])).toEqual([[0, 'closed', false], [1, 'half_open', true]]);
       expect(trial.trialsAtDone).toEqual([]);
+      // The short cut counted nothing against p0: still half-open, its slot free again.
+      expect(breakerState(h, 'p0')).toBe('half_open');
 
       // Whether the fix reports the cut as a failed trial (open again) or releases the slot
       // (still half-open, next request is the trial), a half-open refusal is wrong here.
       const next = h.start({});
       await h.advance(0);
       expect([breakerState(h, 'p0'), next.out?.attempts[0].skipped ?? false]).not.toEqual(['half_open', true]);
+      // Released, not reported: the next request is the new trial, let through to p0.
+      expect(next.out?.attempts[0].skipped ?? false).toBe(false);
+      expect(h.calls.map((c) => [c.request, c.breaker, c.holdsTrial])).toEqual([[0, 'closed', false], [1, 'half_open', true], [2, 'half_open', true]]);
     } finally {
       h.stop();
     }

@@ -152,11 +152,15 @@ describe('request orchestration (properties)', () => {
   });
 
   it('holds no half-open trial slot once the request is final', async () => {
+    let heldTrial = 0;
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        checkTrialsReleased(await simulate(s));
+        const h = await simulate(s);
+        checkTrialsReleased(h);
+        heldTrial += h.requests.filter((rec) => callsOf(h, rec).some((c) => c.holdsTrial)).length;
       }),
       runs,
     );
+    expect(heldTrial).toBeGreaterThan(0);
   });
 });

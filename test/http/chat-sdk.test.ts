@@ -68,6 +68,8 @@ describe.each(MODELS)('official SDK -> gateway -> %s (%s wire format)', (model, 
     expect(text).toBe(whole.choices[0].message.content);
     expect(finish).toBe('stop');
     expect(roles).toBe(1);
+    // Else the next line degenerates to toEqual(undefined) and passes with no usage anywhere.
+    expect(whole.usage).toBeDefined();
     expect(usage).toEqual(whole.usage && expect.objectContaining({ completion_tokens: whole.usage.completion_tokens, prompt_tokens: whole.usage.prompt_tokens }));
   });
 

@@ -174,6 +174,9 @@ describe('Automatic Failover: simple configuration (X-Failover-Enabled, X-Failov
       expect(gap).toBeGreaterThanOrEqual(0);
       expect(gap).toBeLessThanOrEqual(100 * 2 ** n);
     });
+    // ...and the retries do back off: not all three draws are 0 (a 0-delay retry loop would be).
+    expect(g.slice(2)).toHaveLength(3);
+    expect(g.slice(2).some((x) => x > 0)).toBe(true);
   });
 
   it('a bad_request is the client\'s own fault: no failover, no retry', async () => {

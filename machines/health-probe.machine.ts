@@ -17,7 +17,6 @@ export interface HealthProbeInput {
 interface Context extends HealthProbeInput {
   failures: number;
   successes: number;
-  probes: number;
 }
 
 type ProbeTransition = { guard?: 'tooManyFailures' | 'enoughSuccesses'; target: string; actions: 'countSuccess' | 'countFailure' };
@@ -56,8 +55,9 @@ export const healthProbeMachine = setup({
   actions: {
     // Provided by the runtime: flips the target's `unhealthy` flag.
     setHealthy: (_, _params: { healthy: boolean }) => {},
-    countSuccess: assign({ successes: ({ context }) => context.successes + 1, failures: 0, probes: ({ context }) => context.probes + 1 }),
-    countFailure: assign({ failures: ({ context }) => context.failures + 1, successes: 0, probes: ({ context }) => context.probes + 1 }),
+    // Each resets the other count: the transitions into and out of `unhealthy` need no resets of their own.
+    countSuccess: assign({ successes: ({ context }) => context.successes + 1, failures: 0 }),
+    countFailure: assign({ failures: ({ context }) => context.failures + 1, successes: 0 }),
   },
   delays: {
     interval: ({ context }) => context.intervalMs,
@@ -68,7 +68,7 @@ export const healthProbeMachine = setup({
   },
 }).createMachine({
   id: 'healthProbe',
-  context: ({ input }) => ({ ...input, failures: 0, successes: 0, probes: 0 }),
+  context: ({ input }) => ({ ...input, failures: 0, successes: 0 }),
   initial: 'healthy',
   states: {
     healthy: probeCycle(
@@ -79,8 +79,8 @@ export const healthProbeMachine = setup({
       ],
     ),
     unhealthy: {
-      entry: [{ type: 'setHealthy', params: { healthy: false } }, assign({ successes: 0 })],
-      exit: [{ type: 'setHealthy', params: { healthy: true } }, assign({ failures: 0 })],
+      entry: { type: 'setHealthy', params: { healthy: false } },
+      exit: { type: 'setHealthy', params: { healthy: true } },
       ...probeCycle(
         [
           { guard: 'enoughSuccesses', target: '#healthProbe.healthy', actions: 'countSuccess' },

@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { ErrorKind } from '../src/core/error-kinds.ts';
-import { UpstreamError } from '../src/core/upstream-error.ts';
+import { toUpstreamError, UpstreamError } from '../src/core/upstream-error.ts';
 
 /**
  * One client request: tries the steps of its plan in order, asking `decide` after every
@@ -112,13 +112,6 @@ interface Context<S extends RequestStep> {
   result: unknown;
 }
 
-function toUpstreamError(err: unknown): UpstreamError {
-  if (err instanceof UpstreamError) return err;
-  // A bug in an adapter must not look like a provider outage to the client, but it is still
-  // this attempt's failure: classify it as a server error and keep the cause.
-  return new UpstreamError({ kind: 'server_error', message: `attempt failed: ${(err as Error)?.message ?? String(err)}`, cause: err });
-}
-
 /** The record of the attempt now ending on the current step. */
 function attemptRecord(
   context: Context<RequestStep>,
@@ -151,20 +144,14 @@ const reportStreamFailure = {
   type: 'report',
   params: ({ context }: { context: Context<RequestStep> }) => {
     const last = context.attempts[context.attempts.length - 1];
-    return {
-      record: { ...last, ok: false, kind: context.lastError!.kind, latencyMs: context.now() - context.attemptStartedAt },
-      error: context.lastError,
-    };
+    return { record: { ...last, ok: false, kind: context.lastError!.kind, latencyMs: context.now() - context.attemptStartedAt } };
   },
 } as const;
 
 /** `report` with the last attempt as params (the runtime provides `report`). */
 const reportLast = {
   type: 'report',
-  params: ({ context }: { context: Context<RequestStep> }) => {
-    const record = context.attempts[context.attempts.length - 1];
-    return { record, error: record.ok ? null : context.lastError };
-  },
+  params: ({ context }: { context: Context<RequestStep> }) => ({ record: context.attempts[context.attempts.length - 1] }),
 } as const;
 
 export const requestMachine = setup({
@@ -182,7 +169,7 @@ export const requestMachine = setup({
   },
   actions: {
     // Replaced by the runtime: tells the target's model actor how the attempt went.
-    report: (_, _params: { record: AttemptRecord; error: UpstreamError | null }) => {},
+    report: (_, _params: { record: AttemptRecord }) => {},
     recordSuccess: assign(({ context, event }) => ({
       result: (event as unknown as { output: unknown }).output,
       attempts: [...context.attempts, attemptRecord(context, { ok: true })],

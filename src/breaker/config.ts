@@ -22,7 +22,9 @@ export interface BreakerConfig {
   latencyThresholdMs: number;
 }
 
-export type BreakerFallback = 'error' | 'cache' | 'degraded';
+/** What a request gets when the requested target's breaker refuses it. */
+export const BREAKER_FALLBACKS = ['error', 'cache', 'degraded'] as const;
+export type BreakerFallback = (typeof BREAKER_FALLBACKS)[number];
 
 export const DEFAULT_BREAKER_CONFIG: BreakerConfig = Object.freeze({
   errorThreshold: 5,

@@ -36,10 +36,6 @@ export class ResponseCache {
     this.#max = maxEntries;
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   set(key: string, completion: ChatCompletion, at: number): void {
     if (this.#max === 0) return;
     this.#entries.delete(key);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BREAKER_FALLBACKS } from '../breaker/config.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -67,7 +68,7 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 const resilience = z.object({
   /** X-Circuit-Breaker fields, e.g. { error_threshold: 5, timeout: 30 }. */
   breaker: z.record(z.string(), z.unknown()).optional(),
-  breaker_fallback: z.enum(['error', 'cache', 'degraded']).default('error'),
+  breaker_fallback: z.enum(BREAKER_FALLBACKS).default('error'),
   /** X-Retry-Config fields, e.g. { initial_delay_ms: 100, max_retries: 2 }. */
   retry: z.record(z.string(), z.unknown()).optional(),
   failover: z.object({

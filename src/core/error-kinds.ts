@@ -20,10 +20,6 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
 /** `any_error` matches every kind but `bad_request` (the client's own fault). */
 export type ErrorTrigger = ErrorKind | 'any_error';
 
-export function isErrorKind(value: unknown): value is ErrorKind {
-  return typeof value === 'string' && (ERROR_KINDS as readonly string[]).includes(value);
-}
-
 export function triggerMatches(trigger: ErrorTrigger, kind: ErrorKind): boolean {
   return trigger === 'any_error' ? kind !== 'bad_request' : trigger === kind;
 }

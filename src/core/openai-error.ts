@@ -35,6 +35,11 @@ export class GatewayError extends Error {
   }
 }
 
+/** OpenAI's 404 for a model the gateway does not serve. */
+export function modelNotFound(model: string): GatewayError {
+  return new GatewayError(404, `The model \`${model}\` does not exist or you do not have access to it.`, { code: 'model_not_found', param: 'model' });
+}
+
 function defaultType(status: number): string {
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';

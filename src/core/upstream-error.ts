@@ -76,6 +76,12 @@ export class UpstreamError extends Error {
   }
 }
 
-export function isUpstreamError(err: unknown): err is UpstreamError {
-  return err instanceof UpstreamError;
+/**
+ * Any failure of an attempt as an UpstreamError. Something else thrown (a bug in an adapter)
+ * must not look like a provider outage to the client, but it is still that attempt's failure:
+ * a server error, with the cause kept.
+ */
+export function toUpstreamError(err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  return new UpstreamError({ kind: 'server_error', message: `attempt failed: ${(err as Error)?.message ?? String(err)}`, cause: err });
 }

@@ -11,8 +11,8 @@ export interface DeciderOptions {
   policy: RequestPolicy;
   steps: readonly PlanStep[];
   targets: Targets;
-  /** A target's observed latency (EWMA of successes), or null when unknown. */
-  latencyOf: (step: PlanStep) => number | null;
+  /** A target's observed latency, or null when unknown (default: the target's EWMA of successes). */
+  latencyOf?: (step: PlanStep) => number | null;
   rng: () => number;
 }
 
@@ -30,16 +30,16 @@ export interface DeciderOptions {
  * that was skipped (open breaker, unhealthy) makes every later step eligible.
  */
 export function createDecider(o: DeciderOptions): (d: DecideInput<PlanStep>) => Decision {
-  const { policy, steps } = o;
-  const primaryLatency = (): number | null => o.latencyOf(steps[0]);
+  const { policy, steps, targets } = o;
+  const latencyOf = o.latencyOf ?? ((s: PlanStep) => targets.get(s.provider, s.model).stats.latencyEwmaMs);
 
   const nextEligible = (from: number, kind: ErrorKind, anyTrigger: boolean): number => {
     for (let i = from + 1; i < steps.length; i++) {
       const s = steps[i];
       if (!anyTrigger && s.trigger !== undefined && !s.trigger.some((t) => triggerMatches(t, kind))) continue;
       if (s.maxLatencyIncreaseMs !== undefined) {
-        const mine = o.latencyOf(s);
-        const base = primaryLatency();
+        const mine = latencyOf(s);
+        const base = latencyOf(steps[0]);
         if (mine !== null && base !== null && mine - base > s.maxLatencyIncreaseMs) continue;
       }
       return i;

@@ -11,6 +11,7 @@ import {
   type RequestEvent,
   type RequestOutput,
 } from '../../machines/request.machine.ts';
+import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import type { BreakerConfig } from '../breaker/config.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
@@ -36,8 +37,12 @@ export interface AttemptPayload {
   requestId: string;
   /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
   breakerConfig: BreakerConfig | undefined;
-  /** Half-open trial tokens this request holds; released if it is abandoned. */
-  trials: Set<string>;
+  /**
+   * The half-open trial slots this request holds, token -> the breaker that admitted it;
+   * released if the request is abandoned. Created on the first trial (rare): a request
+   * through closed breakers allocates nothing for it.
+   */
+  trials?: Map<string, BreakerActor>;
   /** Stamped by the stream pump on every chunk: the idle watchdog reads it (no event per chunk). */
   activity: { lastChunkAt: number };
 }
@@ -144,8 +149,9 @@ export class Engine {
             throw new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` });
           }
           const breaker = target.breakerFor(p.breakerConfig);
-          const token = `${p.requestId}#${input.attempt}`;
-          const before = breaker.getSnapshot().value;
+          // Only a half-open breaker tracks who it admitted: the token is built for it alone.
+          const halfOpen = breaker.getSnapshot().value === 'half_open';
+          const token = halfOpen ? trialToken(p.requestId, input.attempt) : '';
           if (!tryAcquire(breaker, token, now())) {
             const wait = retryAfterMs(breaker.getSnapshot(), now());
             throw new UpstreamError({
@@ -154,7 +160,7 @@ export class Engine {
               message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
             });
           }
-          if (before === 'half_open') p.trials.add(token);
+          if (halfOpen) (p.trials ??= new Map()).set(token, breaker);
           if (input.stepAttempt === 1) target.budget.onRequest();
           const request = step.reduceMaxTokens !== undefined ? reduceMaxTokens(p.request, step.reduceMaxTokens) : p.request;
           const call = transport.call(step.adapter, request, { target: step.target, model: step.upstreamModel, stream: p.stream }, signal);
@@ -167,17 +173,18 @@ export class Engine {
         }) as never,
       },
       actions: {
-        report: ({ context }, params: { record: AttemptRecord; error: UpstreamError | null }) => {
+        report: ({ context }, params: { record: AttemptRecord }) => {
           const r = params.record;
           if (r.skipped) return;
           const p = context.payload as AttemptPayload;
           const at = now();
-          const token = `${p.requestId}#${r.attempt}`;
-          p.trials.delete(token);
+          const token = p.trials?.size ? trialToken(p.requestId, r.attempt) : undefined;
+          const trial = token === undefined ? undefined : p.trials!.get(token);
+          if (trial) p.trials!.delete(token!);
           if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
             // A client's own very short deadline says nothing about the provider: free the
             // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
-            targets.get(r.provider, r.model).breakers.release(token);
+            trial?.send({ type: 'RELEASE', token: token! });
             return;
           }
           const target = targets.get(r.provider, r.model);
@@ -194,7 +201,7 @@ export class Engine {
               latencyEwmaMs: st.latencyEwmaMs,
             });
           }
-          target.observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, token });
+          target.observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
         },
       },
     });
@@ -235,10 +242,10 @@ export class Engine {
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
     let onStall: (() => void) | undefined;
-    const targets = this.targets;
     // Trials still held when the request ends (it was cut or abandoned) must not wait for their lease.
     const releaseTrials = (): void => {
-      for (const token of payload.trials) for (const t of targets.values()) t.breakers.release(token);
+      if (!payload.trials?.size) return;
+      for (const [token, breaker] of payload.trials) breaker.send({ type: 'RELEASE', token });
       payload.trials.clear();
     };
     const done = new Promise<RunOutput>((resolve, reject) => {
@@ -280,16 +287,16 @@ export class Engine {
     };
   }
 
-  /** The long-lived actor system (providers, models). */
-  get system(): Actor<typeof gatewayMachine>['system'] {
-    return this.#root.system;
-  }
-
   stop(): void {
     this.#root.stop();
     this.targets.stop();
     for (const p of this.#probes.values()) p.stop();
   }
+}
+
+/** A half-open trial's token: the request and its attempt (unique while the request lives). */
+function trialToken(requestId: string, attempt: number): string {
+  return `${requestId}#${attempt}`;
 }
 
 /** max_tokens / max_completion_tokens scaled by a fallback's reduce_max_tokens (at least 1). */

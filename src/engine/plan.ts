@@ -1,5 +1,5 @@
-import { GatewayError } from '../core/openai-error.ts';
 import type { ErrorTrigger } from '../core/error-kinds.ts';
+import { headerError } from '../policy/header-error.ts';
 import type { RequestPolicy } from '../policy/types.ts';
 import type { RouteStep, RouteTable } from './routes.ts';
 
@@ -12,10 +12,6 @@ export interface PlanStep extends RouteStep {
   reduceQuality?: boolean;
   /** Factor applied to max_tokens / max_completion_tokens on this step. */
   reduceMaxTokens?: number;
-}
-
-function invalid(header: string, message: string): GatewayError {
-  return new GatewayError(400, `${header}: ${message}`, { param: header, code: 'invalid_header' });
 }
 
 /**
@@ -39,11 +35,11 @@ export function buildPlan(
   if (f.advanced !== undefined) {
     const a = f.advanced;
     const primary = routes.on(a.primary.provider, a.primary.model);
-    if (!primary) throw invalid('X-Failover-Config', `field "primary.model": provider "${a.primary.provider}" does not serve model "${a.primary.model}"`);
+    if (!primary) throw headerError('X-Failover-Config', ['primary', 'model'], `provider "${a.primary.provider}" does not serve model "${a.primary.model}"`);
     const steps: PlanStep[] = [primary];
     a.fallbacks.forEach((fb, i) => {
       const route = routes.on(fb.provider, fb.model);
-      if (!route) throw invalid('X-Failover-Config', `field "fallbacks[${i}].model": provider "${fb.provider}" does not serve model "${fb.model}"`);
+      if (!route) throw headerError('X-Failover-Config', ['fallbacks', i, 'model'], `provider "${fb.provider}" does not serve model "${fb.model}"`);
       steps.push({
         ...route,
         trigger: fb.trigger,
@@ -62,7 +58,7 @@ export function buildPlan(
     const route = routes.equivalentOn(provider, requestedModel);
     if (route) steps.push(route);
     else if (explicitProviders) {
-      throw invalid('X-Failover-Providers', `provider "${provider}" serves no equivalent of model "${requestedModel}" (add one under models: in the config)`);
+      throw headerError('X-Failover-Providers', [], `provider "${provider}" serves no equivalent of model "${requestedModel}" (add one under models: in the config)`);
     }
   }
   return steps;

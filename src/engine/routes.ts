@@ -50,10 +50,6 @@ export class RouteTable {
     return new Set(this.#providers.keys());
   }
 
-  hasProvider(name: string): boolean {
-    return this.#providers.has(name);
-  }
-
   /**
    * The route for a requested model: `model` (first provider serving it) or
    * `provider/model`. Undefined when nothing serves it.

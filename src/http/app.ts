@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GatewayError } from '../core/openai-error.ts';
+import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { KeyChecker } from '../auth/keys.ts';
 import { presentedKey } from '../auth/keys.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -9,7 +9,6 @@ import { simulatorAdmin } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
-  engine: Engine;
   keys: KeyChecker;
   adminKeys: KeyChecker;
   simulatorUrl: string | undefined;
@@ -49,7 +48,7 @@ export function createListener(opts: AppOptions): (req: IncomingMessage, res: Se
 }
 
 /** The gateway's HTTP API (express 5) for everything but the chat hot path. */
-export function createApp(opts: AppOptions): express.Express {
+function createApp(opts: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -77,7 +76,7 @@ export function createApp(opts: AppOptions): express.Express {
   });
   app.get('/v1/models/:model', requireKey, (req, res) => {
     const m = opts.engine.routes.models().find((x) => x.id === req.params.model);
-    if (!m) throw new GatewayError(404, `The model \`${req.params.model}\` does not exist or you do not have access to it.`, { code: 'model_not_found', param: 'model' });
+    if (!m) throw modelNotFound(String(req.params.model));
     res.json(m);
   });
 

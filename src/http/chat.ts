@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamAssembler } from '../cache/assemble-stream.ts';
 import { cacheKey, type ResponseCache } from '../cache/response-cache.ts';
-import { GatewayError, KIND_TO_CLIENT } from '../core/openai-error.ts';
+import { GatewayError, KIND_TO_CLIENT, modelNotFound } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
-import { UpstreamError } from '../core/upstream-error.ts';
+import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { createDecider } from '../engine/decide.ts';
 import type { AttemptPayload, Engine, RunHandle, RunOutput } from '../engine/engine.ts';
 import { buildPlan, type PlanStep } from '../engine/plan.ts';
@@ -12,9 +12,10 @@ import { parsePolicy } from '../policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../policy/types.ts';
 import { continuesPrefill } from '../providers/capabilities.ts';
 import type { StreamResult } from '../providers/transport.ts';
+import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import { readJsonBody } from './body.ts';
 import { sendError, toGatewayError, upstreamToGateway } from './errors.ts';
-import { circuitHeaders, outcomeHeaders } from './outcome-headers.ts';
+import { outcomeHeaders } from './outcome-headers.ts';
 import { SseWriter } from './sse-writer.ts';
 import { validateChatRequest } from './validate-chat.ts';
 
@@ -38,6 +39,8 @@ interface Prepared {
   policy: RequestPolicy;
   steps: PlanStep[];
   decide: Decider;
+  /** The requested target's breaker for this request's config, when known up front (default policy). */
+  primary?: BreakerActor;
 }
 
 type Decider = ReturnType<typeof createDecider>;
@@ -48,19 +51,14 @@ export function createChatHandler(opts: ChatHandlerOptions) {
   const rng = opts.rng ?? Math.random;
 
   const defaults = defaultPolicy(opts.policy.defaults);
-  const defaultPlans = new Map<string, { steps: PlanStep[]; decide: Decider }>();
+  const defaultPlans = new Map<string, { steps: PlanStep[]; decide: Decider; primary: BreakerActor }>();
   const decider = (policy: RequestPolicy, steps: PlanStep[]): Decider =>
-    createDecider({ policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng });
+    createDecider({ policy, steps, targets: engine.targets, rng });
 
   function prepare(body: unknown, headers: IncomingMessage['headers']): Prepared {
     const request = validateChatRequest(body);
     const route = engine.routes.resolve(request.model);
-    if (!route) {
-      throw new GatewayError(404, `The model \`${request.model}\` does not exist or you do not have access to it.`, {
-        code: 'model_not_found',
-        param: 'model',
-      });
-    }
+    if (!route) throw modelNotFound(request.model);
     const policy = parsePolicy(headers, opts.policy);
     if (policy === defaults) {
       // The common request (no policy headers): its chain and decider depend only on the
@@ -68,9 +66,11 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       let plan = defaultPlans.get(request.model);
       if (plan === undefined) {
         const steps = buildPlan(engine.routes, route, request.model, policy, false);
-        defaultPlans.set(request.model, (plan = { steps, decide: decider(policy, steps) }));
+        // The default breaker of a target is never evicted: one lookup per model, not per request.
+        const primary = engine.targets.get(steps[0].provider, steps[0].model).breakerFor(undefined);
+        defaultPlans.set(request.model, (plan = { steps, decide: decider(policy, steps), primary }));
       }
-      return { request, policy, steps: plan.steps, decide: plan.decide };
+      return { request, policy, steps: plan.steps, decide: plan.decide, primary: plan.primary };
     }
     const steps = buildPlan(engine.routes, route, request.model, policy, headers['x-failover-providers'] !== undefined);
     const adv = policy.failover.advanced;
@@ -87,7 +87,6 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       stream,
       requestId,
       breakerConfig: p.policy.breaker,
-      trials: new Set(),
       activity: { lastChunkAt: 0 },
     };
     return engine.run(payload, {
@@ -114,7 +113,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     let out = await settle(res, handle);
     if (out === undefined) return;
     // The requested target's breaker for this request's config: the one its first attempt asked.
-    const primary = engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
+    const primary = p.primary ?? engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
     let headers = outcomeHeaders(out, requestId, primary, engine.now());
 
     if (!out.ok && (out.attempts[0]?.skipped || out.error.skipped === 'circuit_open') && headers['x-circuit-status'] !== 'closed') {
@@ -136,7 +135,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
           handle = start(p, requestId, [route], decider(p.policy, [route]));
           out = await settle(res, handle);
           if (out === undefined) return;
-          headers = { ...outcomeHeaders(out, requestId, undefined, engine.now()), ...circuitHeaders(primary, engine.now()) };
+          headers = outcomeHeaders(out, requestId, primary, engine.now());
           if (out.ok) headers['x-degraded-model'] = model!;
         }
       }
@@ -164,16 +163,16 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       return;
     }
     const assembler = key !== undefined ? new StreamAssembler() : undefined;
+    // Capability-aware: only a later step of the chain that continues a prefill can resume a
+    // broken stream. Without one, the pump keeps no copy of the answer.
     const served = out.stepIndex;
-    const resume: Continue = async (partial) => {
-      // Capability-aware: only a later step of the chain that continues a prefill is asked.
-      const step = p.steps.find((s, i) => i > served && continuesPrefill(s.target.type));
-      if (step === undefined) return undefined;
+    const step = p.steps.find((s, i) => i > served && continuesPrefill(s.target.type));
+    const resume: Continue | undefined = step && (async (partial) => {
       const messages = [...p.request.messages, { role: 'assistant' as const, content: partial.trimEnd() }];
       const next = start({ ...p, request: { ...p.request, messages } }, requestId, [step], decider(p.policy, [step]));
       const done = await settle(res, next);
       return done?.ok && done.result.type === 'stream' ? { result: done.result, handle: next } : undefined;
-    };
+    });
     const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler, resume);
     const whole = complete ? assembler?.completion() : undefined;
     if (whole !== undefined && key !== undefined) opts.cache.set(key, whole, engine.now());
@@ -223,10 +222,6 @@ function circuitOpenError(p: Prepared, headers: Record<string, string>): Gateway
       (retryAfter !== undefined ? ` Retry after ${retryAfter} s.` : ''),
     { type: 'api_error', code: 'circuit_open', headers: extra },
   );
-}
-
-function latencyOf(engine: Engine, step: PlanStep): number | null {
-  return engine.targets.get(step.provider, step.model).stats.latencyEwmaMs;
 }
 
 async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest): Promise<void> {
@@ -295,11 +290,12 @@ async function pipeStream(
   headers['x-accel-buffering'] = 'no';
   res.writeHead(200, headers);
   const writer = new SseWriter(res, includeUsage);
-  const seen: Seen = { partial: '', toolCalls: false, id: undefined };
+  // What the client got so far, kept only when a continuation could use it.
+  const seen: Seen | undefined = resume && { partial: '', toolCalls: false, id: undefined };
   let error = await pumpSegment(res, writer, result, handle, idleMs, assembler, seen, false);
   if (error === undefined) return true;
   if (error === 'gone') return false;
-  if (resume !== undefined && !seen.toolCalls && seen.partial.trim() !== '') {
+  if (resume !== undefined && seen !== undefined && !seen.toolCalls && seen.partial.trim() !== '') {
     const next = await resume(seen.partial);
     if (res.destroyed) {
       next?.result.abort();
@@ -335,7 +331,7 @@ async function pumpSegment(
   handle: RunHandle,
   idleMs: number,
   assembler: StreamAssembler | undefined,
-  seen: Seen,
+  seen: Seen | undefined,
   continuation: boolean,
 ): Promise<UpstreamError | 'gone' | undefined> {
   let stalled = false;
@@ -351,12 +347,14 @@ async function pumpSegment(
   };
   res.once('close', onClose);
   const forward = async (batch: ChatCompletionChunk[]): Promise<void> => {
-    const out = continuation ? asContinuation(batch, seen.id) : batch;
-    for (const c of out) {
-      seen.id ??= c.id;
-      const d = c.choices[0]?.delta;
-      if (d?.content) seen.partial += d.content;
-      if (d?.tool_calls) seen.toolCalls = true;
+    const out = continuation ? asContinuation(batch, seen?.id) : batch;
+    if (seen !== undefined) {
+      for (const c of out) {
+        seen.id ??= c.id;
+        const d = c.choices[0]?.delta;
+        if (d?.content) seen.partial += d.content;
+        if (d?.tool_calls) seen.toolCalls = true;
+      }
     }
     assembler?.push(out);
     await writer.write(out);
@@ -375,9 +373,7 @@ async function pumpSegment(
     if (res.destroyed) return 'gone';
     const e = stalled
       ? new UpstreamError({ kind: 'timeout', message: `no data for ${idleMs} ms` })
-      : err instanceof UpstreamError
-        ? err
-        : new UpstreamError({ kind: 'server_error', message: (err as Error).message });
+      : toUpstreamError(err);
     if (!stalled) handle.notify({ type: 'BROKEN', error: e });
     return e;
   } finally {

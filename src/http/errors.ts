@@ -3,9 +3,9 @@ import { GatewayError, KIND_TO_CLIENT } from '../core/openai-error.ts';
 import type { UpstreamError } from '../core/upstream-error.ts';
 
 /** The client-facing error for a final upstream failure: OpenAI's shape, the provider's message kept. */
-export function upstreamToGateway(err: UpstreamError, extraHeaders: Record<string, string> = {}): GatewayError {
+export function upstreamToGateway(err: UpstreamError): GatewayError {
   const c = KIND_TO_CLIENT[err.kind];
-  const headers = { ...extraHeaders };
+  const headers: Record<string, string> = {};
   if (err.hints.retryAfterMs !== undefined && (err.kind === 'rate_limit' || err.kind === 'model_overloaded')) {
     headers['retry-after'] = String(Math.ceil(err.hints.retryAfterMs / 1000));
   }

@@ -1,5 +1,5 @@
 import type { BreakerActor } from '../../machines/breaker.machine.ts';
-import { retryAfterMs } from '../breaker/status.ts';
+import { breakerStatus, retryAfterMs } from '../breaker/status.ts';
 import type { RunOutput } from '../engine/engine.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { RunOutput } from '../engine/engine.ts';
  * failed over, and the state of the requested target's breaker (X-Circuit-Status, and
  * X-Retry-After in seconds while it is open).
  */
-export function outcomeHeaders(out: RunOutput, requestId: string, primaryBreaker: BreakerActor | undefined, now: number): Record<string, string> {
+export function outcomeHeaders(out: RunOutput, requestId: string, primaryBreaker: BreakerActor, now: number): Record<string, string> {
   let attempts = 0;
   for (const a of out.attempts) if (!a.skipped) attempts++;
   const h: Record<string, string> = { 'x-request-id': requestId, 'x-attempts': String(attempts) };
@@ -25,14 +25,9 @@ export function outcomeHeaders(out: RunOutput, requestId: string, primaryBreaker
     }
     h['x-failover-used'] = out.attempts.some((a) => a.step > 0) ? 'true' : 'false';
   }
-  if (primaryBreaker) Object.assign(h, circuitHeaders(primaryBreaker, now));
+  const snap = primaryBreaker.getSnapshot();
+  const status = breakerStatus(snap);
+  h['x-circuit-status'] = status;
+  if (status === 'open') h['x-retry-after'] = String(Math.ceil(retryAfterMs(snap, now) / 1000));
   return h;
-}
-
-export function circuitHeaders(breaker: BreakerActor, now: number): Record<string, string> {
-  const snap = breaker.getSnapshot();
-  const status = snap.value as string;
-  if (status !== 'open') return { 'x-circuit-status': status };
-  const seconds = String(Math.ceil(retryAfterMs(snap, now) / 1000));
-  return { 'x-circuit-status': 'open', 'x-retry-after': seconds };
 }

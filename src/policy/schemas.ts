@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { ERROR_KINDS, type ErrorKind } from '../core/error-kinds.ts';
+import { BREAKER_FALLBACKS } from '../breaker/config.ts';
 import { PARSE_RETRY_AFTER } from './types.ts';
 
 const TRIGGERS = [...ERROR_KINDS, 'any_error'] as const;
@@ -250,7 +251,6 @@ export type CustomRetryConfigHeader = z.infer<typeof customRetryConfigSchema>;
 /** X-Retry-Strategy values. */
 export const RETRY_STRATEGIES = ['exponential', 'linear', 'fixed', 'custom'] as const;
 /** X-Circuit-Breaker-Fallback values. */
-export const BREAKER_FALLBACKS = ['error', 'cache', 'degraded'] as const;
 
 // ---- plain (non-JSON) headers -------------------------------------------------------------
 

@@ -122,11 +122,6 @@ export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'c
   return { hub, routes, engine };
 }
 
-/** The observed EWMA latency of a step's target, as src/http/chat.ts reads it. */
-export function latencyOf(engine: Engine, step: PlanStep): number | null {
-  return engine.targets.get(step.provider, step.model).stats.latencyEwmaMs;
-}
-
 interface PendingTimer {
   start: number;
   timeout: number;
@@ -171,7 +166,7 @@ export class Harness {
       this.engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
     }
     const request: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, user: `r${index}` };
-    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, trials: new Set(), activity: { lastChunkAt: 0 } };
+    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, activity: { lastChunkAt: 0 } };
     const engine = this.engine;
     const record: RequestRecord = { index, headers, policy, steps, startedAt: this.clock.now(), doneAt: null, out: null, trialsAtDone: [] };
     this.requests.push(record);
@@ -182,7 +177,7 @@ export class Harness {
       streamIdleTimeoutMs: 30_000,
       decide: this.#opts.decide
         ? this.#opts.decide(policy, steps)
-        : createDecider({ policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng: this.#rng }),
+        : createDecider({ policy, steps, targets: engine.targets, rng: this.#rng }),
     });
     void handle.done.then((out) => {
       record.doneAt = this.clock.now();

@@ -7,16 +7,15 @@ import { buildPlan } from '../../src/engine/plan.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { AttemptResult } from '../../src/providers/transport.ts';
 import type { TranslateContext } from '../../src/providers/types.ts';
-import { buildEngine, latencyOf, MODEL, seededRng, testConfig } from './harness.ts';
+import { buildEngine, MODEL, seededRng, testConfig } from './harness.ts';
 
 /**
  * 100,000 sequential requests through the real Engine (request actors, decider, breakers,
  * retry budgets, model actors) with an instant fake transport must leave the heap flat: no
  * per-request state may outlive its request.
  *
- * Runs only when the test process exposes `global.gc`, e.g.
- *   NODE_OPTIONS=--expose-gc npx vitest run test/engine
- * (or `node --expose-gc node_modules/vitest/vitest.mjs run test/engine`).
+ * Needs `global.gc`: vitest.config.ts starts its workers with --expose-gc, so
+ * `npx vitest run test/engine` runs it.
  */
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -57,13 +56,13 @@ describe('engine memory', () => {
 
       const runMany = async (from: number, to: number): Promise<void> => {
         for (let i = from; i < to; i++) {
-          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, trials: new Set(), activity: { lastChunkAt: 0 } };
+          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, activity: { lastChunkAt: 0 } };
           const out = await engine.run(payload, {
             steps,
             deadlineMs: policy.requestTimeoutMs,
             attemptTimeoutMs: 60_000,
             streamIdleTimeoutMs: 30_000,
-            decide: createDecider({ policy, steps, targets: engine.targets, latencyOf: (s) => latencyOf(engine, s), rng }),
+            decide: createDecider({ policy, steps, targets: engine.targets, rng }),
           }).done;
           if (out.ok) outcomes.ok++;
           else outcomes.failed++;

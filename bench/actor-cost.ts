@@ -6,7 +6,8 @@
  * and the target's breakers). For scale, a third figure: the smallest XState machine with one
  * invoked promise, the floor of any actor-per-request design.
  *
- * `node bench/actor-cost.ts` runs it alone.
+ * `node bench/actor-cost.ts` runs it alone, as `parrot serve` runs (pretenuring off);
+ * `node bench/actor-cost.ts --v8-defaults` runs it with V8's defaults, for comparison.
  */
 import { createActor, fromPromise, setup } from 'xstate';
 import { requestMachine, type AttemptInput, type RequestStep } from '../machines/request.machine.ts';
@@ -179,8 +180,8 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
 }
 
 if (import.meta.main) {
-  // As `parrot serve` runs (bin/parrot.js).
-  tuneGc();
+  // As `parrot serve` runs (bin/parrot.js), unless asked for V8's defaults.
+  if (!process.argv.includes('--v8-defaults')) tuneGc();
   const r = await runActorCost();
   for (const [name, v] of Object.entries(r)) {
     process.stdout.write(`${name.padEnd(16)} ${v.cpuUsPerRequest.toFixed(1).padStart(7)} µs CPU/request  ${v.wallUsPerRequest.toFixed(1).padStart(7)} µs wall/request  (${v.iterations} requests)\n`);

@@ -9,6 +9,7 @@
  *   spawned  the floor machine spawned as a child of one long-lived root actor (one shared
  *            system), reaped when done, instead of a root actor of its own
  *   engine   the gateway as shipped (`startGateway`)
+ *   engine-v8-defaults  the same with V8's default allocation-site pretenuring (no tuneGc)
  * Prints "listening on <url>". Usage: node bench/engine-variants.ts --variant NAME --upstream URL
  */
 import { createServer } from 'node:http';
@@ -25,11 +26,12 @@ import { adapterFor } from '../src/providers/adapters.ts';
 import { Transport, type AttemptResult } from '../src/providers/transport.ts';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';
 
-// As `parrot serve` runs (bin/parrot.js).
-tuneGc();
-
 const { values } = parseArgs({ options: { variant: { type: 'string' }, upstream: { type: 'string' } } });
-const variant = values.variant ?? 'bypass';
+// `engine-v8-defaults`: the shipped engine with V8's default pretenuring, to show what tuneGc buys.
+const v8Defaults = values.variant === 'engine-v8-defaults';
+const variant = v8Defaults ? 'engine' : (values.variant ?? 'bypass');
+// As `parrot serve` runs (bin/parrot.js).
+if (!v8Defaults) tuneGc();
 const config = configFromObject(
   {
     server: { host: '127.0.0.1', port: 0 },

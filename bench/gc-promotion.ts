@@ -4,19 +4,21 @@
  * scavenges is promoted to the old generation and waits for a mark-compact. A request actor
  * lives for one request, so ideally none of it is promoted. This runs 50,000 actors of each
  * kind to `done`, one at a time, in a child process under `--trace-gc-nvp`, and reports the
- * bytes promoted per actor: a bare `fromPromise` actor, the smallest machine with one invoke
- * (bench/actor-cost.ts's floor), and the gateway's request machine. Each runs once with V8's
- * defaults and once with allocation-site pretenuring off (`tuneGc()`, as `parrot serve` runs),
- * since pretenuring is what promotes most of it.
+ * bytes allocated and promoted per actor: a bare `fromPromise` actor, an idle one-state machine
+ * started and stopped, the smallest machine with one invoke (bench/actor-cost.ts's floor), and
+ * the gateway's request machine. Each runs once with V8's defaults and once with
+ * allocation-site pretenuring off (`tuneGc()`, as `parrot serve` runs), since pretenuring is
+ * what promotes most of it.
  *
- *   node bench/gc-promotion.ts            (about 15 s)
+ *   node bench/gc-promotion.ts            (about 20 s)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createActor, setup } from 'xstate';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';
 import { actorRunners } from './actor-cost.ts';
 
-const VARIANTS = ['promise', 'floor', 'request'] as const;
+const VARIANTS = ['promise', 'idle', 'floor', 'request'] as const;
 type Variant = (typeof VARIANTS)[number];
 const WARMUP = 5_000;
 const ACTORS = 50_000;
@@ -50,11 +52,17 @@ export function measurePromotion(variant: Variant, pretenuring: boolean): Promot
   return { variant, pretenuring, scavenges, promotedBytesPerActor: promoted / ACTORS, allocatedBytesPerActor: allocated / ACTORS };
 }
 
+// A one-state machine started and stopped: what any machine actor costs before it does anything.
+const IDLE = setup({}).createMachine({ initial: 'idle', states: { idle: {} } });
+const runIdle = async (): Promise<void> => {
+  createActor(IDLE).start().stop();
+};
+
 async function child(variant: Variant, tune: boolean): Promise<void> {
   // Pretenuring off exactly as `parrot serve` turns it off.
   if (tune) tuneGc();
   const { runBare, runFloor, runPromise } = actorRunners();
-  const run = variant === 'promise' ? runPromise : variant === 'floor' ? runFloor : runBare;
+  const run = { promise: runPromise, idle: runIdle, floor: runFloor, request: runBare }[variant];
   for (let i = 0; i < WARMUP; i++) await run();
   process.stdout.write(`${MARK}\n`);
   for (let i = 0; i < ACTORS; i++) await run();

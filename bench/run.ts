@@ -1,10 +1,11 @@
 /**
- * `npm run bench`: the gateway's overhead, measured in one bounded run (about 2.5 minutes on
+ * `npm run bench`: the gateway's overhead, measured in one bounded run (about 2 minutes on
  * 2 cores), everything on 127.0.0.1, every server and the load generator in its own process.
  *
  *   node bench/run.ts                       everything: actor cost, throughput/latency matrix, memory
  *   node bench/run.ts --only memory         one part (actor | throughput | memory; comma-separate several)
  *   node bench/run.ts --profile             also profile the pass-through and the gateway (--cpu-prof) and rank self time
+ *   node bench/run.ts --profile --profile-mode stream   the same profile for streaming requests
  *   node bench/run.ts --warmup 1500 --rounds 4 --round-warmup 300 --duration 4000 --connections 1,50  (the defaults)
  *
  * Prints a table; writes bench/results/latest.json, and for a full run also
@@ -38,13 +39,14 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '4000' },
     connections: { type: 'string', default: '1,50' },
     profile: { type: 'boolean', default: false },
+    'profile-mode': { type: 'string', default: 'json' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
   process.stdout.write(
-    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
+    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile [--profile-mode json|stream]] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
   );
   process.exit(0);
 }
@@ -54,6 +56,11 @@ for (const p of parts) {
     process.stderr.write(`bench: --only takes ${PARTS.join(', ')} (got "${p}")\n`);
     process.exit(2);
   }
+}
+const profileMode = values['profile-mode'];
+if (profileMode !== 'json' && profileMode !== 'stream') {
+  process.stderr.write(`bench: --profile-mode takes json or stream (got "${profileMode}")\n`);
+  process.exit(2);
 }
 const warmupMs = Number(values.warmup);
 const roundWarmupMs = Number(values['round-warmup']);
@@ -131,6 +138,7 @@ if (parts.includes('throughput')) {
     connections,
     modes: ['json', 'stream'],
     profileDir: values.profile ? join(ROOT, 'bench/results/prof') : null,
+    profileMode,
     log,
   });
   log();

@@ -31,6 +31,8 @@ export interface ThroughputOptions {
   modes: readonly Mode[];
   /** Where to write CPU profiles of the pass-through and the gateway (one more run each at the largest connection count); null: no profiling. */
   profileDir: string | null;
+  /** What the profiled run sends (default json). */
+  profileMode?: Mode;
   log: (line: string) => void;
 }
 
@@ -48,6 +50,7 @@ export interface ThroughputRow extends TimedLoadResult {
 export interface ProfileReport extends ProfileSummary {
   server: 'passthrough' | 'gateway';
   file: string;
+  mode: Mode;
   connections: number;
   /** req/s under the profiler (slower than unprofiled). */
   rps: number;
@@ -219,7 +222,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
 type ProfileSubject = { name: 'passthrough' | 'gateway'; start: (nodeArgs: string[]) => Promise<ServerProcess> };
 
 /**
- * One more non-streaming run at the largest connection count against each subject under
+ * One more run (non-streaming unless `profileMode`) at the largest connection count against each subject under
  * --cpu-prof (profiling slows it: its req/s is not comparable with the table's). Self time is
  * taken over the measurement window only and also given per request, so the pass-through's
  * costs can be subtracted from the gateway's.
@@ -229,6 +232,7 @@ async function profileServers(opts: ThroughputOptions, subjects: readonly Profil
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) if (f.endsWith('.cpuprofile')) rmSync(join(dir, f));
   const connections = Math.max(...opts.connections);
+  const mode = opts.profileMode ?? 'json';
   const out: ProfileReport[] = [];
   for (const subject of subjects) {
     const name = `${subject.name}.cpuprofile`;
@@ -237,8 +241,8 @@ async function profileServers(opts: ThroughputOptions, subjects: readonly Profil
     try {
       run = await runLoad(
         {
-          targets: [target(server.url, 'json')],
-          stream: false,
+          targets: [target(server.url, mode)],
+          stream: mode === 'stream',
           connections,
           warmupMs: opts.warmupMs,
           roundWarmupMs: 0,
@@ -256,7 +260,7 @@ async function profileServers(opts: ThroughputOptions, subjects: readonly Profil
     const result = run.results[0];
     const summary = summarizeProfile(file, 25, run.span, result.completed);
     opts.log(`profiled ${subject.name} at ${connections} connections: ${result.rps.toFixed(0)} req/s under the profiler; ${file}`);
-    out.push({ server: subject.name, file: relative(ROOT, file), connections, rps: result.rps, requests: result.completed, ...summary });
+    out.push({ server: subject.name, file: relative(ROOT, file), mode, connections, rps: result.rps, requests: result.completed, ...summary });
   }
   return out;
 }

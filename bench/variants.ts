@@ -2,7 +2,8 @@
  * What the per-request actors cost under real load: the pass-through and the gateway's
  * request handling with each engine variant of `bench/engine-variants.ts`, non-streaming at
  * 50 connections, interleaved in rounds like the main bench so noise lands on all alike.
- * Reproduces the "in-situ" table of docs/performance.md.
+ * Reproduces the variants tables of docs/performance.md (it prints; it writes no file). The
+ * `engine-v8-defaults` variant runs the shipped engine without tuneGc, beside `engine`.
  *
  *   node bench/variants.ts [--connections 50] [--rounds 4] [--duration 1000]
  */
@@ -10,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { startServer, type ServerProcess } from './lib/processes.ts';
 import { LISTENING, runLoad, target } from './throughput.ts';
 
-const VARIANTS = ['bypass', 'promise', 'machine', 'floor', 'spawned', 'engine'] as const;
+const VARIANTS = ['bypass', 'promise', 'machine', 'floor', 'spawned', 'engine', 'engine-v8-defaults'] as const;
 
 const { values } = parseArgs({
   options: {

@@ -150,7 +150,7 @@ export function renderProfiles(profiles: readonly ProfileReport[]): string[] {
     return o ? `${f(o.usPerRequest, 0)} µs ${pad(`(${f(o.pct, 0)} %)`, 6)}` : '-';
   };
   const lines = [
-    `CPU profile at ${profiles[0].connections} connections, self time per request by origin (measurement window; the profiler slows each server):`,
+    `CPU profile at ${profiles[0].connections} connections (${profiles[0].mode === 'stream' ? 'streaming' : 'non-streaming'}), self time per request by origin (measurement window; the profiler slows each server):`,
     `  ${'origin'.padEnd(34)}${profiles.map((p) => pad(p.server, 17)).join('')}`,
     `  ${'all busy time'.padEnd(34)}${profiles.map((p) => pad(`${f((p.busyMs * 1000) / p.requests, 0)} µs`, 17)).join('')}`,
   ];

@@ -68,7 +68,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   }
 
   const hub = new TransitionHub();
-  const transport = new Transport({ connectionsPerOrigin: Math.max(...config.providers.map((p) => p.connections)) });
+  const transport = new Transport({ connections: connectionsByOrigin(config) });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const engine = new Engine({
@@ -139,4 +139,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       await simulator?.close();
     },
   };
+}
+
+/** Each upstream origin's pool size: the largest `connections` of the providers on it. */
+function connectionsByOrigin(config: GatewayConfig): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const p of config.providers) {
+    const origin = new URL(p.target.baseUrl).origin;
+    sizes.set(origin, Math.max(sizes.get(origin) ?? 0, p.connections));
+  }
+  return sizes;
 }

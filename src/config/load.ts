@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../core/field-path.ts';
+import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../providers/transport.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { policyDefaultsFromConfig } from './policy-defaults.ts';
@@ -83,7 +84,7 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       ...(p.anthropic_version ? { anthropicVersion: p.anthropic_version } : {}),
     },
     models: p.models.map((m) => (typeof m === 'string' ? { name: m, upstream: m } : { name: m.name, upstream: m.upstream ?? m.name })),
-    connections: p.connections ?? 128,
+    connections: p.connections ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
   }));
 
   let policy;

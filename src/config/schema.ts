@@ -31,7 +31,7 @@ const provider = z.object({
   /** Azure OpenAI: model name -> deployment name. */
   deployments: z.record(z.string(), z.string()).optional(),
   anthropic_version: z.string().optional(),
-  /** Upstream connections kept per origin. */
+  /** Keep-alive connections to this provider's origin (default 128; providers sharing an origin share the largest). */
   connections: z.number().int().min(1).max(4096).optional(),
 }).strict();
 

@@ -1,4 +1,4 @@
-import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
 import { finishBody } from './finish-body.ts';
@@ -39,6 +39,9 @@ export type AttemptResult = CompletionResult | StreamResult;
 /** How long undici waits for headers/body when no statechart deadline is shorter. */
 const SAFETY_TIMEOUT_MS = 10 * 60_000;
 
+/** Keep-alive connections per origin when the config names none for it. */
+export const DEFAULT_CONNECTIONS_PER_ORIGIN = 128;
+
 /**
  * Sends upstream calls over pooled keep-alive connections (one undici Agent, a pool per
  * origin) and turns what comes back into results or classified UpstreamErrors.
@@ -46,14 +49,19 @@ const SAFETY_TIMEOUT_MS = 10 * 60_000;
 export class Transport {
   readonly #dispatcher: Dispatcher;
 
-  constructor(opts: { connectionsPerOrigin?: number; dispatcher?: Dispatcher } = {}) {
+  /** `connections`: the pool size of each origin (`https://api.openai.com`), others get the default. */
+  constructor(opts: { connections?: ReadonlyMap<string, number>; dispatcher?: Dispatcher } = {}) {
+    const sizes = opts.connections ?? new Map<string, number>();
     this.#dispatcher =
       opts.dispatcher ??
       new Agent({
-        connections: opts.connectionsPerOrigin ?? 128,
         keepAliveTimeout: 30_000,
         headersTimeout: SAFETY_TIMEOUT_MS,
         bodyTimeout: SAFETY_TIMEOUT_MS,
+        // One pool per origin, sized by that origin's providers (a fragile local server can
+        // ask for few connections without capping a hosted API).
+        factory: (origin, poolOpts) =>
+          new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? DEFAULT_CONNECTIONS_PER_ORIGIN }),
       });
   }
 

@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { KeyChecker, isLoopbackHost } from './auth/keys.ts';
-import { bindSimulator, ConfigError } from './config/load.ts';
+import { KeyChecker } from './auth/keys.ts';
+import { bindSimulator } from './config/load.ts';
+import { assertStartable } from './config/startable.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { Engine, type EngineClock } from './engine/engine.ts';
 import { RouteTable } from './engine/routes.ts';
@@ -12,7 +13,7 @@ import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
-import { SimConfigError, startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import { startSimulator, type SimulatorHandle } from './simulator/index.ts';
 
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8080 */
@@ -42,28 +43,19 @@ export interface StartOptions {
 
 /** Start the gateway (and its built-in simulator when configured). */
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<RunningGateway> {
+  assertStartable(config);
   const keys = new KeyChecker(config.auth.keys);
-  if (keys.open && !isLoopbackHost(config.server.host)) {
-    throw new ConfigError(
-      `refusing to listen on ${config.server.host} with no API keys: open development mode binds to loopback only. ` +
-        'Set auth.keys (e.g. ["${PARROT_API_KEY}"]) or use host 127.0.0.1.',
-    );
-  }
 
   let simulator: SimulatorHandle | undefined;
   if (config.simulator.enabled) {
-    try {
-      simulator = await startSimulator({
-        host: config.simulator.host,
-        port: config.simulator.port,
-        ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
-        ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
-        ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
-      });
-    } catch (err) {
-      if (err instanceof SimConfigError) throw new ConfigError(`config ${config.source}: simulator: ${err.message}`);
-      throw err;
-    }
+    // Its models and defaults were checked by assertStartable.
+    simulator = await startSimulator({
+      host: config.simulator.host,
+      port: config.simulator.port,
+      ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
+      ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
+      ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
+    });
     bindSimulator(config, simulator.url);
   }
 

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
+import { assertStartable } from '../config/startable.ts';
 
 const USAGE = `parrot: an LLM resilience gateway
 
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     } else if (first === 'check-config') {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true });
       const config = loadConfig(values.config !== undefined ? { path: values.config } : {});
+      assertStartable(config);
       process.stdout.write(`ok: ${config.source}: ${config.providers.length} providers\n`);
     } else if (first === undefined || first === 'serve' || first.startsWith('-')) {
       await serve(first === 'serve' ? rest : argv);

@@ -31,7 +31,7 @@ export interface DeciderOptions {
  */
 export function createDecider(o: DeciderOptions): (d: DecideInput<PlanStep>) => Decision {
   const { policy, steps, targets } = o;
-  const latencyOf = o.latencyOf ?? ((s: PlanStep) => targets.get(s.provider, s.model).stats.latencyEwmaMs);
+  const latencyOf = o.latencyOf ?? ((s: PlanStep) => targets.byKey(s.key).stats.latencyEwmaMs);
 
   const nextEligible = (from: number, kind: ErrorKind, anyTrigger: boolean): number => {
     for (let i = from + 1; i < steps.length; i++) {
@@ -63,7 +63,7 @@ export function createDecider(o: DeciderOptions): (d: DecideInput<PlanStep>) => 
       { kind: err.kind, attempt: d.stepAttempts - 1, hints: err.hints, remainingMs: d.remainingMs, fatal: err.fatal },
       o.rng,
     );
-    if (verdict.action === 'retry' && o.targets.get(d.step.provider, d.step.model).budget.canRetry()) return verdict;
+    if (verdict.action === 'retry' && targets.byKey(d.step.key).budget.canRetry()) return verdict;
     if (verdict.action === 'fail') return FAIL;
     return next === -1 ? FAIL : { action: 'next', stepIndex: next };
   };

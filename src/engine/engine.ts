@@ -144,7 +144,7 @@ export class Engine {
         attempt: fromPromise<AttemptResult, AttemptInput<PlanStep>>(({ input, signal }) => {
           const p = input.payload as AttemptPayload;
           const step = input.step;
-          const target = targets.get(step.provider, step.model);
+          const target = targets.byKey(step.key);
           if (target.unhealthy) {
             throw new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` });
           }
@@ -187,7 +187,7 @@ export class Engine {
             trial?.send({ type: 'RELEASE', token: token! });
             return;
           }
-          const target = targets.get(r.provider, r.model);
+          const target = targets.byKey((context.steps[r.step] as PlanStep).key);
           const st = target.stats;
           if (st.record(r.ok, r.kind, r.latencyMs)) {
             (system.get(modelSystemId(r.provider, r.model)) as AnyActorRef | undefined)?.send({

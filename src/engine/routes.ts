@@ -13,6 +13,8 @@ export interface RouteStep extends RequestStep {
   upstreamModel: string;
   target: ProviderTarget;
   adapter: ProviderAdapter;
+  /** `provider/model`: the key of this step's Target, built once here, not per request. */
+  key: string;
 }
 
 /**
@@ -33,8 +35,9 @@ export class RouteTable {
       this.#providers.set(p.target.name, p.target);
       const adapter = adapterFor(p.target);
       for (const m of p.models) {
-        const step: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter };
-        this.#byProviderModel.set(`${p.target.name}/${m.name}`, step);
+        const key = `${p.target.name}/${m.name}`;
+        const step: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key };
+        this.#byProviderModel.set(key, step);
         const list = this.#byModel.get(m.name);
         if (list) list.push(step);
         else {

@@ -67,8 +67,13 @@ export class Targets {
   }
 
   get(provider: string, model: string): Target {
-    const t = this.#byKey.get(`${provider}/${model}`);
-    if (!t) throw new Error(`no target ${provider}/${model}`);
+    return this.byKey(`${provider}/${model}`);
+  }
+
+  /** The target of a route step's `key` (the hot path: no key string built per request). */
+  byKey(key: string): Target {
+    const t = this.#byKey.get(key);
+    if (!t) throw new Error(`no target ${key}`);
     return t;
   }
 

@@ -67,7 +67,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       if (plan === undefined) {
         const steps = buildPlan(engine.routes, route, request.model, policy, false);
         // The default breaker of a target is never evicted: one lookup per model, not per request.
-        const primary = engine.targets.get(steps[0].provider, steps[0].model).breakerFor(undefined);
+        const primary = engine.targets.byKey(steps[0].key).breakerFor(undefined);
         defaultPlans.set(request.model, (plan = { steps, decide: decider(policy, steps), primary }));
       }
       return { request, policy, steps: plan.steps, decide: plan.decide, primary: plan.primary };
@@ -113,7 +113,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     let out = await settle(res, handle);
     if (out === undefined) return;
     // The requested target's breaker for this request's config: the one its first attempt asked.
-    const primary = p.primary ?? engine.targets.get(p.steps[0].provider, p.steps[0].model).breakerFor(p.policy.breaker);
+    const primary = p.primary ?? engine.targets.byKey(p.steps[0].key).breakerFor(p.policy.breaker);
     let headers = outcomeHeaders(out, requestId, primary, engine.now());
 
     if (!out.ok && (out.attempts[0]?.skipped || out.error.skipped === 'circuit_open') && headers['x-circuit-status'] !== 'closed') {

@@ -1,6 +1,7 @@
 import { GatewayError } from '../core/openai-error.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 
+const NUMERIC_FIELDS = ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'seed', 'n'] as const;
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 
 function invalid(message: string, param: string): GatewayError {
@@ -27,7 +28,7 @@ export function validateChatRequest(body: unknown): ChatRequest {
     }
   }
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') throw invalid("'stream' must be a boolean.", 'stream');
-  for (const k of ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'seed', 'n'] as const) {
+  for (const k of NUMERIC_FIELDS) {
     const v = b[k];
     if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isFinite(v))) throw invalid(`'${k}' must be a number.`, k);
   }

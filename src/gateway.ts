@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { uniqueId } from './core/ids.ts';
 import { KeyChecker } from './auth/keys.ts';
 import { bindSimulator } from './config/load.ts';
 import { assertStartable } from './config/startable.ts';
@@ -75,8 +75,6 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const log = opts.log;
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
-  const prefix = `req_${randomBytes(6).toString('hex')}`;
-  let counter = 0;
   const listener = createListener({
     engine,
     keys,
@@ -89,7 +87,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ttftTimeoutMs: r.ttftTimeoutMs,
     streamIdleTimeoutMs: r.streamIdleTimeoutMs,
     degraded: r.degraded,
-    nextRequestId: () => `${prefix}${(++counter).toString(36)}`,
+    nextRequestId: () => `req_${uniqueId()}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   await new Promise<void>((resolve, reject) => {

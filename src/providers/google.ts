@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uniqueId } from '../core/ids.ts';
 import type { ProviderAdapter } from './types.ts';
 import { classifyGoogleError } from './google/errors.ts';
 import { googleHeaders, googleUrl, toGenerateContentRequest } from './google/request.ts';
@@ -7,7 +7,7 @@ import { GoogleStreamTranslator } from './google/stream.ts';
 
 const systemClock: GoogleClock = {
   now: () => Date.now(),
-  newId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,
+  newId: () => `chatcmpl-${uniqueId()}`,
 };
 
 /**

@@ -3,6 +3,7 @@
  * mappings the stream translator shares.
  */
 import type { ChatCompletion, FinishReason, ToolCall, Usage } from '../../core/openai-types.ts';
+import { unixSeconds } from '../../core/ids.ts';
 import { UpstreamError } from '../../core/upstream-error.ts';
 import type { MessagesResponse, MessagesUsage } from './wire.ts';
 
@@ -44,10 +45,6 @@ export function toUsage(u: MessagesUsage): Usage {
   };
 }
 
-/** Seconds since the epoch, as OpenAI's `created`. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
 
 /**
  * Translate a 2xx Messages body. Throws UpstreamError `server_error` when the body is not a
@@ -78,7 +75,7 @@ export function parseAnthropicResponse(body: unknown): ChatCompletion {
   const out: ChatCompletion = {
     id: msg.id,
     object: 'chat.completion',
-    created: nowSeconds(),
+    created: unixSeconds(),
     model: msg.model,
     choices: [{ index: 0, message, finish_reason: finishReason(msg.stop_reason), logprobs: null }],
   };

@@ -10,7 +10,8 @@ import { UpstreamError } from '../../core/upstream-error.ts';
 import type { SseEvent } from '../sse.ts';
 import type { StreamTranslator } from '../types.ts';
 import { inBandAnthropicError } from './errors.ts';
-import { finishReason, nowSeconds, toUsage } from './response.ts';
+import { unixSeconds } from '../../core/ids.ts';
+import { finishReason, toUsage } from './response.ts';
 import type { MessagesUsage } from './wire.ts';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -71,7 +72,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     if (m === null || typeof m !== 'object' || typeof m.id !== 'string') throw malformed('message_start without a message');
     this.#id = m.id;
     this.#model = typeof m.model === 'string' ? m.model : '';
-    this.#created = nowSeconds();
+    this.#created = unixSeconds();
     this.#started = true;
     if (m.usage !== null && typeof m.usage === 'object') mergeUsage(this.#usage, m.usage as Record<string, unknown>);
   }

@@ -7,7 +7,7 @@
  */
 import type { ErrorKind } from '../../core/error-kinds.ts';
 import { PromptDigest, type Answer, type Turn } from '../answer.ts';
-import { uniqueId } from '../ids.ts';
+import { uniqueId } from '../../core/ids.ts';
 import { firstUnknownKey, isObject, isPositiveInt, type Json } from './json.ts';
 import type { Dialect, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { ErrorKind } from '../../core/error-kinds.ts';
 import { PromptDigest, type Answer, type Turn } from '../answer.ts';
-import { uniqueId, unixSeconds } from '../ids.ts';
+import { uniqueId, unixSeconds } from '../../core/ids.ts';
 import { firstUnknownKey, isObject, isPositiveInt, jsonType, type Json } from './json.ts';
 import type { Dialect, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
 

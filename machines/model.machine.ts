@@ -17,17 +17,18 @@ export interface ModelInput {
 
 /**
  * An outcome that can move the model's state (a failure, or a success after failures),
- * with the target's running totals: the runtime counts every outcome in place and sends
- * only these, so a healthy model's successes cost no actor step.
+ * with the target's running totals: the runtime counts every outcome in place
+ * (src/engine/target-stats.ts, which also owns the rule that a client's bad request is no
+ * failure) and sends only these, so a healthy model's successes cost no actor step.
  */
 export type ModelEvent = {
   type: 'OUTCOME';
   ok: boolean;
   kind?: ErrorKind;
-  latencyMs: number;
   at: number;
   requests: number;
   failures: number;
+  consecutiveFailures: number;
   latencyEwmaMs: number | null;
 };
 
@@ -41,7 +42,8 @@ export interface ModelContext {
   /** Moving average of successful attempts' latency (src/engine/target-stats.ts). */
   latencyEwmaMs: number | null;
   lastErrorKind: ErrorKind | null;
-  lastOutcomeAt: number | null;
+  /** When the last outcome the model heard happened (it hears only state-moving ones). */
+  lastHeardAt: number | null;
 }
 
 
@@ -52,18 +54,15 @@ export const modelMachine = setup({
     events: {} as ModelEvent,
   },
   actions: {
-    count: assign(({ context, event }) => {
-      // A client's own bad request says nothing about the model's health.
-      const counts = event.ok || event.kind !== 'bad_request';
-      return {
-        requests: event.requests,
-        failures: event.failures,
-        consecutiveFailures: event.ok ? 0 : counts ? context.consecutiveFailures + 1 : context.consecutiveFailures,
-        latencyEwmaMs: event.latencyEwmaMs,
-        lastErrorKind: event.ok ? context.lastErrorKind : (event.kind ?? null),
-        lastOutcomeAt: event.at,
-      };
-    }),
+    // The totals are the target's (TargetStats): copied, not counted again.
+    count: assign(({ context, event }) => ({
+      requests: event.requests,
+      failures: event.failures,
+      consecutiveFailures: event.consecutiveFailures,
+      latencyEwmaMs: event.latencyEwmaMs,
+      lastErrorKind: event.ok ? context.lastErrorKind : (event.kind ?? null),
+      lastHeardAt: event.at,
+    })),
     tellParent: sendParent(({ context }, params: { healthy: boolean }) => ({
       type: 'MODEL_HEALTH' as const,
       model: context.model,
@@ -71,9 +70,7 @@ export const modelMachine = setup({
     })),
   },
   guards: {
-    // Guards run before the transition's actions, so they judge the outcome being counted.
-    tipsOver: ({ context, event }) =>
-      !event.ok && event.kind !== 'bad_request' && context.consecutiveFailures + 1 >= context.failThreshold,
+    tipsOver: ({ context, event }) => !event.ok && event.consecutiveFailures >= context.failThreshold,
     isSuccess: ({ event }) => event.ok,
   },
 }).createMachine({
@@ -87,7 +84,7 @@ export const modelMachine = setup({
     consecutiveFailures: 0,
     latencyEwmaMs: null,
     lastErrorKind: null,
-    lastOutcomeAt: null,
+    lastHeardAt: null,
   }),
   initial: 'healthy',
   states: {

@@ -194,10 +194,10 @@ export class Engine {
               type: 'OUTCOME',
               ok: r.ok,
               kind: r.kind,
-              latencyMs: r.latencyMs,
               at,
               requests: st.requests,
               failures: st.failures,
+              consecutiveFailures: st.consecutiveFailures,
               latencyEwmaMs: st.latencyEwmaMs,
             });
           }

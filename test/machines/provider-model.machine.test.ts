@@ -18,14 +18,14 @@ function system(models: string[]) {
     const mustHear = st.record(ok, kind, latencyMs);
     // Sent whether or not the engine would (it skips what record() says cannot move the
     // model), so the model machine's own handling of such outcomes stays under test.
-    model(m).send({ type: 'OUTCOME', ok, kind, latencyMs, at: 0, requests: st.requests, failures: st.failures, latencyEwmaMs: st.latencyEwmaMs });
+    model(m).send({ type: 'OUTCOME', ok, kind, at: 0, requests: st.requests, failures: st.failures, consecutiveFailures: st.consecutiveFailures, latencyEwmaMs: st.latencyEwmaMs });
     return mustHear;
   };
   /** Exactly the engine's `report`: only what record() says can move the model is sent. */
   const report = (m: string, ok: boolean, kind?: ErrorKind, latencyMs = 10): void => {
     const st = stats.get(m)!;
     if (st.record(ok, kind, latencyMs)) {
-      model(m).send({ type: 'OUTCOME', ok, kind, latencyMs, at: 0, requests: st.requests, failures: st.failures, latencyEwmaMs: st.latencyEwmaMs });
+      model(m).send({ type: 'OUTCOME', ok, kind, at: 0, requests: st.requests, failures: st.failures, consecutiveFailures: st.consecutiveFailures, latencyEwmaMs: st.latencyEwmaMs });
     }
   };
   return { root, model, provider, outcome, report, stats: (m: string) => stats.get(m)! };

@@ -123,8 +123,7 @@ export class Engine {
     this.#probeMachine = healthProbeMachine.provide({
       actors: {
         probe: fromPromise<void, { target: string }>(async ({ input, signal }) => {
-          const [provider, ...rest] = input.target.split('/');
-          const step = routes.on(provider, rest.join('/'));
+          const step = routes.byKey(input.target);
           if (!step) throw new Error(`unknown target ${input.target}`);
           const probe: ChatRequest = { model: step.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
           await transport.call(step.adapter, probe, { target: step.target, model: step.upstreamModel, stream: false }, signal);
@@ -132,8 +131,7 @@ export class Engine {
       },
       actions: {
         setHealthy: ({ context }, params: { healthy: boolean }) => {
-          const [provider, ...rest] = context.target.split('/');
-          targets.get(provider, rest.join('/')).unhealthy = !params.healthy;
+          targets.byKey(context.target).unhealthy = !params.healthy;
         },
       },
     });
@@ -213,7 +211,7 @@ export class Engine {
    */
   ensureProbes(steps: readonly PlanStep[], opts: { intervalMs: number; failureThreshold: number; successThreshold: number }): void {
     for (const step of steps) {
-      const key = `${step.provider}/${step.model}`;
+      const key = step.key;
       if (this.#probes.has(key)) continue;
       const actor = createActor(this.#probeMachine, {
         input: { target: key, ...opts },

@@ -68,6 +68,11 @@ export class RouteTable {
     return this.#byProviderModel.get(`${provider}/${model}`);
   }
 
+  /** The step of a target key (`provider/model`, a RouteStep's `key`). */
+  byKey(key: string): RouteStep | undefined {
+    return this.#byProviderModel.get(key);
+  }
+
   /**
    * The requested model as served by `provider`: itself if the provider serves it, else its
    * configured equivalent there.

@@ -11,6 +11,8 @@ import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
+import { listen } from './net/listen.ts';
+import { hostPort } from './net/loopback.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
 import { startSimulator, type SimulatorHandle } from './simulator/index.ts';
@@ -41,7 +43,11 @@ export interface StartOptions {
   log?: (line: string) => void;
 }
 
-/** Start the gateway (and its built-in simulator when configured). */
+/**
+ * Start the gateway (and its built-in simulator when configured).
+ * @throws ConfigError when the config cannot start (open mode off loopback, a bad simulator block).
+ * @throws ListenError when the port is taken or the host does not resolve; nothing is left running.
+ */
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<RunningGateway> {
   assertStartable(config);
   const keys = new KeyChecker(config.auth.keys);
@@ -90,17 +96,22 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     nextRequestId: () => `req_${uniqueId()}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const stopRuntime = async (): Promise<void> => {
+    logging?.unsubscribe();
+    engine.stop();
+    hub.complete();
+    await transport.close();
+    await simulator?.close();
+  };
+  try {
+    await listen(server, config.server.port, config.server.host);
+  } catch (err) {
+    await stopRuntime();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${hostPort(config.server.host, port)}`,
     port,
     server,
     engine,
@@ -123,10 +134,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       logging?.unsubscribe();
       server.closeAllConnections();
       await closed;
-      engine.stop();
-      hub.complete();
-      await transport.close();
-      await simulator?.close();
+      await stopRuntime();
     },
   };
 }

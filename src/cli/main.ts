@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { assertStartable } from '../config/startable.ts';
+import { ListenError } from '../net/listen.ts';
 
 const USAGE = `parrot: an LLM resilience gateway
 
@@ -57,7 +58,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    // A person's mistake (a bad config, a taken port, a host that does not resolve): one line, exit 2.
+    if (err instanceof ConfigError || err instanceof ListenError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`parrot: ${(err as Error).message}\n`);
       process.exitCode = 2;
       return;

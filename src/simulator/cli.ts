@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { parseSimulatorFileEnvelope, SimConfigError, type SimulatorFileEnvelope } from './config-schema.ts';
+import { ListenError } from '../net/listen.ts';
 import { startSimulator } from './server.ts';
 import type { SimulatorHandle, SimulatorOptions } from './types.ts';
 
@@ -92,6 +93,11 @@ export async function simulateMain(argv: string[]): Promise<void> {
   try {
     sim = await startSimulator(opts);
   } catch (err) {
+    if (err instanceof ListenError) {
+      process.stderr.write(`parrot simulate: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     // The file's model configs are validated here, by the simulator itself.
     if (!(err instanceof SimConfigError)) throw err;
     process.stderr.write(`parrot simulate: ${values.config}: ${err.message}\n`);

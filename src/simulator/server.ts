@@ -3,6 +3,8 @@
  * non-streamed path is a route switch, one JSON.parse, one JSON.stringify and no timers).
  */
 import { collectBody } from '../http/body.ts';
+import { listen } from '../net/listen.ts';
+import { bareHost } from '../net/loopback.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { decodePathSegment, handleAdmin } from './admin.ts';
@@ -229,6 +231,7 @@ function readBody(req: IncomingMessage, res: ServerResponse, done: (raw: string)
  * Starts a provider simulator serving the real OpenAI, Anthropic and Gemini endpoints with
  * deterministic answers and injectable faults.
  * @throws SimConfigError when `models` or `defaults` is invalid (the message names the field).
+ * @throws ListenError when the port is taken or the host does not resolve.
  * @example
  * const sim = await startSimulator({ models: { 'gpt-4o': { faults: [{ type: 'error', kind: 'rate_limit', first_n: 2 }] } } });
  * await fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) });
@@ -243,13 +246,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   // A reset or cut socket can raise EPIPE/ECONNRESET on late writes; that is the point, not a crash.
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port ?? 0, bareHost(opts.host ?? '127.0.0.1'));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('simulator: unexpected server address');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { uniqueId } from './core/ids.ts';
@@ -15,7 +16,7 @@ import { listen } from './net/listen.ts';
 import { hostPort } from './net/loopback.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
-import { startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import { SIMULATOR_TOKEN_HEADER, startSimulator, type SimulatorHandle } from './simulator/index.ts';
 
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8080 */
@@ -53,16 +54,21 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const keys = new KeyChecker(config.auth.keys);
 
   let simulator: SimulatorHandle | undefined;
+  let simulatorHeaders: Record<string, string> = {};
   if (config.simulator.enabled) {
+    // Only this process knows the token: the simulator answers nobody else, so its control API
+    // is reachable only through /admin/simulator/*, behind the gateway's admin key.
+    simulatorHeaders = { [SIMULATOR_TOKEN_HEADER]: randomBytes(32).toString('base64url') };
     // Its models and defaults were checked by assertStartable.
     simulator = await startSimulator({
       host: config.simulator.host,
       port: config.simulator.port,
+      token: simulatorHeaders[SIMULATOR_TOKEN_HEADER],
       ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
       ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
       ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
     });
-    bindSimulator(config, simulator.url);
+    bindSimulator(config, simulator.url, simulatorHeaders);
   }
 
   const hub = new TransitionHub();
@@ -85,7 +91,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     engine,
     keys,
     adminKeys: new KeyChecker(config.auth.adminKeys),
-    simulatorUrl: simulator?.url,
+    simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
     bodyLimitBytes: config.server.bodyLimitBytes,
     policy: { providers: routes.providerNames, defaults: r.policy },
     cache: new ResponseCache(r.cacheEntries),

@@ -7,8 +7,9 @@ const USAGE = `parrot: an LLM resilience gateway
 
 Usage:
   parrot [serve] [--config FILE]     start the gateway (default: the embedded config with the built-in simulator)
-  parrot simulate [--port N] [--host H] [--config FILE]
-                                     run the provider simulator alone
+  parrot simulate [--port N] [--host H] [--config FILE] [--admin-key KEY]
+                                     run the provider simulator alone (an admin key, or
+                                     PARROT_SIMULATOR_ADMIN_KEY, guards its control API)
   parrot check-config [--config FILE]
                                      validate a configuration and exit
 
@@ -22,7 +23,7 @@ async function serve(argv: string[]): Promise<void> {
   const gw = await startGateway(config, { log: (line) => void process.stderr.write(`${line}\n`) });
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(`parrot listening on ${gw.url}  (config: ${config.source})`);
-  if (gw.simulator) log(`  provider simulator on ${gw.simulator.url}`);
+  if (gw.simulator) log(`  provider simulator on ${gw.simulator.url} (answers this gateway only; control it at ${gw.url}/admin/simulator/*)`);
   for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${p.target.baseUrl}: ${p.models.map((m) => m.name).join(', ')}`);
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);

@@ -127,10 +127,14 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
   };
 }
 
-/** Point every `base_url: simulator` provider at the running simulator. */
-export function bindSimulator(config: GatewayConfig, simulatorUrl: string): void {
+/**
+ * Point every `base_url: simulator` provider at the running simulator, sending `headers` (the
+ * simulator's per-process token) on each call.
+ */
+export function bindSimulator(config: GatewayConfig, simulatorUrl: string, headers: Record<string, string> = {}): void {
   for (const p of config.providers) {
     if (p.target.baseUrl !== 'simulator') continue;
     p.target.baseUrl = p.target.type === 'openai' || p.target.type === 'openai-compatible' ? `${simulatorUrl}/v1` : simulatorUrl;
+    p.target.headers = { ...p.target.headers, ...headers };
   }
 }

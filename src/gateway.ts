@@ -12,6 +12,7 @@ import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
+import { OpenStreams } from './http/open-streams.ts';
 import { listen } from './net/listen.ts';
 import { hostPort } from './net/loopback.ts';
 import { adapterFor } from './providers/adapters.ts';
@@ -31,6 +32,8 @@ export interface RunningGateway {
   /**
    * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
    * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
+   * A stream cut then gets a final in-band error event in OpenAI's shape and a clean end
+   * (no `[DONE]`); other requests still in flight are reset, which an SDK retries.
    */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -43,6 +46,9 @@ export interface StartOptions {
    */
   log?: (line: string) => void;
 }
+
+/** How long streams cut at shutdown get to flush their final error event before sockets close. */
+const CUT_FLUSH_MS = 1_000;
 
 /**
  * Start the gateway (and its built-in simulator when configured).
@@ -87,11 +93,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const log = opts.log;
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
+  const streams = new OpenStreams();
   const listener = createListener({
     engine,
     keys,
     adminKeys: new KeyChecker(config.auth.adminKeys),
     simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
+    streams,
     bodyLimitBytes: config.server.bodyLimitBytes,
     policy: { providers: routes.providerNames, defaults: r.policy },
     cache: new ResponseCache(r.cacheEntries),
@@ -138,6 +146,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
         clearTimeout(timer);
       }
       logging?.unsubscribe();
+      // Streams still open end with an in-band error instead of a reset; then every socket closes.
+      await streams.cutAll(CUT_FLUSH_MS);
       server.closeAllConnections();
       await closed;
       await stopRuntime();

@@ -12,6 +12,7 @@ import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
+import { answerClientError } from './http/client-error.ts';
 import { OpenStreams } from './http/open-streams.ts';
 import { listen } from './net/listen.ts';
 import { hostPort } from './net/loopback.ts';
@@ -110,6 +111,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     nextRequestId: () => `req_${uniqueId()}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
+  // Requests Node's parser refuses (431, 400, 408) answer in OpenAI's error shape too.
+  server.on('clientError', answerClientError);
   const stopRuntime = async (): Promise<void> => {
     logging?.unsubscribe();
     engine.stop();

@@ -3,6 +3,9 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import { assertStartable } from '../config/startable.ts';
 import { ListenError } from '../net/listen.ts';
 
+/** The same signal again within this window is one delivery seen twice, not a second signal. */
+const REPEAT_WINDOW_MS = 1_000;
+
 const USAGE = `parrot: an LLM resilience gateway
 
 Usage:
@@ -28,10 +31,15 @@ async function serve(argv: string[]): Promise<void> {
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
   // Drain on SIGINT/SIGTERM: requests in flight get up to 10 s to finish; a second signal cuts them.
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
+  // Ctrl-C under `npm start` reaches the gateway twice at once (from the terminal, and forwarded
+  // by npm): a repeat of the same signal within a second is that one press, not a second.
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (first !== undefined) {
+      if (signal === first.signal && Date.now() - first.at < REPEAT_WINDOW_MS) return;
+      process.exit(1);
+    }
+    first = { signal, at: Date.now() };
     log('parrot: draining (requests in flight have 10 s to finish)');
     void gw.close({ graceMs: 10_000 }).then(() => process.exit(0));
   };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../core/field-path.ts';
+import { bareHost } from '../net/loopback.ts';
 import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../providers/transport.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
@@ -68,6 +69,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     server.port = port;
   }
   if (env.HOST !== undefined && env.HOST !== '') server.host = env.HOST;
+  // `[::1]` (as a URL writes it) listens on ::1.
+  server.host = bareHost(server.host);
 
   const providers: ProviderConfig[] = c.providers.map((p) => ({
     target: {
@@ -113,7 +116,7 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     equivalents: c.models,
     simulator: {
       enabled: c.simulator.enabled,
-      host: c.simulator.host,
+      host: bareHost(c.simulator.host),
       port: c.simulator.port,
       ...(c.simulator.models ? { models: c.simulator.models } : {}),
       ...(c.simulator.defaults !== undefined ? { defaults: c.simulator.defaults } : {}),
@@ -124,10 +127,14 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
   };
 }
 
-/** Point every `base_url: simulator` provider at the running simulator. */
-export function bindSimulator(config: GatewayConfig, simulatorUrl: string): void {
+/**
+ * Point every `base_url: simulator` provider at the running simulator, sending `headers` (the
+ * simulator's per-process token) on each call.
+ */
+export function bindSimulator(config: GatewayConfig, simulatorUrl: string, headers: Record<string, string> = {}): void {
   for (const p of config.providers) {
     if (p.target.baseUrl !== 'simulator') continue;
     p.target.baseUrl = p.target.type === 'openai' || p.target.type === 'openai-compatible' ? `${simulatorUrl}/v1` : simulatorUrl;
+    p.target.headers = { ...p.target.headers, ...headers };
   }
 }

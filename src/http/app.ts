@@ -5,13 +5,14 @@ import type { KeyChecker } from '../auth/keys.ts';
 import { presentedKey } from '../auth/keys.ts';
 import type { Engine } from '../engine/engine.ts';
 import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
-import { simulatorAdmin } from './admin-simulator.ts';
+import { simulatorAdmin, type SimulatorLink } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
   keys: KeyChecker;
   adminKeys: KeyChecker;
-  simulatorUrl: string | undefined;
+  /** The in-process simulator, when running. */
+  simulator: SimulatorLink | undefined;
 }
 
 const FORBIDDEN = new GatewayError(403, 'This endpoint needs an admin key (auth.admin_keys).', { code: 'admin_key_required' });
@@ -69,7 +70,7 @@ function createApp(opts: AppOptions): express.Express {
     }
     sendError(res, FORBIDDEN);
   };
-  app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulatorUrl));
+  app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulator));
 
   app.get('/v1/models', requireKey, (_req, res) => {
     res.json({ object: 'list', data: opts.engine.routes.models() });

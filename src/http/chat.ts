@@ -16,6 +16,7 @@ import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import { readJsonBody } from './body.ts';
 import { sendError, toGatewayError, upstreamToGateway } from './errors.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
+import type { OpenStreams } from './open-streams.ts';
 import { SseWriter } from './sse-writer.ts';
 import { validateChatRequest } from './validate-chat.ts';
 
@@ -29,6 +30,8 @@ export interface ChatHandlerOptions {
   streamIdleTimeoutMs: number;
   /** model -> the cheaper model served when a breaker is open and the request asked for `degraded`. */
   degraded: Record<string, string>;
+  /** Committed streams, cut with an in-band error when shutdown's grace period ends. */
+  streams: OpenStreams;
   /** Request ids: a process prefix plus a counter (cheap, unique per process). */
   nextRequestId: () => string;
   rng?: () => number;
@@ -173,7 +176,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       const done = await settle(res, next);
       return done?.ok && done.result.type === 'stream' ? { result: done.result, handle: next } : undefined;
     });
-    const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler, resume);
+    const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler, resume, opts.streams);
     const whole = complete ? assembler?.completion() : undefined;
     if (whole !== undefined && key !== undefined) opts.cache.set(key, whole, engine.now());
   };
@@ -266,14 +269,27 @@ function completionToChunks(c: ChatCompletion): ChatCompletionChunk[] {
   return chunks;
 }
 
+/** The in-band error of a stream cut by shutdown. */
+const SHUTTING_DOWN = {
+  message: 'The gateway is shutting down: this stream was cut before it finished. Retry the request.',
+  type: 'api_error',
+  code: 'gateway_shutting_down',
+};
+
+/** Shutdown's request to stop a stream: the upstream result being read is aborted. */
+interface Cut {
+  requested: boolean;
+  result: StreamResult;
+}
+
 /** A stream whose upstream broke after its commit point can ask for a continuation of `partial`. */
 type Continue = (partial: string) => Promise<{ result: StreamResult; handle: RunHandle } | undefined>;
 
 /**
  * Pipes a committed stream to the client. If the upstream breaks or stalls and `resume` can
  * find a prefill-capable fallback, the answer so far is continued there and the client gets
- * one whole stream; otherwise the stream ends with an in-band error and no [DONE].
- * Resolves true when the client got a complete stream.
+ * one whole stream; otherwise the stream ends with an in-band error and no [DONE]. So does a
+ * stream that `streams` cuts at shutdown. Resolves true when the client got a complete stream.
  */
 async function pipeStream(
   res: ServerResponse,
@@ -284,32 +300,48 @@ async function pipeStream(
   idleMs: number,
   assembler: StreamAssembler | undefined,
   resume: Continue | undefined,
+  streams: OpenStreams,
 ): Promise<boolean> {
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';
   res.writeHead(200, headers);
   const writer = new SseWriter(res, includeUsage);
-  // What the client got so far, kept only when a continuation could use it.
-  const seen: Seen | undefined = resume && { partial: '', toolCalls: false, id: undefined };
-  let error = await pumpSegment(res, writer, result, handle, idleMs, assembler, seen, false);
-  if (error === undefined) return true;
-  if (error === 'gone') return false;
-  if (resume !== undefined && seen !== undefined && !seen.toolCalls && seen.partial.trim() !== '') {
-    const next = await resume(seen.partial);
-    if (res.destroyed) {
-      next?.result.abort();
+  const cut: Cut = { requested: false, result };
+  streams.add(res, () => {
+    cut.requested = true;
+    cut.result.abort();
+  });
+  try {
+    // What the client got so far, kept only when a continuation could use it.
+    const seen: Seen | undefined = resume && { partial: '', toolCalls: false, id: undefined };
+    let error = await pumpSegment(res, writer, result, handle, idleMs, assembler, seen, false, cut);
+    if (error === undefined) return true;
+    if (error === 'gone') return false;
+    if (error !== 'shutdown' && resume !== undefined && seen !== undefined && !seen.toolCalls && seen.partial.trim() !== '') {
+      const next = await resume(seen.partial);
+      if (res.destroyed || cut.requested) {
+        next?.result.abort();
+        next?.handle.cancel();
+        if (!res.destroyed) writer.fail(SHUTTING_DOWN);
+        return false;
+      }
+      if (next !== undefined) {
+        error = await pumpSegment(res, writer, next.result, next.handle, idleMs, assembler, seen, true, cut);
+        if (error === undefined) return true;
+        if (error === 'gone') return false;
+      }
+    }
+    if (error === 'shutdown') {
+      writer.fail(SHUTTING_DOWN);
       return false;
     }
-    if (next !== undefined) {
-      error = await pumpSegment(res, writer, next.result, next.handle, idleMs, assembler, seen, true);
-      if (error === undefined) return true;
-      if (error === 'gone') return false;
-    }
+    const c = KIND_TO_CLIENT[error.kind];
+    writer.fail({ message: `upstream stream failed after it started: ${error.message}`, type: c.type, code: c.code });
+    return false;
+  } finally {
+    streams.delete(res);
   }
-  const c = KIND_TO_CLIENT[error.kind];
-  writer.fail({ message: `upstream stream failed after it started: ${error.message}`, type: c.type, code: c.code });
-  return false;
 }
 
 /** What the client has been sent so far. */
@@ -322,7 +354,8 @@ interface Seen {
 /**
  * Writes one upstream stream's chunks; a continuation's are rewritten to the first stream's
  * id and lose their role-only opener. Returns undefined when it completed (and [DONE] was
- * written), 'gone' when the client left, or the upstream failure.
+ * written), 'gone' when the client left, 'shutdown' when shutdown cut it (the request is
+ * abandoned, not held against the target), or the upstream failure.
  */
 async function pumpSegment(
   res: ServerResponse,
@@ -333,7 +366,9 @@ async function pumpSegment(
   assembler: StreamAssembler | undefined,
   seen: Seen | undefined,
   continuation: boolean,
-): Promise<UpstreamError | 'gone' | undefined> {
+  cut: Cut,
+): Promise<UpstreamError | 'gone' | 'shutdown' | undefined> {
+  cut.result = result;
   let stalled = false;
   handle.onStall(() => {
     stalled = true;
@@ -371,6 +406,10 @@ async function pumpSegment(
     return undefined;
   } catch (err) {
     if (res.destroyed) return 'gone';
+    if (cut.requested) {
+      handle.cancel();
+      return 'shutdown';
+    }
     const e = stalled
       ? new UpstreamError({ kind: 'timeout', message: `no data for ${idleMs} ms` })
       : toUpstreamError(err);

@@ -52,6 +52,8 @@ const fileFields = {
   seed: z.number().int().optional(),
   call_log_limit: z.number().int().min(1).optional(),
   api_keys: z.array(z.string().min(1)).optional(),
+  /** Keys the control API (`/_sim/*`) requires, as `Authorization: Bearer` or `x-api-key`. */
+  admin_keys: z.array(z.string().min(1)).optional(),
 };
 const modelName = z.string().min(1);
 
@@ -104,7 +106,7 @@ export function parseSimulatorFile(input: unknown): SimulatorFile {
 }
 
 /**
- * Validates a config file's own fields (unknown keys, seed, call_log_limit, api_keys) but not the
+ * Validates a config file's own fields (unknown keys, seed, call_log_limit, api_keys, admin_keys) but not the
  * model configs inside: `parrot simulate` hands those to startSimulator, which validates them
  * (with the same field names in its message), so they are checked once. @throws SimConfigError
  */

@@ -90,6 +90,18 @@ export interface SimulatorOptions {
   callLogLimit?: number;
   /** When set, only these keys are accepted; others get the provider's real auth error. */
   apiKeys?: string[];
+  /**
+   * When set, the control API (`/_sim/*`) needs one of these as `Authorization: Bearer <key>`
+   * or `x-api-key` (401 without a key, 403 with a wrong one). Required to listen beyond loopback.
+   */
+  adminKeys?: string[];
+  /**
+   * When set, every request must carry it in the `x-parrot-simulator-token` header (403
+   * otherwise). The gateway starts its in-process simulator with a random one, so only the
+   * gateway reaches it: its control API is then on the gateway's `/admin/simulator/*`, behind
+   * the gateway's admin key.
+   */
+  token?: string;
 }
 
 export interface SimulatorHandle {

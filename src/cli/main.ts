@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { assertStartable } from '../config/startable.ts';
+import { redactUrl } from '../core/redact-url.ts';
 
 const USAGE = `parrot: an LLM resilience gateway
 
@@ -22,7 +23,8 @@ async function serve(argv: string[]): Promise<void> {
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(`parrot listening on ${gw.url}  (config: ${config.source})`);
   if (gw.simulator) log(`  provider simulator on ${gw.simulator.url}`);
-  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${p.target.baseUrl}: ${p.models.map((m) => m.name).join(', ')}`);
+  // A base URL may carry credentials (user:password@, ?key=): never print them.
+  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${redactUrl(p.target.baseUrl)}: ${p.models.map((m) => m.name).join(', ')}`);
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
   // Drain on SIGINT/SIGTERM: requests in flight get up to 10 s to finish; a second signal cuts them.

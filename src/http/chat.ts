@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamAssembler } from '../cache/assemble-stream.ts';
 import { cacheKey, type CachedAnswer, type ResponseCache } from '../cache/response-cache.ts';
-import { GatewayError, KIND_TO_CLIENT, modelNotFound } from '../core/openai-error.ts';
+import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { createDecider } from '../engine/decide.ts';
@@ -315,8 +315,8 @@ async function pipeStream(
       if (error === 'gone') return false;
     }
   }
-  const c = KIND_TO_CLIENT[error.kind];
-  writer.fail({ message: `upstream stream failed after it started: ${error.message}`, type: c.type, code: c.code });
+  const g = upstreamToGateway(error);
+  writer.fail({ message: `upstream stream failed after it started: ${g.message}`, type: g.type, code: g.code });
   return false;
 }
 

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { uniqueId } from './core/ids.ts';
+import { Redactor } from './core/redact.ts';
 import { KeyChecker } from './auth/keys.ts';
 import { bindSimulator } from './config/load.ts';
+import { configSecrets } from './config/secrets.ts';
 import { assertStartable } from './config/startable.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { Engine, type EngineClock } from './engine/engine.ts';
@@ -79,7 +81,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   }
 
   const hub = new TransitionHub();
-  const transport = new Transport({ connections: connectionsByOrigin(config) });
+  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)) });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const engine = new Engine({

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { assertStartable } from '../config/startable.ts';
 import { ListenError } from '../net/listen.ts';
+import { redactUrl } from '../core/redact-url.ts';
 
 /** The same signal again within this window is one delivery seen twice, not a second signal. */
 const REPEAT_WINDOW_MS = 1_000;
@@ -27,7 +28,8 @@ async function serve(argv: string[]): Promise<void> {
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(`parrot listening on ${gw.url}  (config: ${config.source})`);
   if (gw.simulator) log(`  provider simulator on ${gw.simulator.url} (answers this gateway only; control it at ${gw.url}/admin/simulator/*)`);
-  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${p.target.baseUrl}: ${p.models.map((m) => m.name).join(', ')}`);
+  // A base URL may carry credentials (user:password@, ?key=): never print them.
+  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${redactUrl(p.target.baseUrl)}: ${p.models.map((m) => m.name).join(', ')}`);
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
   // Drain on SIGINT/SIGTERM: requests in flight get up to 10 s to finish; a second signal cuts them.

@@ -37,12 +37,22 @@ export function loadConfig(opts: LoadOptions = {}): GatewayConfig {
       throw new ConfigError(`config ${path}: cannot read: ${(err as Error).message}`);
     }
     try {
-      raw = parseYaml(text);
+      // Not yaml's pretty errors: they quote the offending line, which may hold a key.
+      raw = parseYaml(text, { prettyErrors: false });
     } catch (err) {
-      throw new ConfigError(`config ${path}: not valid YAML: ${(err as Error).message}`);
+      throw new ConfigError(`config ${path}: not valid YAML${yamlPosition(text, err)}: ${(err as Error).message}`);
     }
   }
   return configFromObject(raw, { env, source: path ?? 'embedded default (built-in simulator)' });
+}
+
+/** ` at line L, column C` of a yaml error, from its offset (no quote of the line itself). */
+function yamlPosition(text: string, err: unknown): string {
+  const pos = (err as { pos?: [number, number] }).pos?.[0];
+  if (pos === undefined) return '';
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return ` at line ${line}, column ${pos - before.lastIndexOf('\n')}`;
 }
 
 /** Validate an already-parsed config tree (YAML or an object in tests). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BREAKER_FALLBACKS } from '../breaker/config.ts';
+import { redactUrl } from '../core/redact-url.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -113,7 +114,7 @@ export const configSchema = z.object({
     if (p.base_url === 'simulator' && !cfg.simulator.enabled) {
       ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: '"simulator" needs simulator.enabled: true' });
     } else if (p.base_url !== 'simulator' && !URL.canParse(p.base_url)) {
-      ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${p.base_url}"` });
+      ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${redactUrl(p.base_url)}"` });
     }
   });
   cfg.resilience.failover.providers.forEach((p, i) => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamAssembler } from '../cache/assemble-stream.ts';
-import { cacheKey, type ResponseCache } from '../cache/response-cache.ts';
-import { GatewayError, KIND_TO_CLIENT, modelNotFound } from '../core/openai-error.ts';
+import { cacheKey, type CachedAnswer, type ResponseCache } from '../cache/response-cache.ts';
+import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { createDecider } from '../engine/decide.ts';
@@ -125,9 +125,12 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       if (fallback === 'cache' && key !== undefined) {
         const hit = opts.cache.get(key);
         if (hit) {
+          // Who wrote the body, not this request's route: the headers and the body agree.
+          headers['x-provider'] = hit.provider;
+          headers['x-model'] = hit.model;
+          if (hit.qualityReduced) headers['x-quality-reduced'] = 'true';
           headers['x-cache'] = 'STALE';
           headers['x-cache-age'] = String(Math.max(0, Math.round((engine.now() - hit.at) / 1000)));
-          headers['x-provider'] = 'cache';
           await sendCompletion(res, hit.completion, headers, p.request);
           return;
         }
@@ -154,7 +157,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     }
     const result = out.result;
     if (result.type === 'completion') {
-      if (key !== undefined) opts.cache.set(key, result.completion, engine.now());
+      if (key !== undefined) opts.cache.set(key, cachedAnswer(out.step, result.completion, engine.now()));
       if (result.raw !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = String(result.raw.byteLength);
@@ -178,8 +181,13 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     });
     const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler, resume, opts.streams);
     const whole = complete ? assembler?.completion() : undefined;
-    if (whole !== undefined && key !== undefined) opts.cache.set(key, whole, engine.now());
+    if (whole !== undefined && key !== undefined) opts.cache.set(key, cachedAnswer(out.step, whole, engine.now()));
   };
+}
+
+/** An answer to cache, with the step that produced it (a continued stream keeps its first step, as its headers did). */
+function cachedAnswer(step: PlanStep, completion: ChatCompletion, at: number): CachedAnswer {
+  return { completion, provider: step.provider, model: step.model, qualityReduced: step.reduceQuality === true, at };
 }
 
 /** Waits for the request's outcome; undefined when the client left first (the request is cancelled). */
@@ -336,8 +344,8 @@ async function pipeStream(
       writer.fail(SHUTTING_DOWN);
       return false;
     }
-    const c = KIND_TO_CLIENT[error.kind];
-    writer.fail({ message: `upstream stream failed after it started: ${error.message}`, type: c.type, code: c.code });
+    const g = upstreamToGateway(error);
+    writer.fail({ message: `upstream stream failed after it started: ${g.message}`, type: g.type, code: g.code });
     return false;
   } finally {
     streams.delete(res);

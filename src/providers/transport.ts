@@ -1,5 +1,6 @@
 import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
+import { GENERIC_REDACTOR, type Redactor } from '../core/redact.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
 import { finishBody } from './finish-body.ts';
 import { SseDecoder } from './sse.ts';
@@ -42,16 +43,31 @@ const SAFETY_TIMEOUT_MS = 10 * 60_000;
 /** Keep-alive connections per origin when the config names none for it. */
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 128;
 
+export interface TransportOptions {
+  /** The pool size of each origin (`https://api.openai.com`); others get the default. */
+  connections?: ReadonlyMap<string, number>;
+  dispatcher?: Dispatcher;
+  /**
+   * Scrubs every upstream error message before it leaves the transport (the configured
+   * secrets; generic key shapes when absent).
+   */
+  redactor?: Redactor;
+}
+
 /**
  * Sends upstream calls over pooled keep-alive connections (one undici Agent, a pool per
- * origin) and turns what comes back into results or classified UpstreamErrors.
+ * origin) and turns what comes back into results or classified UpstreamErrors. Upstream text
+ * enters the gateway here, so every UpstreamError it throws (a call's, or a stream's later)
+ * has been scrubbed of key material: nothing downstream (client error bodies, in-band stream
+ * errors, logs) can pass on a key an upstream echoed.
  */
 export class Transport {
   readonly #dispatcher: Dispatcher;
+  readonly #redactor: Redactor;
 
-  /** `connections`: the pool size of each origin (`https://api.openai.com`), others get the default. */
-  constructor(opts: { connections?: ReadonlyMap<string, number>; dispatcher?: Dispatcher } = {}) {
+  constructor(opts: TransportOptions = {}) {
     const sizes = opts.connections ?? new Map<string, number>();
+    this.#redactor = opts.redactor ?? GENERIC_REDACTOR;
     this.#dispatcher =
       opts.dispatcher ??
       new Agent({
@@ -88,7 +104,7 @@ export class Transport {
           dispatcher: this.#dispatcher,
         });
       } catch (err) {
-        throw toConnectionError(err, signal);
+        throw redacted(toConnectionError(err, signal), this.#redactor);
       }
       try {
         if (res.statusCode < 200 || res.statusCode >= 300) {
@@ -110,12 +126,11 @@ export class Transport {
           // the upstream bytes on unchanged: no second serialisation.
           return completion === body ? { type: 'completion', completion, raw: bytes } : { type: 'completion', completion };
         }
-        return await openStream(adapter, ctx, res.body, controller);
+        return await openStream(adapter, ctx, res.body, controller, this.#redactor);
       } catch (err) {
         // (A plain completion's body is always consumed by here: its connection stays pooled.)
         if (controller) controller.abort();
-        if (err instanceof UpstreamError) throw err;
-        throw toConnectionError(err, signal);
+        throw redacted(err instanceof UpstreamError ? err : toConnectionError(err, signal), this.#redactor);
       }
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
@@ -125,6 +140,25 @@ export class Transport {
   close(): Promise<void> {
     return this.#dispatcher.close();
   }
+}
+
+/** `err` with its message and param scrubbed; `err` itself when there was nothing to scrub. */
+function redacted(err: UpstreamError, redactor: Redactor): UpstreamError {
+  const message = redactor.scrub(err.message);
+  const param = err.param === null ? null : redactor.scrub(err.param);
+  if (message === err.message && param === err.param) return err;
+  return new UpstreamError({
+    kind: err.kind,
+    message,
+    status: err.status,
+    providerCode: err.providerCode,
+    param,
+    hints: err.hints,
+    inBand: err.inBand,
+    fatal: err.fatal,
+    skipped: err.skipped,
+    cause: err.cause,
+  });
 }
 
 function abortedError(): UpstreamError {
@@ -155,6 +189,7 @@ async function openStream(
   ctx: TranslateContext,
   body: Dispatcher.ResponseData['body'],
   controller: AbortController,
+  redactor: Redactor,
 ): Promise<StreamResult> {
   const decoder = new SseDecoder();
   const translator = adapter.createStreamTranslator(ctx);
@@ -215,9 +250,9 @@ async function openStream(
         if (out.length > 0) yield out;
       }
     } catch (err) {
-      if (err instanceof UpstreamError) throw err;
+      if (err instanceof UpstreamError) throw redacted(err, redactor);
       if (controller.signal.aborted) throw abortedError();
-      throw new UpstreamError({ kind: 'connection_error', message: `upstream stream broke: ${(err as Error).message}`, cause: err });
+      throw redacted(new UpstreamError({ kind: 'connection_error', message: `upstream stream broke: ${(err as Error).message}`, cause: err }), redactor);
     } finally {
       if (!complete) controller.abort();
       else finishBody(body, iterator);

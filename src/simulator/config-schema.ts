@@ -28,7 +28,7 @@ const schedule = {
 };
 
 const fault = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('error'), kind, retry_after_s: ms.optional(), ...schedule }),
+  z.strictObject({ type: z.literal('error'), kind, retry_after_s: ms.optional(), message: z.string().min(1).optional(), ...schedule }),
   z.strictObject({ type: z.literal('reset'), ...schedule }),
   z.strictObject({ type: z.literal('hang'), ...schedule }),
   z.strictObject({ type: z.literal('slow_first_token'), delay_ms: ms, ...schedule }),
@@ -36,7 +36,7 @@ const fault = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('stall'), after_tokens: count.optional(), ...schedule }),
   z.strictObject({ type: z.literal('malformed'), after_tokens: count.optional(), ...schedule }),
   z.strictObject({ type: z.literal('no_done'), ...schedule }),
-  z.strictObject({ type: z.literal('in_band_error'), kind, ...schedule }),
+  z.strictObject({ type: z.literal('in_band_error'), kind, after_tokens: count.optional(), message: z.string().min(1).optional(), ...schedule }),
 ]);
 
 /** Zod schema of one model's behaviour. */

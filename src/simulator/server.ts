@@ -241,7 +241,7 @@ class Simulator implements Scheduler {
       if (fault.type === 'reset') return void req.socket.resetAndDestroy();
       if (fault.type === 'error') {
         if (fault.kind === 'connection_error') return void req.socket.destroy();
-        call.status = sendRendered(res, dialect.error(fault.kind, turn, fault.retry_after_s));
+        call.status = sendRendered(res, dialect.error(fault.kind, turn, { retryAfterS: fault.retry_after_s, message: fault.message, headers: req.headers }));
         return;
       }
     }

@@ -27,8 +27,12 @@ export interface SimSchedule {
 }
 
 export type SimFaultSpec =
-  /** The provider's real error response for `kind`; `retry_after_s` adds the provider's retry hint. */
-  | { type: 'error'; kind: ErrorKind; retry_after_s?: number }
+  /**
+   * The provider's real error response for `kind`; `retry_after_s` adds the provider's retry
+   * hint; `message` replaces the provider's message text (e.g. one that quotes a key, as some
+   * upstreams and proxies do), the rest of the body keeping the provider's shape.
+   */
+  | { type: 'error'; kind: ErrorKind; retry_after_s?: number; message?: string }
   /** TCP reset before any header. */
   | { type: 'reset' }
   /** Never answers; the socket stays open until the client gives up or the simulator closes. */
@@ -43,8 +47,12 @@ export type SimFaultSpec =
   | { type: 'malformed'; after_tokens?: number }
   /** Streams only: ends cleanly without [DONE] / message_stop / finishReason. */
   | { type: 'no_done' }
-  /** Streams only: a 200 stream whose first event is followed by the provider's in-band error event. */
-  | { type: 'in_band_error'; kind: ErrorKind };
+  /**
+   * Streams only: a 200 stream whose first event is followed by the provider's in-band error
+   * event; with `after_tokens`, the error follows that many content deltas instead (a failure
+   * after the answer started). `message` as for `error`.
+   */
+  | { type: 'in_band_error'; kind: ErrorKind; after_tokens?: number; message?: string };
 
 export type SimFault = SimFaultSpec & SimSchedule;
 

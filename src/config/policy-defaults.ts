@@ -28,6 +28,7 @@ export function policyDefaultsFromConfig(c: ParsedConfig, providers: ReadonlySet
     failover: {
       enabled: r.failover.enabled,
       providers: r.failover.providers,
+      triggers: r.failover.triggers,
       healthCheckIntervalMs: r.failover.health_check_interval * 1000,
       failureThreshold: r.failover.failure_threshold,
       successThreshold: r.failover.success_threshold,

@@ -107,6 +107,7 @@ function parseSent(headers: IncomingHttpHeaders, ctx: PolicyContext): RequestPol
       maxRetries: retry.maxRetries,
       retryDelayMs: retry.initialDelayMs,
       advanced,
+      triggers: d.failover.triggers,
     },
     breaker,
     breakerFallback: scalar(headers, 'X-Circuit-Breaker-Fallback', breakerFallbackHeaderSchema) ?? d.breakerFallback,

@@ -13,7 +13,7 @@
  *   attempt 0..300000 (5 min), latency_threshold_ms and max_latency_increase 1..600000 / 0..600000
  *   (the request timeout's own ceiling).
  * - multiplier 1..10; reduce_max_tokens 0 < f <= 1.
- * - lists: up to 16 fallbacks, 10 attempts, one rule per kind; no duplicates anywhere.
+ * - lists: 0..16 fallbacks (none: no failover), 10 attempts, one rule per kind; no duplicates anywhere.
  * - names: provider 1..64 chars, model 1..256 chars.
  */
 import { z } from 'zod';
@@ -25,8 +25,9 @@ const TRIGGERS = [...ERROR_KINDS, 'any_error'] as const;
 
 /**
  * Kinds never retried on the same target: the client's own error, or failures that waiting
- * cannot heal (a longer context, a filter, an exhausted quota). decideRetry fails them over
- * (or fails bad_request); naming them in retry_on or a rule would be silently ignored, so it is a 400.
+ * cannot heal (a longer context, a refusal, an exhausted quota). decideRetry hands them to the
+ * chain (which fails content_filter over only where a trigger names it) or fails bad_request;
+ * naming them in retry_on or a rule would be silently ignored, so it is a 400.
  */
 export const NEVER_RETRIED: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
   'bad_request',
@@ -84,6 +85,9 @@ function kindEnum<const T extends readonly [string, ...string[]]>(values: T, wro
 
 const errorKind = kindEnum(ERROR_KINDS);
 const errorTrigger = kindEnum(TRIGGERS);
+/** A failover trigger: bad_request is the client's own error, which no other target can fix. */
+const notBadRequest = [(k: string) => k !== 'bad_request', { error: 'error kind "bad_request" never fails over (the client\'s own error)' }] as const;
+const failoverTrigger = errorTrigger.refine(...notBadRequest);
 /** A trigger that may be retried: retry_on entries and rule error_types. */
 const retryableTrigger = errorTrigger.refine((k) => !NEVER_RETRIED.has(k as ErrorKind), {
   error: (iss) => `error kind "${String(iss.input)}" is never retried on the same target`,
@@ -114,8 +118,8 @@ const fallbackSchema = z
     // "trigger": "any_error" or ["timeout", "rate_limit"]; the union's errors are resolved to
     // the branch matching the input's shape by the issue formatter.
     trigger: z.union([
-      kindEnum(TRIGGERS, 'expected an error kind or a list of error kinds'),
-      distinctList(errorTrigger, 1, TRIGGERS.length, 'error kind'),
+      kindEnum(TRIGGERS, 'expected an error kind or a list of error kinds').refine(...notBadRequest),
+      distinctList(failoverTrigger, 1, TRIGGERS.length, 'error kind'),
     ]),
     ...target,
     max_latency_increase: intIn(0, 600_000).optional(),
@@ -128,13 +132,12 @@ const fallbackSchema = z
   })
   .strict();
 
-/** X-Failover-Config: the seed's advanced failover object. */
+/** X-Failover-Config: the seed's advanced failover object. `fallbacks: []` means no failover. */
 export const failoverConfigSchema = z
   .object({
     primary: z.object(target).strict(),
     fallbacks: z
       .array(fallbackSchema, { error: say('expected an array') })
-      .min(1, { error: 'expected at least 1 fallback' })
       .max(16, { error: 'expected at most 16 fallbacks' }),
     health_check_interval: secondsIn(1, 86_400).optional(),
     failure_threshold: intIn(1, 100).optional(),
@@ -143,6 +146,12 @@ export const failoverConfigSchema = z
   .strict();
 
 export type FailoverConfigHeader = z.infer<typeof failoverConfigSchema>;
+
+/**
+ * `resilience.failover.triggers` in the config: the kinds that move a request along a chain
+ * whose steps carry no trigger of their own (X-Failover-Providers, the default chain).
+ */
+export const failoverTriggersSchema = distinctList(failoverTrigger, 1, TRIGGERS.length, 'error kind');
 
 // ---- X-Circuit-Breaker --------------------------------------------------------------------
 

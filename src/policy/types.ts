@@ -16,7 +16,7 @@ export interface FailoverTarget {
 
 /** One entry of X-Failover-Config `fallbacks`: where to go when the previous target failed with a matching kind. */
 export interface FallbackRule extends FailoverTarget {
-  /** Kinds that send the request here (`any_error` = every kind but bad_request). A single string in the header becomes a one-element list. */
+  /** Kinds that send the request here (`any_error` = every kind but bad_request and content_filter). A single string in the header becomes a one-element list. */
   readonly trigger: readonly ErrorTrigger[];
   /** Header `max_latency_increase` (ms): extra latency over the primary this fallback may add; undefined = unbounded. */
   readonly maxLatencyIncreaseMs?: number;
@@ -30,7 +30,7 @@ export interface FallbackRule extends FailoverTarget {
 export interface AdvancedFailover {
   /** Where the request goes first. */
   readonly primary: FailoverTarget;
-  /** Tried in order; a fallback is eligible when one of its triggers matches the last failure's kind. */
+  /** Tried in order; a fallback is eligible when one of its triggers matches the last failure's kind. Empty: no failover. */
   readonly fallbacks: readonly FallbackRule[];
   /** Header `health_check_interval` (seconds) in ms: how often an unhealthy primary is probed. */
   readonly healthCheckIntervalMs: number;
@@ -55,6 +55,11 @@ export interface FailoverPolicy {
   readonly retryDelayMs: number;
   /** X-Failover-Config, normalised; undefined when the header was not sent. */
   readonly advanced: AdvancedFailover | undefined;
+  /**
+   * The kinds that move the request to a step with no trigger of its own (an
+   * X-Failover-Providers chain or the default chain): `resilience.failover.triggers`.
+   */
+  readonly triggers: readonly ErrorTrigger[];
 }
 
 /** Backoff shape. `custom` = per-kind rules; kinds without a rule use exponential backoff. */
@@ -65,7 +70,7 @@ export const PARSE_RETRY_AFTER = 'parse_retry_after_header';
 
 /** One rule of a custom retry strategy: the rule naming the failure's kind decides, else the `any_error` rule. */
 export interface RetryRule {
-  /** Header `error_type`: the kind this rule governs (`any_error` = every kind but bad_request). */
+  /** Header `error_type`: the kind this rule governs (`any_error` = every kind that may be retried). */
   readonly errorType: ErrorTrigger;
   /** Header `wait_ms`: a fixed delay, or the provider's Retry-After hint. Absent = the policy's backoff. */
   readonly waitMs?: number | typeof PARSE_RETRY_AFTER;
@@ -115,6 +120,8 @@ export interface FailoverDefaults {
   readonly enabled: boolean;
   /** The default chain when the request names none; may be empty (no failover target configured). */
   readonly providers: readonly string[];
+  /** Kinds that move a request along a chain whose steps have no trigger of their own. */
+  readonly triggers: readonly ErrorTrigger[];
   readonly healthCheckIntervalMs: number;
   readonly failureThreshold: number;
   readonly successThreshold: number;

@@ -26,7 +26,7 @@ const DEFAULT_RETRY: RetryPolicy = {
 /** The policy of a request with no headers, with `over` replacing whole sections. */
 function policy(over: Partial<RequestPolicy>): RequestPolicy {
   return {
-    failover: { enabled: true, providers: [], maxRetries: 2, retryDelayMs: 100, advanced: undefined },
+    failover: { enabled: true, providers: [], maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
     breaker: undefined,
     breakerFallback: 'error',
     retry: DEFAULT_RETRY,
@@ -45,6 +45,7 @@ describe('the seed examples parse to the exact policy', () => {
           maxRetries: 3,
           retryDelayMs: 100,
           advanced: undefined,
+          triggers: ['any_error'],
         },
         retry: { ...DEFAULT_RETRY, maxRetries: 3, initialDelayMs: 100 },
       }),
@@ -70,6 +71,7 @@ describe('the seed examples parse to the exact policy', () => {
             failureThreshold: 3,
             successThreshold: 2,
           },
+          triggers: ['any_error'],
         },
       }),
     );
@@ -96,7 +98,7 @@ describe('the seed examples parse to the exact policy', () => {
   it('exponential backoff', () => {
     expect(parsePolicy({ 'x-retry-strategy': 'exponential', 'x-retry-config': EXPONENTIAL_CONFIG }, ctx)).toStrictEqual(
       policy({
-        failover: { enabled: true, providers: [], maxRetries: 5, retryDelayMs: 100, advanced: undefined },
+        failover: { enabled: true, providers: [], maxRetries: 5, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
         retry: {
           strategy: 'exponential',
           initialDelayMs: 100,
@@ -149,6 +151,16 @@ describe('the seed examples parse to the exact policy', () => {
 });
 
 describe('normalisation', () => {
+  it('"fallbacks": [] is accepted: the primary alone, no failover', () => {
+    const f = parsePolicy({ 'x-failover-config': '{"primary": {"provider": "anthropic", "model": "claude-3-opus"}, "fallbacks": []}' }, ctx).failover;
+    expect([f.enabled, f.providers, f.advanced?.primary, f.advanced?.fallbacks]).toEqual([true, ['anthropic'], { provider: 'anthropic', model: 'claude-3-opus' }, []]);
+  });
+
+  it('the default chain\'s triggers come from the config defaults', () => {
+    const defaults = { ...DEFAULT_POLICY_DEFAULTS, failover: { ...DEFAULT_POLICY_DEFAULTS.failover, triggers: ['any_error', 'content_filter'] as const } };
+    expect(parsePolicy({ 'x-failover-providers': 'openai,google' }, { ...ctx, defaults }).failover.triggers).toEqual(['any_error', 'content_filter']);
+  });
+
   it('a single trigger string becomes a one-element list', () => {
     const cfg = '{"primary": {"provider": "openai", "model": "a"}, "fallbacks": [{"trigger": "timeout", "provider": "google", "model": "b"}]}';
     expect(parsePolicy({ 'x-failover-config': cfg }, ctx).failover.advanced?.fallbacks).toStrictEqual([

@@ -81,7 +81,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     adminKeys: new KeyChecker(config.auth.adminKeys),
     simulatorUrl: simulator?.url,
     bodyLimitBytes: config.server.bodyLimitBytes,
-    policy: { providers: routes.providerNames, defaults: r.policy },
+    policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
     cache: new ResponseCache(r.cacheEntries),
     attemptTimeoutMs: r.attemptTimeoutMs,
     ttftTimeoutMs: r.ttftTimeoutMs,

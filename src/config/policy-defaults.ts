@@ -16,7 +16,7 @@ export function policyDefaultsFromConfig(c: ParsedConfig, providers: ReadonlySet
   if (r.retry !== undefined) headers['x-retry-config'] = JSON.stringify(r.retry);
   let parsed;
   try {
-    parsed = parsePolicy(headers, { providers, defaults: DEFAULT_POLICY_DEFAULTS });
+    parsed = parsePolicy(headers, { providers, models: new Set(), defaults: DEFAULT_POLICY_DEFAULTS });
   } catch (err) {
     if (err instanceof GatewayError) {
       const field = err.param === 'X-Circuit-Breaker' ? 'resilience.breaker' : 'resilience.retry';

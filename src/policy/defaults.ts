@@ -64,6 +64,9 @@ export function defaultPolicy(defaults: PolicyDefaults): RequestPolicy {
       breakerFallback: defaults.breakerFallback,
       retry: defaults.retry,
       requestTimeoutMs: defaults.requestTimeoutMs,
+      hedging: undefined,
+      degradedMode: undefined,
+      userPriority: 'normal',
     });
     cache.set(defaults, policy);
   }

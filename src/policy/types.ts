@@ -103,6 +103,78 @@ export interface RetryPolicy {
   readonly rules: readonly RetryRule[];
 }
 
+/** X-Hedge-Config `strategy`: keep the fastest answer (`latency`) or the first good one. */
+export type HedgeStrategy = 'latency' | 'first-success';
+
+/** Request hedging as asked for (X-Request-Hedging, X-Hedge-Config). */
+export interface HedgePolicy {
+  /** X-Request-Hedging; when absent, true (X-Hedge-Config was sent). */
+  readonly enabled: boolean;
+  /** Header `strategy`; default `latency`. */
+  readonly strategy: HedgeStrategy;
+  /** Header `providers` (configured providers, in order); undefined: not given. */
+  readonly providers: readonly string[] | undefined;
+  /** Header `delay_ms`: when the next parallel request starts; undefined: not given. */
+  readonly delayMs: number | undefined;
+  /** Header `cancel_slower`; default true. */
+  readonly cancelSlower: boolean;
+  /** Header `max_additional_cost` (USD) the hedges may add; undefined: no limit given. */
+  readonly maxAdditionalCostUsd: number | undefined;
+}
+
+/** What puts a request into degraded mode (X-Degraded-Mode-Config `triggers`, a strategy's `condition`). */
+export type DegradedTrigger = 'high_latency' | 'partial_outage' | 'rate_limiting';
+
+/** One X-Degraded-Mode-Config strategy; `config` holds the action's own fields, each undefined when not sent. */
+export type DegradedStrategy =
+  | {
+      readonly condition: DegradedTrigger;
+      readonly action: 'reduce_quality';
+      readonly config: {
+        readonly useModel: string | undefined;
+        /** Factor 0 < f <= 1 on max_tokens. */
+        readonly reduceMaxTokens: number | undefined;
+        readonly disableStreaming: boolean | undefined;
+        readonly cacheAggressively: boolean | undefined;
+      };
+    }
+  | {
+      readonly condition: DegradedTrigger;
+      readonly action: 'feature_flags';
+      readonly config: {
+        readonly disableFeatures: readonly string[] | undefined;
+        readonly simplifyPrompts: boolean | undefined;
+        readonly useCachedResponses: boolean | undefined;
+        readonly cacheTtlMultiplier: number | undefined;
+      };
+    }
+  | {
+      readonly condition: DegradedTrigger;
+      readonly action: 'queue_and_batch';
+      readonly config: {
+        readonly batchSize: number | undefined;
+        readonly maxQueueTimeMs: number | undefined;
+        readonly priorityQueue: boolean | undefined;
+        readonly notifyUsers: boolean | undefined;
+      };
+    };
+
+/** Degraded mode as asked for (X-Degraded-Mode-Config). */
+export interface DegradedModePolicy {
+  /** Header `enabled`; default true. */
+  readonly enabled: boolean;
+  readonly triggers: readonly DegradedTrigger[];
+  /** At most one per condition, each condition listed in `triggers`. */
+  readonly strategies: readonly DegradedStrategy[];
+  /** Header `user_notification`; undefined when not sent. */
+  readonly userNotification:
+    | { readonly enabled: boolean; readonly message: string | undefined; readonly showStatus: boolean | undefined }
+    | undefined;
+}
+
+/** X-User-Priority: `high` users skip degradation; `normal` when not sent. */
+export type UserPriority = 'high' | 'normal' | 'low';
+
 /** Everything a request asked for, normalised. Frozen: share it, never mutate it. */
 export interface RequestPolicy {
   readonly failover: FailoverPolicy;
@@ -113,6 +185,12 @@ export interface RequestPolicy {
   readonly retry: RetryPolicy;
   /** X-Request-Timeout-Ms: the whole request's deadline, across retries and failovers. */
   readonly requestTimeoutMs: number;
+  /** X-Request-Hedging and X-Hedge-Config; undefined when neither was sent. */
+  readonly hedging: HedgePolicy | undefined;
+  /** X-Degraded-Mode-Config; undefined when not sent. */
+  readonly degradedMode: DegradedModePolicy | undefined;
+  /** X-User-Priority. */
+  readonly userPriority: UserPriority;
 }
 
 /** Config-level failover defaults. */
@@ -142,5 +220,7 @@ export interface PolicyDefaults {
 export interface PolicyContext {
   /** Configured provider names; a header naming any other provider is a 400. */
   readonly providers: ReadonlySet<string>;
+  /** Model names a request may name (configured names and `provider/model`); a `use_model` naming any other is a 400. */
+  readonly models: ReadonlySet<string>;
   readonly defaults: PolicyDefaults;
 }

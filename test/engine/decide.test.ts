@@ -12,7 +12,7 @@ import type { ErrorKind, ErrorTrigger } from '../../src/core/error-kinds.ts';
 
 const config = configFromObject({ ...DEFAULT_CONFIG, resilience: { retry_budget: { max_tokens: 2 }, failover: { providers: ['openai', 'anthropic', 'google'] } } }, { env: {} });
 const routes = new RouteTable(config, adapterFor);
-const ctx = { providers: routes.providerNames, defaults: config.resilience.policy };
+const ctx = { providers: routes.providerNames, models: routes.modelNames, defaults: config.resilience.policy };
 
 /** `triggers` replaces the config's resilience.failover.triggers. */
 function decider(headers: Record<string, string>, latency: Record<string, number> = {}, triggers?: readonly ErrorTrigger[]) {

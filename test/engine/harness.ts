@@ -158,7 +158,7 @@ export class Harness {
     const built = buildEngine(config, { call: (a, r, c, s) => this.#call(a, r, c, s) }, this.clock, opts.retryBudget);
     this.engine = built.engine;
     this.#hub = built.hub;
-    this.#ctx = { providers: built.routes.providerNames, defaults: config.resilience.policy };
+    this.#ctx = { providers: built.routes.providerNames, models: built.routes.modelNames, defaults: config.resilience.policy };
   }
 
   /** Starts one client request with these policy headers, the way src/http/chat.ts does. */

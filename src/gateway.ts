@@ -104,7 +104,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
     streams,
     bodyLimitBytes: config.server.bodyLimitBytes,
-    policy: { providers: routes.providerNames, defaults: r.policy },
+    policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
     cache: new ResponseCache(r.cacheEntries),
     attemptTimeoutMs: r.attemptTimeoutMs,
     ttftTimeoutMs: r.ttftTimeoutMs,

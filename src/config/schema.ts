@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BREAKER_FALLBACKS } from '../breaker/config.ts';
 import { redactUrl } from '../core/redact-url.ts';
+import { failoverTriggersSchema } from '../policy/schemas.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -76,6 +77,12 @@ const resilience = z.object({
     enabled: z.boolean().default(true),
     /** The default chain: the requested model on each of these providers, through `models` equivalents. */
     providers: z.array(z.string()).default([]),
+    /**
+     * The kinds that move a request along that chain (and an X-Failover-Providers chain):
+     * X-Failover-Config's trigger vocabulary. `any_error` leaves out content_filter: list it
+     * to fail a safety refusal over too.
+     */
+    triggers: failoverTriggersSchema.default(['any_error']),
     health_check_interval: z.number().min(1).max(86_400).default(30),
     failure_threshold: z.number().int().min(1).max(100).default(3),
     success_threshold: z.number().int().min(1).max(100).default(2),

@@ -1,5 +1,5 @@
 import type { DecideInput, Decision } from '../../machines/request.machine.ts';
-import { triggerMatches, type ErrorKind } from '../core/error-kinds.ts';
+import { triggersMatch, type ErrorKind } from '../core/error-kinds.ts';
 import { decideRetry } from '../policy/retry-decision.ts';
 import type { RequestPolicy } from '../policy/types.ts';
 import type { PlanStep } from './plan.ts';
@@ -26,17 +26,21 @@ export interface DeciderOptions {
  * says so.
  *
  * A fallback of X-Failover-Config is eligible when one of its triggers matches the failure's
- * kind, and its observed latency is within max_latency_increase of the primary's. A target
- * that was skipped (open breaker, unhealthy) makes every later step eligible.
+ * kind, and its observed latency is within max_latency_increase of the primary's; a step with
+ * no trigger of its own (X-Failover-Providers, the default chain) when one of the config's
+ * `resilience.failover.triggers` matches. `any_error` matches neither bad_request nor
+ * content_filter: a safety refusal moves on only where a trigger names it. A target that was
+ * skipped (open breaker, unhealthy) makes every later step eligible.
  */
 export function createDecider(o: DeciderOptions): (d: DecideInput<PlanStep>) => Decision {
   const { policy, steps, targets } = o;
+  const chainTriggers = policy.failover.triggers;
   const latencyOf = o.latencyOf ?? ((s: PlanStep) => targets.byKey(s.key).stats.latencyEwmaMs);
 
   const nextEligible = (from: number, kind: ErrorKind, anyTrigger: boolean): number => {
     for (let i = from + 1; i < steps.length; i++) {
       const s = steps[i];
-      if (!anyTrigger && s.trigger !== undefined && !s.trigger.some((t) => triggerMatches(t, kind))) continue;
+      if (!anyTrigger && !triggersMatch(s.trigger ?? chainTriggers, kind)) continue;
       if (s.maxLatencyIncreaseMs !== undefined) {
         const mine = latencyOf(s);
         const base = latencyOf(steps[0]);

@@ -53,6 +53,11 @@ export class RouteTable {
     return new Set(this.#providers.keys());
   }
 
+  /** Every name `resolve` accepts: configured model names and `provider/model`. */
+  get modelNames(): ReadonlySet<string> {
+    return new Set([...this.#byModel.keys(), ...this.#byProviderModel.keys()]);
+  }
+
   /**
    * The route for a requested model: `model` (first provider serving it) or
    * `provider/model`. Undefined when nothing serves it.

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamAssembler } from '../cache/assemble-stream.ts';
 import { cacheKey, type CachedAnswer, type ResponseCache } from '../cache/response-cache.ts';
+import { triggersMatch, type ErrorKind } from '../core/error-kinds.ts';
 import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
@@ -172,13 +173,16 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     // Capability-aware: only a later step of the chain that continues a prefill can resume a
     // broken stream. Without one, the pump keeps no copy of the answer.
     const served = out.stepIndex;
-    const step = p.steps.find((s, i) => i > served && continuesPrefill(s.target.type));
-    const resume: Continue | undefined = step && (async (partial) => {
+    const resume: Continue | undefined = p.steps.some((s, i) => i > served && continuesPrefill(s.target.type)) ? async (partial, kind) => {
+      // The step must take this failure like any failover: its trigger (or the chain's) names the
+      // kind, so a content_filter refusal mid-stream is not finished by another provider.
+      const step = p.steps.find((s, i) => i > served && continuesPrefill(s.target.type) && triggersMatch(s.trigger ?? p.policy.failover.triggers, kind));
+      if (step === undefined) return undefined;
       const messages = [...p.request.messages, { role: 'assistant' as const, content: partial.trimEnd() }];
       const next = start({ ...p, request: { ...p.request, messages } }, requestId, [step], decider(p.policy, [step]));
       const done = await settle(res, next);
       return done?.ok && done.result.type === 'stream' ? { result: done.result, handle: next } : undefined;
-    });
+    } : undefined;
     const complete = await pipeStream(res, result, headers, p.request.stream_options?.include_usage === true, handle, opts.streamIdleTimeoutMs, assembler, resume, opts.streams);
     const whole = complete ? assembler?.completion() : undefined;
     if (whole !== undefined && key !== undefined) opts.cache.set(key, cachedAnswer(out.step, whole, engine.now()));
@@ -290,8 +294,8 @@ interface Cut {
   result: StreamResult;
 }
 
-/** A stream whose upstream broke after its commit point can ask for a continuation of `partial`. */
-type Continue = (partial: string) => Promise<{ result: StreamResult; handle: RunHandle } | undefined>;
+/** A stream whose upstream broke (with `kind`) after its commit point can ask for a continuation of `partial`. */
+type Continue = (partial: string, kind: ErrorKind) => Promise<{ result: StreamResult; handle: RunHandle } | undefined>;
 
 /**
  * Pipes a committed stream to the client. If the upstream breaks or stalls and `resume` can
@@ -327,7 +331,7 @@ async function pipeStream(
     if (error === undefined) return true;
     if (error === 'gone') return false;
     if (error !== 'shutdown' && resume !== undefined && seen !== undefined && !seen.toolCalls && seen.partial.trim() !== '') {
-      const next = await resume(seen.partial);
+      const next = await resume(seen.partial, error.kind);
       if (res.destroyed || cut.requested) {
         next?.result.abort();
         next?.handle.cancel();

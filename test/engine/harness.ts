@@ -6,7 +6,7 @@ import { modelSystemId } from '../../machines/provider.machine.ts';
 import type { DecideInput, Decision } from '../../machines/request.machine.ts';
 import { configFromObject } from '../../src/config/load.ts';
 import type { GatewayConfig } from '../../src/config/types.ts';
-import type { ErrorKind } from '../../src/core/error-kinds.ts';
+import type { ErrorKind, ErrorTrigger } from '../../src/core/error-kinds.ts';
 import type { ChatCompletion, ChatRequest } from '../../src/core/openai-types.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 import { createDecider } from '../../src/engine/decide.ts';
@@ -74,6 +74,8 @@ export interface HarnessOptions {
   retryBudget: { maxTokens: number; ratio: number };
   /** The config's default breaker (resilience.breaker, X-Circuit-Breaker fields). */
   breaker?: Record<string, unknown>;
+  /** The config's resilience.failover.triggers (default: any_error). */
+  chainTriggers?: readonly ErrorTrigger[];
   script: readonly Outcome[];
   /** What the active health probes (X-Failover-Config) get, in order; then success. */
   probeScript?: readonly Outcome[];
@@ -88,12 +90,16 @@ export interface HarnessOptions {
 export { seededRng };
 
 /** Four openai-compatible providers on unreachable URLs, each serving model `m`. */
-export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>): GatewayConfig {
+export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>, chainTriggers?: readonly ErrorTrigger[]): GatewayConfig {
   return configFromObject(
     {
       server: { request_timeout_ms: requestTimeoutMs },
       providers: PROVIDERS.map((name) => ({ name, type: 'openai-compatible', base_url: `http://127.0.0.1:9/${name}/v1`, models: [MODEL] })),
-      resilience: { failover: { enabled: true, providers: [] }, attempt_timeout_ms: attemptTimeoutMs, ...(breaker ? { breaker } : {}) },
+      resilience: {
+        failover: { enabled: true, providers: [], ...(chainTriggers ? { triggers: [...chainTriggers] } : {}) },
+        attempt_timeout_ms: attemptTimeoutMs,
+        ...(breaker ? { breaker } : {}),
+      },
     },
     { env: {} },
   );
@@ -148,11 +154,11 @@ export class Harness {
   constructor(opts: HarnessOptions) {
     this.#opts = opts;
     this.#rng = seededRng(opts.seed);
-    const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker);
+    const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker, opts.chainTriggers);
     const built = buildEngine(config, { call: (a, r, c, s) => this.#call(a, r, c, s) }, this.clock, opts.retryBudget);
     this.engine = built.engine;
     this.#hub = built.hub;
-    this.#ctx = { providers: built.routes.providerNames, defaults: config.resilience.policy };
+    this.#ctx = { providers: built.routes.providerNames, models: built.routes.modelNames, defaults: config.resilience.policy };
   }
 
   /** Starts one client request with these policy headers, the way src/http/chat.ts does. */

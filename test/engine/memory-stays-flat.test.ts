@@ -48,7 +48,7 @@ describe('engine memory', () => {
           ctx.target.name === 'p0' && ++calls % 10 === 0 ? Promise.reject(new UpstreamError({ kind: 'server_error', message: 'scripted' })) : Promise.resolve(OK),
       };
       const { engine, hub } = buildEngine(config, transport as never, clock, config.resilience.retryBudget);
-      const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: engine.routes.providerNames, defaults: config.resilience.policy });
+      const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: engine.routes.providerNames, models: engine.routes.modelNames, defaults: config.resilience.policy });
       const steps = buildPlan(engine.routes, engine.routes.resolve(MODEL)!, MODEL, policy, true);
       const rng = seededRng(1);
       const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'hi' }] };

@@ -175,6 +175,25 @@ describe('simulator control through the gateway', () => {
     }
   });
 
+  it('POST /admin/simulator/reset works with no body (as curl -X POST sends it), and clears faults and the call log', async () => {
+    const gw = await startTestGateway({ resilience: { retry: { max_retries: 0 }, failover: { enabled: false } } });
+    try {
+      gw.simulator!.setModel('gpt-3.5-turbo', { faults: [{ type: 'error', kind: 'server_error' }] });
+      const failed = (await sdkClient(gw).chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as { status: number };
+      expect(failed.status).toBe(502);
+      const reset = await fetch(`${gw.url}/admin/simulator/reset`, { method: 'POST' });
+      expect([reset.status, await reset.json()]).toEqual([200, { ok: true }]);
+      expect(gw.simulator!.calls()).toEqual([]);
+      await sdkClient(gw).chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] });
+      expect(gw.simulator!.calls().map((c) => c.status)).toEqual([200]);
+      // A body is still passed on as sent: an empty PUT is the simulator's own 400.
+      const empty = await fetch(`${gw.url}/admin/simulator/models/gpt-3.5-turbo`, { method: 'PUT' });
+      expect([empty.status, await empty.json()]).toEqual([400, { error: { message: 'request body is not valid JSON' } }]);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('needs an admin key once keys are configured', async () => {
     const gw = await startTestGateway({ auth: { keys: ['k'], admin_keys: ['adm'] } });
     try {

@@ -1,6 +1,7 @@
 import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
+import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
 import { SseDecoder } from './sse.ts';
 import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
@@ -44,15 +45,20 @@ export const DEFAULT_CONNECTIONS_PER_ORIGIN = 128;
 
 /**
  * Sends upstream calls over pooled keep-alive connections (one undici Agent, a pool per
- * origin) and turns what comes back into results or classified UpstreamErrors.
+ * origin) and turns what comes back into results or classified UpstreamErrors. A call given
+ * `counts` is counted in flight (and waiting, until it has a connection) on them, and a
+ * `sent` stamp records when the upstream got it (see call-tracking.ts).
  */
 export class Transport {
   readonly #dispatcher: Dispatcher;
 
-  /** `connections`: the pool size of each origin (`https://api.openai.com`), others get the default. */
-  constructor(opts: { connections?: ReadonlyMap<string, number>; dispatcher?: Dispatcher } = {}) {
+  /**
+   * `connections`: the pool size of each origin (`https://api.openai.com`), others get the
+   * default. `now`: the clock `sent` stamps are read on (the engine's).
+   */
+  constructor(opts: { connections?: ReadonlyMap<string, number>; dispatcher?: Dispatcher; now?: () => number } = {}) {
     const sizes = opts.connections ?? new Map<string, number>();
-    this.#dispatcher =
+    const dispatcher =
       opts.dispatcher ??
       new Agent({
         keepAliveTimeout: 30_000,
@@ -63,13 +69,22 @@ export class Transport {
         factory: (origin, poolOpts) =>
           new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? DEFAULT_CONNECTIONS_PER_ORIGIN }),
       });
+    this.#dispatcher = dispatcher.compose(trackCalls(opts.now ?? Date.now));
   }
 
   /**
    * One upstream attempt. `signal` aborts it until the result is returned; a returned
-   * stream is aborted with its own `abort()`.
+   * stream is aborted with its own `abort()`. With `counts`, the call is counted on them
+   * until its response ends; `sent` is stamped when the upstream gets the request.
    */
-  async call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+  async call(
+    adapter: ProviderAdapter,
+    req: ChatRequest,
+    ctx: TranslateContext,
+    signal: AbortSignal,
+    counts?: CallCounts,
+    sent?: SentStamp,
+  ): Promise<AttemptResult> {
     if (signal.aborted) throw abortedError();
     const built = adapter.buildRequest(req, ctx);
     // A returned stream outlives the attempt (and its signal), so it gets a controller of its
@@ -80,13 +95,16 @@ export class Transport {
     try {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(built.url, {
+        const opts = {
           method: built.method,
           headers: built.headers,
           body: built.body,
           signal: controller ? controller.signal : signal,
           dispatcher: this.#dispatcher,
-        });
+          [kCounts]: counts,
+          [kSent]: sent,
+        };
+        res = await request(built.url, opts);
       } catch (err) {
         throw toConnectionError(err, signal);
       }

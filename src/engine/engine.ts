@@ -141,7 +141,7 @@ export class Engine {
           const step = routes.byKey(input.target);
           if (!step) throw new Error(`unknown target ${input.target}`);
           const probe: ChatRequest = { model: step.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
-          await transport.call(step.adapter, probe, { target: step.target, model: step.upstreamModel, stream: false }, signal);
+          await transport.probe(step.adapter, probe, { target: step.target, model: step.upstreamModel, stream: false }, signal);
         }),
       },
       actions: {

@@ -51,6 +51,8 @@ export const DEFAULT_CONNECTIONS_PER_ORIGIN = 128;
  */
 export class Transport {
   readonly #dispatcher: Dispatcher;
+  /** Health probes' own connections (created on the first probe): a busy pool never fails a probe. */
+  #probes: Dispatcher | undefined;
 
   /**
    * `connections`: the pool size of each origin (`https://api.openai.com`), others get the
@@ -70,6 +72,8 @@ export class Transport {
           new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? DEFAULT_CONNECTIONS_PER_ORIGIN }),
       });
     this.#dispatcher = dispatcher.compose(trackCalls(opts.now ?? Date.now));
+    // A dispatcher given by the caller carries the probes too.
+    if (opts.dispatcher) this.#probes = this.#dispatcher;
   }
 
   /**
@@ -77,13 +81,28 @@ export class Transport {
    * stream is aborted with its own `abort()`. With `counts`, the call is counted on them
    * until its response ends; `sent` is stamped when the upstream gets the request.
    */
-  async call(
+  call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, counts?: CallCounts, sent?: SentStamp): Promise<AttemptResult> {
+    return this.#send(adapter, req, ctx, signal, counts, sent, this.#dispatcher);
+  }
+
+  /**
+   * A health probe. It goes over connections of its own (no pool limit: at most one probe per
+   * target is in flight), not the pool requests wait for: a probe measures the provider, and
+   * waiting behind the gateway's own traffic would fail it for the gateway's saturation.
+   */
+  probe(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+    this.#probes ??= new Agent({ keepAliveTimeout: 30_000, headersTimeout: SAFETY_TIMEOUT_MS, bodyTimeout: SAFETY_TIMEOUT_MS });
+    return this.#send(adapter, req, ctx, signal, undefined, undefined, this.#probes);
+  }
+
+  async #send(
     adapter: ProviderAdapter,
     req: ChatRequest,
     ctx: TranslateContext,
     signal: AbortSignal,
-    counts?: CallCounts,
-    sent?: SentStamp,
+    counts: CallCounts | undefined,
+    sent: SentStamp | undefined,
+    dispatcher: Dispatcher,
   ): Promise<AttemptResult> {
     if (signal.aborted) throw abortedError();
     const built = adapter.buildRequest(req, ctx);
@@ -100,7 +119,7 @@ export class Transport {
           headers: built.headers,
           body: built.body,
           signal: controller ? controller.signal : signal,
-          dispatcher: this.#dispatcher,
+          dispatcher,
           [kCounts]: counts,
           [kSent]: sent,
         };
@@ -140,8 +159,8 @@ export class Transport {
     }
   }
 
-  close(): Promise<void> {
-    return this.#dispatcher.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#dispatcher.close(), this.#probes !== undefined && this.#probes !== this.#dispatcher ? this.#probes.close() : undefined]);
   }
 }
 

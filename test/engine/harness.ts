@@ -109,7 +109,7 @@ const COMPLETION: ChatCompletion = Object.freeze({
 }) as ChatCompletion;
 
 /** What an Engine needs, built the way src/gateway.ts builds it, around `transport`. */
-export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'call'>, clock: SimulatedClock, retryBudget: { maxTokens: number; ratio: number }) {
+export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'call' | 'probe'>, clock: SimulatedClock, retryBudget: { maxTokens: number; ratio: number }) {
   const hub = new TransitionHub({ now: () => clock.now() });
   const routes = new RouteTable(config, adapterFor, 0);
   const engine = new Engine({
@@ -150,7 +150,12 @@ export class Harness {
     this.#opts = opts;
     this.#rng = seededRng(opts.seed);
     const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker);
-    const built = buildEngine(config, { call: (a, r, c, s, _counts, sent) => this.#call(a, r, c, s, sent) }, this.clock, opts.retryBudget);
+    const built = buildEngine(
+      config,
+      { call: (a, r, c, s, _counts, sent) => this.#call(a, r, c, s, sent), probe: (a, r, c, s) => this.#call(a, r, c, s) },
+      this.clock,
+      opts.retryBudget,
+    );
     this.engine = built.engine;
     this.#hub = built.hub;
     this.#ctx = { providers: built.routes.providerNames, defaults: config.resilience.policy };

@@ -173,6 +173,42 @@ describe('waiting for a local connection (simulated clock)', () => {
   });
 });
 
+describe('health probes under local saturation', () => {
+  it('a probe does not wait behind the pool: it reaches the provider while requests hold every connection', async () => {
+    const { gw, clock, held, target } = await setup({ models: ['m', 'm2'], queue_timeout_ms: 60_000 }, { ttft_timeout_ms: 60_000, attempt_timeout_ms: 60_000 });
+    const failover = JSON.stringify({
+      primary: { provider: 'local', model: 'm' },
+      fallbacks: [{ trigger: 'any_error', provider: 'local', model: 'm2' }],
+      health_check_interval: 1,
+      failure_threshold: 1,
+      success_threshold: 1,
+    });
+    // This request starts the target's prober and holds the one pooled connection.
+    const a = request(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer dev', 'x-failover-config': failover },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await until(() => held.length === 1);
+    clock.increment(1_000); // the first probes, of local/m and local/m2
+    await until(() => held.length === 3);
+    for (const res of held.slice(1)) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({ id: 'p', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'pong' }, finish_reason: 'stop' }] }),
+      );
+    }
+    await settle();
+    clock.increment(1_000); // a probe still waiting here would count as failed
+    await settle();
+    expect([target.unhealthy, gw.engine.targets.byKey('local/m2').unhealthy]).toEqual([false, false]);
+    expect(target.local.inFlight).toBe(1); // the probe is no call of the pool
+    held[0].writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({ id: 'a', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }),
+    );
+    expect((await a).statusCode).toBe(200);
+  });
+});
+
 describe('a local limit beside a half-open breaker', () => {
   it('is answered as the gateway\'s limit, not as the breaker\'s circuit_open', async () => {
     const { gw, clock, held, target } = await setup(

@@ -154,7 +154,7 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
   let n = 0;
   const runEngine: RunOne = () =>
     engine.run(
-      { request: { model: 'gpt-4-turbo-preview', messages: [] } as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, activity: { lastChunkAt: 0 } },
+      { request: { model: 'gpt-4-turbo-preview', messages: [] } as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 } },
       {
         steps: [route],
         deadlineMs: config.server.requestTimeoutMs,

@@ -1,19 +1,35 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, cancel, fromPromise, raise, setup } from 'xstate';
 import type { ErrorKind } from '../src/core/error-kinds.ts';
-import { toUpstreamError, UpstreamError } from '../src/core/upstream-error.ts';
+import { toUpstreamError, UpstreamError, type SkipReason } from '../src/core/upstream-error.ts';
 
 /**
  * One client request: tries the steps of its plan in order, asking `decide` after every
  * failure whether to retry the same step, move to the next one, or give up. Every wait is a
- * statechart delay (attempt timeout, retry backoff, the request's deadline), so a
- * SimulatedClock drives it in tests. No I/O here: the `attempt` actor and the `report`
- * action are provided by the runtime.
+ * statechart delay (attempt timeout, local wait limit, retry backoff, the request's
+ * deadline), so a SimulatedClock drives it in tests. No I/O here: the `attempt` actor and the
+ * `report` action are provided by the runtime.
  */
 
-/** One place the request can be sent: opaque to the machine beyond its label. */
+/** One place the request can be sent: opaque to the machine beyond its label and its wait limit. */
 export interface RequestStep {
   provider: string;
   model: string;
+  /**
+   * Longest an attempt on this step may wait for a local connection (with `sent` stamps):
+   * past it the attempt is refused as the gateway's own limit (`wait_limit`), not the
+   * target's failure. Without it, waiting is bounded by the deadline only.
+   */
+  queueTimeoutMs?: number;
+}
+
+/**
+ * Where the runtime records that the upstream got an attempt's request (after any wait for a
+ * local connection): `sentAttempt` is the attempt's number, `sentAt` the time on this clock.
+ * Until it names the current attempt with a time, the attempt is waiting locally.
+ */
+export interface SentMark {
+  sentAttempt: number;
+  sentAt: number;
 }
 
 export type Decision =
@@ -30,8 +46,8 @@ export interface AttemptRecord {
   model: string;
   ok: boolean;
   kind?: ErrorKind;
-  /** True when the target was skipped without an upstream call (open breaker, unhealthy). */
-  skipped?: boolean;
+  /** Set when the target was skipped without an upstream call: why (open breaker, unhealthy, a local limit). */
+  skipped?: SkipReason;
   /** True when the request's deadline cut the attempt short. */
   cut?: boolean;
   latencyMs: number;
@@ -56,8 +72,17 @@ export interface RequestInput<S extends RequestStep = RequestStep> {
   payload?: unknown;
   /** The request's one deadline across every attempt, in ms from start. */
   deadlineMs: number;
-  /** Limit for one attempt to produce its result (for streams: the first content). */
+  /**
+   * Limit for one attempt to produce its result (for streams: the first content), counted
+   * from when the upstream got the request (see `sent`).
+   */
   attemptTimeoutMs: number;
+  /**
+   * Stamped by the runtime when the upstream gets each attempt's request. Read only when the
+   * attempt's delay fires, so a request sent at once costs no event: the delay re-arms for
+   * what is left. Without it, the upstream has every attempt from its start.
+   */
+  sent?: SentMark;
   /** After a stream's commit point, the longest silence before it counts as stalled. */
   streamIdleTimeoutMs?: number;
   /**
@@ -79,6 +104,9 @@ export type RequestEvent =
   | { type: 'CHUNK' }
   | { type: 'END' }
   | { type: 'BROKEN'; error: UpstreamError };
+
+/** The attempt's own delay (raised by the machine to itself). */
+type AttemptTimer = { type: 'ATTEMPT_TIMER' };
 
 export interface AttemptInput<S extends RequestStep = RequestStep> {
   step: S;
@@ -105,11 +133,28 @@ interface Context<S extends RequestStep> {
   attemptTimeoutMs: number;
   streamIdleTimeoutMs: number;
   activity: { lastChunkAt: number } | undefined;
+  sent: SentMark | undefined;
   decide: RequestInput<S>['decide'];
   now: () => number;
   decision: Decision | null;
   lastError: UpstreamError | null;
   result: unknown;
+}
+
+/**
+ * When the upstream got attempt number `attempt` (the current one by default): -1 while it
+ * waits for a local connection; the attempt's start when the runtime stamps nothing.
+ */
+function sentAt(context: Context<RequestStep>, attempt = context.attempts.length + 1): number {
+  const s = context.sent;
+  if (s === undefined) return context.attemptStartedAt;
+  return s.sentAttempt === attempt && s.sentAt >= 0 ? s.sentAt : -1;
+}
+
+/** The attempt's latency as its target saw it: from when the upstream got it (the local wait is not the target's). */
+function latency(context: Context<RequestStep>, attempt?: number): number {
+  const at = sentAt(context, attempt);
+  return context.now() - (at < 0 ? context.attemptStartedAt : at);
 }
 
 /** The record of the attempt now ending on the current step. */
@@ -124,7 +169,7 @@ function attemptRecord(
     provider: step.provider,
     model: step.model,
     ...outcome,
-    latencyMs: context.now() - context.attemptStartedAt,
+    latencyMs: latency(context),
   };
 }
 
@@ -136,6 +181,20 @@ function remaining(context: { deadlineMs: number; startedAt: number; now: () => 
 const deadlineError = (ms: number): UpstreamError =>
   new UpstreamError({ kind: 'timeout', message: `request deadline of ${ms} ms exceeded` });
 
+/** The attempt never got a local connection in time: the gateway's own limit, skipped, never the target's failure. */
+function waitLimitError(context: Context<RequestStep>): UpstreamError {
+  const step = context.steps[context.stepIndex];
+  const waited = context.now() - context.attemptStartedAt;
+  return new UpstreamError({
+    kind: 'server_error',
+    skipped: 'wait_limit',
+    message:
+      remaining(context) <= 0
+        ? `the request's deadline of ${context.deadlineMs} ms ran out after ${waited} ms waiting for a connection to ${step.provider}/${step.model}`
+        : `no connection to ${step.provider}/${step.model} came free within ${waited} ms (queue_timeout_ms)`,
+  });
+}
+
 /**
  * A committed stream failed: the target's health must hear it, though its attempt had
  * succeeded at the commit point.
@@ -144,7 +203,7 @@ const reportStreamFailure = {
   type: 'report',
   params: ({ context }: { context: Context<RequestStep> }) => {
     const last = context.attempts[context.attempts.length - 1];
-    return { record: { ...last, ok: false, kind: context.lastError!.kind, latencyMs: context.now() - context.attemptStartedAt } };
+    return { record: { ...last, ok: false, kind: context.lastError!.kind, latencyMs: latency(context, last.attempt) } };
   },
 } as const;
 
@@ -159,7 +218,7 @@ export const requestMachine = setup({
     context: {} as Context<RequestStep>,
     input: {} as RequestInput,
     output: {} as RequestOutput,
-    events: {} as RequestEvent,
+    events: {} as RequestEvent | AttemptTimer,
   },
   actors: {
     // Replaced by the runtime with `requestMachine.provide({ actors: { attempt } })`.
@@ -170,6 +229,8 @@ export const requestMachine = setup({
   actions: {
     // Replaced by the runtime: tells the target's model actor how the attempt went.
     report: (_, _params: { record: AttemptRecord }) => {},
+    /** The attempt's one timer: (re-)armed on entering `attempting`, and again while neither limit is reached. */
+    armAttemptTimer: raise({ type: 'ATTEMPT_TIMER' }, { id: 'attemptTimer', delay: 'attemptTimer' }),
     recordSuccess: assign(({ context, event }) => ({
       result: (event as unknown as { output: unknown }).output,
       attempts: [...context.attempts, attemptRecord(context, { ok: true })],
@@ -182,12 +243,25 @@ export const requestMachine = setup({
     recordFailure: assign(({ context, event }) => {
       const error =
         (event as { type: string }).type === 'xstate.error.actor.attempt' ? toUpstreamError((event as unknown as { error: unknown }).error) : context.lastError!;
-      const record = attemptRecord(context, { ok: false, kind: error.kind, ...(error.skipped !== undefined ? { skipped: true } : {}) });
+      const record = attemptRecord(context, { ok: false, kind: error.kind, ...(error.skipped !== undefined ? { skipped: error.skipped } : {}) });
       return { lastError: error, attempts: [...context.attempts, record] };
     }),
   },
   delays: {
-    attemptTimeout: ({ context }) => Math.min(context.attemptTimeoutMs, remaining(context)),
+    /**
+     * Until the upstream has the request: the sooner of the wait limit and one attempt limit
+     * from now (it cannot be sent earlier than now, so its own limit is never checked late).
+     * Once it has it: what is left of the attempt limit since then. Both cut at the deadline.
+     */
+    attemptTimer: ({ context }) => {
+      const now = context.now();
+      const at = sentAt(context);
+      if (at < 0) {
+        const wait = (context.steps[context.stepIndex].queueTimeoutMs ?? Number.POSITIVE_INFINITY) - (now - context.attemptStartedAt);
+        return Math.max(0, Math.min(context.attemptTimeoutMs, wait, remaining(context)));
+      }
+      return Math.max(0, Math.min(context.attemptTimeoutMs - (now - at), remaining(context)));
+    },
     retryDelay: ({ context }) => Math.min(context.decision?.action === 'retry' ? context.decision.delayMs : 0, remaining(context)),
     /** What is left of the idle limit since the last chunk (the full limit without `activity`). */
     streamIdle: ({ context }) =>
@@ -195,6 +269,17 @@ export const requestMachine = setup({
   },
   guards: {
     pastDeadline: ({ context }) => remaining(context) <= 0,
+    /** The deadline ran out while the attempt still waited for a local connection. */
+    pastDeadlineWaiting: ({ context }) => remaining(context) <= 0 && sentAt(context) < 0,
+    waitedTooLong: ({ context }) => {
+      const limit = context.steps[context.stepIndex].queueTimeoutMs;
+      return limit !== undefined && sentAt(context) < 0 && context.now() - context.attemptStartedAt >= limit;
+    },
+    /** The upstream has had the request for the whole attempt limit. */
+    attemptTimedOut: ({ context }) => {
+      const at = sentAt(context);
+      return at >= 0 && context.now() - at >= context.attemptTimeoutMs;
+    },
     silentTooLong: ({ context }) =>
       context.activity === undefined || context.now() - context.activity.lastChunkAt >= context.streamIdleTimeoutMs,
     /** The attempt returned a stream that has not finished yet (see RequestResultShape). */
@@ -228,6 +313,7 @@ export const requestMachine = setup({
       attemptTimeoutMs: input.attemptTimeoutMs,
       streamIdleTimeoutMs: input.streamIdleTimeoutMs ?? 30_000,
       activity: input.activity,
+      sent: input.sent,
       decide: input.decide,
       now: input.now,
       decision: null,
@@ -241,6 +327,11 @@ export const requestMachine = setup({
     // request's one deadline covers them all: each of their timers is cut at the deadline,
     // so no separate deadline timer is needed.
     attempting: {
+      // An `after` delay that can re-arm without leaving the state (leaving would abort the
+      // call): the attempt limit counts from when the upstream got the request, which only
+      // the runtime's stamp knows, so the timer re-arms for what is left when it fires early.
+      entry: 'armAttemptTimer',
+      exit: cancel('attemptTimer'),
       invoke: {
         id: 'attempt',
         src: 'attempt',
@@ -260,8 +351,15 @@ export const requestMachine = setup({
           actions: ['recordFailure', reportLast],
         },
       },
-      after: {
-        attemptTimeout: [
+      on: {
+        ATTEMPT_TIMER: [
+          {
+            // The deadline ran out before the upstream had the request: the gateway's own
+            // limit, recorded as skipped (no target hears of it).
+            guard: 'pastDeadlineWaiting',
+            target: '#request.failed',
+            actions: [assign({ lastError: ({ context }) => waitLimitError(context) }), 'recordFailure', reportLast],
+          },
           {
             // The deadline, not the attempt's own limit: the attempt is cut, and its target
             // hears of it as a timeout.
@@ -270,19 +368,28 @@ export const requestMachine = setup({
             actions: [assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }), 'recordCut', reportLast],
           },
           {
-          target: 'deciding',
-          actions: [
-            assign({
-              lastError: ({ context }) =>
-                new UpstreamError({
-                  kind: 'timeout',
-                  message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms`,
-                }),
-            }),
-            'recordFailure',
-            reportLast,
-          ],
+            guard: 'waitedTooLong',
+            target: 'deciding',
+            actions: [assign({ lastError: ({ context }) => waitLimitError(context) }), 'recordFailure', reportLast],
           },
+          {
+            guard: 'attemptTimedOut',
+            target: 'deciding',
+            actions: [
+              assign({
+                lastError: ({ context }) =>
+                  new UpstreamError({
+                    kind: 'timeout',
+                    message: `attempt on ${context.steps[context.stepIndex].provider}/${context.steps[context.stepIndex].model} produced nothing within ${context.attemptTimeoutMs} ms`,
+                  }),
+              }),
+              'recordFailure',
+              reportLast,
+            ],
+          },
+          // Neither limit is reached: the upstream got the request after the attempt started
+          // (or has not yet). Wait out the rest.
+          { actions: 'armAttemptTimer' },
         ],
       },
     },

@@ -45,7 +45,8 @@ export interface StartOptions {
   clock?: EngineClock;
   /**
    * Where to write one JSON line per state change of a long-lived actor (a breaker opening,
-   * a provider going down, a health probe marking a target down). The CLI passes stderr.
+   * a provider going down, a health probe marking a target down), and a rate-limited line
+   * when a target starts refusing calls at the gateway's own limit. The CLI passes stderr.
    */
   log?: (line: string) => void;
 }
@@ -81,7 +82,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   }
 
   const hub = new TransitionHub();
-  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)) });
+  const clock = opts.clock;
+  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const engine = new Engine({
@@ -89,8 +91,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     transport,
     hub,
     targets: { defaultBreaker: r.policy.breaker, maxBreakersPerTarget: r.maxBreakersPerTarget, retryBudget: r.retryBudget },
-    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name) })),
-    ...(opts.clock ? { clock: opts.clock } : {}),
+    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name), maxInFlight: p.maxInFlight })),
+    ...(clock ? { clock } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
   });
 
   const log = opts.log;

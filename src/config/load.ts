@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../core/field-path.ts';
 import { bareHost } from '../net/loopback.ts';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_TIMEOUT_MS } from '../engine/local-limit.ts';
 import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../providers/transport.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
@@ -98,6 +99,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     },
     models: p.models.map((m) => (typeof m === 'string' ? { name: m, upstream: m } : { name: m.name, upstream: m.upstream ?? m.name })),
     connections: p.connections ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
+    maxInFlight: p.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
+    queueTimeoutMs: p.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
   }));
 
   let policy;

@@ -35,6 +35,13 @@ const provider = z.object({
   anthropic_version: z.string().optional(),
   /** Keep-alive connections to this provider's origin (default 128; providers sharing an origin share the largest). */
   connections: z.number().int().min(1).max(4096).optional(),
+  /**
+   * The gateway's own limit, per model of this provider: calls in flight at once, waiting for
+   * a connection included (default 10,000); one more is refused at once (503 gateway_overloaded).
+   */
+  max_in_flight: z.number().int().min(1).max(1_000_000).optional(),
+  /** How long a call may wait for a free connection before it is refused (default 30,000 ms; 503 gateway_overloaded). */
+  queue_timeout_ms: z.number().int().min(1).max(3_600_000).optional(),
 }).strict();
 
 const server = z.object({

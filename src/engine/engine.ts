@@ -16,7 +16,7 @@ import type { BreakerConfig } from '../breaker/config.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
-import { UpstreamError } from '../core/upstream-error.ts';
+import { isLocalLimit, UpstreamError } from '../core/upstream-error.ts';
 import type { TransitionHub } from '../events/transitions.ts';
 import type { AttemptResult, Transport } from '../providers/transport.ts';
 import type { PlanStep } from './plan.ts';
@@ -43,8 +43,12 @@ export interface AttemptPayload {
    * through closed breakers allocates nothing for it.
    */
   trials?: Map<string, BreakerActor>;
-  /** Stamped by the stream pump on every chunk: the idle watchdog reads it (no event per chunk). */
-  activity: { lastChunkAt: number };
+  /**
+   * Stamps the request machine reads when its delays fire (no event per stamp): the stream
+   * pump's last chunk (the idle watchdog), and when the upstream got each attempt (the
+   * attempt limit counts from then; the wait before it is the gateway's own).
+   */
+  activity: { lastChunkAt: number; sentAttempt: number; sentAt: number };
 }
 
 export interface RunOptions {
@@ -82,9 +86,12 @@ export interface EngineOptions {
   routes: RouteTable;
   transport: Transport;
   hub: TransitionHub;
-  providers: ReadonlyArray<{ name: string; models: readonly string[] }>;
-  targets: Omit<TargetsOptions, 'inspect' | 'clock'>;
+  /** `maxInFlight`: the provider's max_in_flight, for each of its models (default DEFAULT_MAX_IN_FLIGHT). */
+  providers: ReadonlyArray<{ name: string; models: readonly string[]; maxInFlight?: number }>;
+  targets: Omit<TargetsOptions, 'inspect' | 'clock' | 'maxInFlight' | 'log'>;
   clock?: EngineClock;
+  /** Where a target that starts refusing calls at its local limit writes a JSON line (rate-limited). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -112,9 +119,17 @@ export class Engine {
     this.#root = createActor(gatewayMachine, { input: { providers: opts.providers }, inspect: opts.hub.inspect, ...(clock ? { clock } : {}) });
     this.#root.start();
     const system = this.#root.system;
+    const maxInFlight = new Map<string, number>();
+    for (const p of opts.providers) for (const m of p.models) if (p.maxInFlight !== undefined) maxInFlight.set(`${p.name}/${m}`, p.maxInFlight);
     this.targets = new Targets(
       opts.providers.flatMap((p) => p.models.map((m) => `${p.name}/${m}`)),
-      { ...opts.targets, inspect: opts.hub.inspect, ...(clock ? { clock } : {}) },
+      {
+        ...opts.targets,
+        maxInFlight: (key) => maxInFlight.get(key),
+        ...(opts.log ? { log: opts.log } : {}),
+        inspect: opts.hub.inspect,
+        ...(clock ? { clock } : {}),
+      },
     );
     const targets = this.targets;
     const transport = opts.transport;
@@ -126,7 +141,7 @@ export class Engine {
           const step = routes.byKey(input.target);
           if (!step) throw new Error(`unknown target ${input.target}`);
           const probe: ChatRequest = { model: step.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
-          await transport.call(step.adapter, probe, { target: step.target, model: step.upstreamModel, stream: false }, signal);
+          await transport.probe(step.adapter, probe, { target: step.target, model: step.upstreamModel, stream: false }, signal);
         }),
       },
       actions: {
@@ -146,6 +161,15 @@ export class Engine {
           if (target.unhealthy) {
             throw new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` });
           }
+          const local = target.local;
+          if (local.full) {
+            // Before the breaker: a refusal here takes no half-open trial slot.
+            throw new UpstreamError({
+              kind: 'server_error',
+              skipped: 'in_flight_limit',
+              message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls`,
+            });
+          }
           const breaker = target.breakerFor(p.breakerConfig);
           // Only a half-open breaker tracks who it admitted: the token is built for it alone.
           const halfOpen = breaker.getSnapshot().value === 'half_open';
@@ -161,7 +185,11 @@ export class Engine {
           if (halfOpen) (p.trials ??= new Map()).set(token, breaker);
           if (input.stepAttempt === 1) target.budget.onRequest();
           const request = step.reduceMaxTokens !== undefined ? reduceMaxTokens(p.request, step.reduceMaxTokens) : p.request;
-          const call = transport.call(step.adapter, request, { target: step.target, model: step.upstreamModel, stream: p.stream }, signal);
+          // This attempt waits for a local connection until the transport stamps it sent.
+          const a = p.activity;
+          a.sentAttempt = input.attempt;
+          a.sentAt = -1;
+          const call = transport.call(step.adapter, request, { target: step.target, model: step.upstreamModel, stream: p.stream }, signal, local, a);
           if (!p.stream) return call;
           // The commit point: the idle watchdog counts from here.
           return call.then((r) => {
@@ -173,12 +201,19 @@ export class Engine {
       actions: {
         report: ({ context }, params: { record: AttemptRecord }) => {
           const r = params.record;
-          if (r.skipped) return;
           const p = context.payload as AttemptPayload;
           const at = now();
           const token = p.trials?.size ? trialToken(p.requestId, r.attempt) : undefined;
           const trial = token === undefined ? undefined : p.trials!.get(token);
           if (trial) p.trials!.delete(token!);
+          if (r.skipped) {
+            // No upstream call was made: nothing to count against the target. A local limit is
+            // the gateway's own saturation (counted for metrics); a half-open trial that waited
+            // for a connection in vain is freed for another request.
+            if (isLocalLimit(r.skipped)) targets.byKey((context.steps[r.step] as PlanStep).key).local.refused(r.skipped, at);
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
           if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
             // A client's own very short deadline says nothing about the provider: free the
             // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
@@ -233,6 +268,7 @@ export class Engine {
         attemptTimeoutMs: opts.attemptTimeoutMs,
         streamIdleTimeoutMs: opts.streamIdleTimeoutMs,
         activity: payload.activity,
+        sent: payload.activity,
         decide: (opts.decide ?? failFast) as (d: DecideInput) => Decision,
         now: this.now,
       },

@@ -15,6 +15,8 @@ export interface RouteStep extends RequestStep {
   adapter: ProviderAdapter;
   /** `provider/model`: the key of this step's Target, built once here, not per request. */
   key: string;
+  /** The provider's queue_timeout_ms: how long an attempt here may wait for a local connection. */
+  queueTimeoutMs: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export class RouteTable {
       const adapter = adapterFor(p.target);
       for (const m of p.models) {
         const key = `${p.target.name}/${m.name}`;
-        const step: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key };
+        const step: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, queueTimeoutMs: p.queueTimeoutMs };
         this.#byProviderModel.set(key, step);
         const list = this.#byModel.get(m.name);
         if (list) list.push(step);

@@ -5,12 +5,14 @@ import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import type { ErrorKind } from '../core/error-kinds.ts';
 import { RetryBudget } from '../policy/retry-budget.ts';
 import type { EngineClock } from './engine.ts';
+import { DEFAULT_MAX_IN_FLIGHT, LocalLimit } from './local-limit.ts';
 import { TargetStats } from './target-stats.ts';
 
 /**
  * The resilience state of one target (provider + model), shared by every request: its
  * breakers (one per distinct X-Circuit-Breaker config, all fed by the target's one outcome
- * stream), its retry budget, and whether active health checks hold it down.
+ * stream), its retry budget, whether active health checks hold it down, and the gateway's
+ * own limit on calls to it (which no breaker hears of).
  */
 export class Target {
   readonly key: string;
@@ -19,11 +21,13 @@ export class Target {
   /** Set by the health prober: true while active checks find the target down. */
   unhealthy = false;
   readonly stats = new TargetStats();
+  readonly local: LocalLimit;
 
-  constructor(key: string, breakers: BreakerSet, budget: RetryBudget) {
+  constructor(key: string, breakers: BreakerSet, budget: RetryBudget, local: LocalLimit) {
     this.key = key;
     this.breakers = breakers;
     this.budget = budget;
+    this.local = local;
   }
 
   /** One upstream outcome of this target: every breaker hears it; successes refill the budget. */
@@ -41,6 +45,10 @@ export interface TargetsOptions {
   defaultBreaker: BreakerConfig;
   maxBreakersPerTarget: number;
   retryBudget: { maxTokens: number; ratio: number };
+  /** A target's providers[].max_in_flight (default DEFAULT_MAX_IN_FLIGHT). */
+  maxInFlight?: (key: string) => number | undefined;
+  /** Where a target that starts refusing calls at its local limit writes a line. */
+  log?: (line: string) => void;
   inspect: Observer<InspectionEvent>;
   clock?: EngineClock;
 }
@@ -62,7 +70,8 @@ export class Targets {
           ...(opts.clock ? { clock: opts.clock } : {}),
         }),
       });
-      this.#byKey.set(key, new Target(key, breakers, new RetryBudget(opts.retryBudget)));
+      const local = new LocalLimit(key, opts.maxInFlight?.(key) ?? DEFAULT_MAX_IN_FLIGHT, opts.log);
+      this.#byKey.set(key, new Target(key, breakers, new RetryBudget(opts.retryBudget), local));
     }
   }
 

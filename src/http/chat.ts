@@ -4,9 +4,10 @@ import { cacheKey, type CachedAnswer, type ResponseCache } from '../cache/respon
 import { triggersMatch, type ErrorKind } from '../core/error-kinds.ts';
 import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
-import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
+import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { createDecider } from '../engine/decide.ts';
 import type { AttemptPayload, Engine, RunHandle, RunOutput } from '../engine/engine.ts';
+import { LOCAL_RETRY_AFTER_S } from '../engine/local-limit.ts';
 import { buildPlan, type PlanStep } from '../engine/plan.ts';
 import { defaultPolicy } from '../policy/defaults.ts';
 import { parsePolicy } from '../policy/parse-headers.ts';
@@ -91,7 +92,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       stream,
       requestId,
       breakerConfig: p.policy.breaker,
-      activity: { lastChunkAt: 0 },
+      activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 },
     };
     return engine.run(payload, {
       steps,
@@ -120,7 +121,9 @@ export function createChatHandler(opts: ChatHandlerOptions) {
     const primary = p.primary ?? engine.targets.byKey(p.steps[0].key).breakerFor(p.policy.breaker);
     let headers = outcomeHeaders(out, requestId, primary, engine.now());
 
-    if (!out.ok && (out.attempts[0]?.skipped || out.error.skipped === 'circuit_open') && headers['x-circuit-status'] !== 'closed') {
+    const firstSkip = out.attempts[0]?.skipped;
+    // (A local limit is the gateway's own refusal, not the breaker's: it takes no breaker fallback.)
+    if (!out.ok && ((firstSkip !== undefined && !isLocalLimit(firstSkip)) || out.error.skipped === 'circuit_open') && headers['x-circuit-status'] !== 'closed') {
       // The requested target's breaker refused it and nothing else answered: the breaker fallback.
       const fallback = p.policy.breakerFallback;
       if (fallback === 'cache' && key !== undefined) {
@@ -213,16 +216,27 @@ async function settle(res: ServerResponse, handle: RunHandle): Promise<RunOutput
 
 /**
  * The error for a request that failed. When its last step was skipped (a fallback's open
- * breaker, an unhealthy target), the last real upstream failure says more; when nothing was
- * attempted at all, no target was available.
+ * breaker, an unhealthy target, the gateway's own limit), the last real upstream failure
+ * says more; when nothing was attempted at all, the gateway's own limit if that is what
+ * stopped it (503 gateway_overloaded, Retry-After), else no target was available.
  */
 function finalError(out: Extract<RunOutput, { ok: false }>): GatewayError {
   if (out.error.skipped === undefined) return upstreamToGateway(out.error);
+  let local: string | undefined;
   for (let i = out.attempts.length - 1; i >= 0; i--) {
     const a = out.attempts[i];
     if (!a.skipped && a.kind !== undefined) {
       return upstreamToGateway(new UpstreamError({ kind: a.kind, message: `${a.provider}/${a.model} failed (${a.kind}); then ${out.error.message}` }));
     }
+    if (local === undefined && isLocalLimit(a.skipped)) local = `${a.provider}/${a.model}`;
+  }
+  if (local !== undefined) {
+    const why = isLocalLimit(out.error.skipped) ? out.error.message : `${local} is at the gateway's limit`;
+    return new GatewayError(503, `The gateway is overloaded: ${why}. Retry after ${LOCAL_RETRY_AFTER_S} s.`, {
+      type: 'api_error',
+      code: 'gateway_overloaded',
+      headers: { 'retry-after': String(LOCAL_RETRY_AFTER_S) },
+    });
   }
   return new GatewayError(503, `No target could take the request: ${out.error.message}.`, { type: 'api_error', code: 'no_available_target' });
 }

@@ -2,6 +2,7 @@ import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'u
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { GENERIC_REDACTOR, type Redactor } from '../core/redact.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
+import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
 import { SseDecoder } from './sse.ts';
 import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
@@ -52,6 +53,8 @@ export interface TransportOptions {
    * secrets; generic key shapes when absent).
    */
   redactor?: Redactor;
+  /** The clock `sent` stamps are read on (the engine's). */
+  now?: () => number;
 }
 
 /**
@@ -59,16 +62,20 @@ export interface TransportOptions {
  * origin) and turns what comes back into results or classified UpstreamErrors. Upstream text
  * enters the gateway here, so every UpstreamError it throws (a call's, or a stream's later)
  * has been scrubbed of key material: nothing downstream (client error bodies, in-band stream
- * errors, logs) can pass on a key an upstream echoed.
+ * errors, logs) can pass on a key an upstream echoed. A call given `counts` is counted in
+ * flight (and waiting, until it has a connection) on them, and a `sent` stamp records when
+ * the upstream got it (see call-tracking.ts).
  */
 export class Transport {
   readonly #dispatcher: Dispatcher;
   readonly #redactor: Redactor;
+  /** Health probes' own connections (created on the first probe): a busy pool never fails a probe. */
+  #probes: Dispatcher | undefined;
 
   constructor(opts: TransportOptions = {}) {
     const sizes = opts.connections ?? new Map<string, number>();
     this.#redactor = opts.redactor ?? GENERIC_REDACTOR;
-    this.#dispatcher =
+    const dispatcher =
       opts.dispatcher ??
       new Agent({
         keepAliveTimeout: 30_000,
@@ -79,13 +86,39 @@ export class Transport {
         factory: (origin, poolOpts) =>
           new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? DEFAULT_CONNECTIONS_PER_ORIGIN }),
       });
+    this.#dispatcher = dispatcher.compose(trackCalls(opts.now ?? Date.now));
+    // A dispatcher given by the caller carries the probes too.
+    if (opts.dispatcher) this.#probes = this.#dispatcher;
   }
 
   /**
    * One upstream attempt. `signal` aborts it until the result is returned; a returned
-   * stream is aborted with its own `abort()`.
+   * stream is aborted with its own `abort()`. With `counts`, the call is counted on them
+   * until its response ends; `sent` is stamped when the upstream gets the request.
    */
-  async call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+  call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, counts?: CallCounts, sent?: SentStamp): Promise<AttemptResult> {
+    return this.#send(adapter, req, ctx, signal, counts, sent, this.#dispatcher);
+  }
+
+  /**
+   * A health probe. It goes over connections of its own (no pool limit: at most one probe per
+   * target is in flight), not the pool requests wait for: a probe measures the provider, and
+   * waiting behind the gateway's own traffic would fail it for the gateway's saturation.
+   */
+  probe(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+    this.#probes ??= new Agent({ keepAliveTimeout: 30_000, headersTimeout: SAFETY_TIMEOUT_MS, bodyTimeout: SAFETY_TIMEOUT_MS });
+    return this.#send(adapter, req, ctx, signal, undefined, undefined, this.#probes);
+  }
+
+  async #send(
+    adapter: ProviderAdapter,
+    req: ChatRequest,
+    ctx: TranslateContext,
+    signal: AbortSignal,
+    counts: CallCounts | undefined,
+    sent: SentStamp | undefined,
+    dispatcher: Dispatcher,
+  ): Promise<AttemptResult> {
     if (signal.aborted) throw abortedError();
     const built = adapter.buildRequest(req, ctx);
     // A returned stream outlives the attempt (and its signal), so it gets a controller of its
@@ -96,13 +129,16 @@ export class Transport {
     try {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(built.url, {
+        const opts = {
           method: built.method,
           headers: built.headers,
           body: built.body,
           signal: controller ? controller.signal : signal,
-          dispatcher: this.#dispatcher,
-        });
+          dispatcher,
+          [kCounts]: counts,
+          [kSent]: sent,
+        };
+        res = await request(built.url, opts);
       } catch (err) {
         throw redacted(toConnectionError(err, signal), this.#redactor);
       }
@@ -137,8 +173,8 @@ export class Transport {
     }
   }
 
-  close(): Promise<void> {
-    return this.#dispatcher.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#dispatcher.close(), this.#probes !== undefined && this.#probes !== this.#dispatcher ? this.#probes.close() : undefined]);
   }
 }
 

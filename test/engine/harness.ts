@@ -18,6 +18,7 @@ import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../../src/policy/types.ts';
 import { adapterFor } from '../../src/providers/adapters.ts';
 import type { AttemptResult, Transport } from '../../src/providers/transport.ts';
+import type { SentStamp } from '../../src/providers/call-tracking.ts';
 import type { ProviderAdapter, TranslateContext } from '../../src/providers/types.ts';
 
 /**
@@ -114,7 +115,7 @@ const COMPLETION: ChatCompletion = Object.freeze({
 }) as ChatCompletion;
 
 /** What an Engine needs, built the way src/gateway.ts builds it, around `transport`. */
-export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'call'>, clock: SimulatedClock, retryBudget: { maxTokens: number; ratio: number }) {
+export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'call' | 'probe'>, clock: SimulatedClock, retryBudget: { maxTokens: number; ratio: number }) {
   const hub = new TransitionHub({ now: () => clock.now() });
   const routes = new RouteTable(config, adapterFor, 0);
   const engine = new Engine({
@@ -155,7 +156,12 @@ export class Harness {
     this.#opts = opts;
     this.#rng = seededRng(opts.seed);
     const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker, opts.chainTriggers);
-    const built = buildEngine(config, { call: (a, r, c, s) => this.#call(a, r, c, s) }, this.clock, opts.retryBudget);
+    const built = buildEngine(
+      config,
+      { call: (a, r, c, s, _counts, sent) => this.#call(a, r, c, s, sent), probe: (a, r, c, s) => this.#call(a, r, c, s) },
+      this.clock,
+      opts.retryBudget,
+    );
     this.engine = built.engine;
     this.#hub = built.hub;
     this.#ctx = { providers: built.routes.providerNames, models: built.routes.modelNames, defaults: config.resilience.policy };
@@ -172,7 +178,7 @@ export class Harness {
       this.engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
     }
     const request: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, user: `r${index}` };
-    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, activity: { lastChunkAt: 0 } };
+    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 } };
     const engine = this.engine;
     const record: RequestRecord = { index, headers, policy, steps, startedAt: this.clock.now(), doneAt: null, out: null, trialsAtDone: [] };
     this.requests.push(record);
@@ -244,7 +250,9 @@ export class Harness {
     return min;
   }
 
-  #call(_adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+  #call(_adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, sent?: SentStamp): Promise<AttemptResult> {
+    // This upstream has every request at once: no local wait.
+    if (sent !== undefined) sent.sentAt = this.clock.now();
     if (req.user === undefined) {
       this.probeCalls.push(`${ctx.target.name}/${ctx.model}`);
       const probe = this.#opts.probeScript?.[this.#nextProbe++] ?? { type: 'ok', delayMs: 0 };

@@ -44,8 +44,10 @@ describe('engine memory', () => {
       let calls = 0;
       // Every 10th call to p0 fails, so failover, breaker trips, skips and half-open trials all happen.
       const transport = {
-        call: (_a: unknown, _r: unknown, ctx: TranslateContext): Promise<AttemptResult> =>
-          ctx.target.name === 'p0' && ++calls % 10 === 0 ? Promise.reject(new UpstreamError({ kind: 'server_error', message: 'scripted' })) : Promise.resolve(OK),
+        call: (_a: unknown, _r: unknown, ctx: TranslateContext, _s: unknown, _c: unknown, sent: { sentAt: number }): Promise<AttemptResult> => {
+          sent.sentAt = clock.now(); // the upstream has it at once
+          return ctx.target.name === 'p0' && ++calls % 10 === 0 ? Promise.reject(new UpstreamError({ kind: 'server_error', message: 'scripted' })) : Promise.resolve(OK);
+        },
       };
       const { engine, hub } = buildEngine(config, transport as never, clock, config.resilience.retryBudget);
       const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: engine.routes.providerNames, models: engine.routes.modelNames, defaults: config.resilience.policy });
@@ -56,7 +58,7 @@ describe('engine memory', () => {
 
       const runMany = async (from: number, to: number): Promise<void> => {
         for (let i = from; i < to; i++) {
-          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, activity: { lastChunkAt: 0 } };
+          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 } };
           const out = await engine.run(payload, {
             steps,
             deadlineMs: policy.requestTimeoutMs,

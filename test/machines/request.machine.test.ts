@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { requestMachine, type AttemptInput, type Decision, type DecideInput, type RequestOutput } from '../../machines/request.machine.ts';
-import { UpstreamError } from '../../src/core/upstream-error.ts';
+import { requestMachine, type AttemptInput, type Decision, type DecideInput, type RequestOutput, type SentMark } from '../../machines/request.machine.ts';
+import { UpstreamError, type SkipReason } from '../../src/core/upstream-error.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 
 type Script = Array<{ ok: true; value: unknown } | { ok: false; kind: ErrorKind; skipped?: 'circuit_open' } | 'hang'>;
@@ -9,10 +9,20 @@ type Script = Array<{ ok: true; value: unknown } | { ok: false; kind: ErrorKind;
 /** A request machine whose attempts follow `script`, one entry per attempt, on a simulated clock. */
 function harness(
   script: Script,
-  opts: { steps?: number; decide?: (d: DecideInput) => Decision; deadlineMs?: number; attemptTimeoutMs?: number; streamIdleTimeoutMs?: number; activity?: { lastChunkAt: number } } = {},
+  opts: {
+    steps?: number;
+    decide?: (d: DecideInput) => Decision;
+    deadlineMs?: number;
+    attemptTimeoutMs?: number;
+    streamIdleTimeoutMs?: number;
+    activity?: { lastChunkAt: number };
+    /** The runtime's sent stamps, and each step's local wait limit. */
+    sent?: SentMark;
+    queueTimeoutMs?: number;
+  } = {},
 ) {
   const clock = new SimulatedClock();
-  const reports: Array<{ provider: string; ok: boolean; kind?: ErrorKind; latencyMs: number; skipped?: boolean }> = [];
+  const reports: Array<{ provider: string; ok: boolean; kind?: ErrorKind; latencyMs: number; skipped?: SkipReason }> = [];
   const started: AttemptInput[] = [];
   const aborted: number[] = [];
   const machine = requestMachine.provide({
@@ -32,11 +42,15 @@ function harness(
           ok: params.record.ok,
           kind: params.record.kind,
           latencyMs: params.record.latencyMs,
-          ...(params.record.skipped ? { skipped: true } : {}),
+          ...(params.record.skipped ? { skipped: params.record.skipped } : {}),
         }),
     },
   });
-  const steps = Array.from({ length: opts.steps ?? 2 }, (_, i) => ({ provider: `p${i}`, model: `m${i}` }));
+  const steps = Array.from({ length: opts.steps ?? 2 }, (_, i) => ({
+    provider: `p${i}`,
+    model: `m${i}`,
+    ...(opts.queueTimeoutMs !== undefined ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
+  }));
   const actor = createActor(machine, {
     clock,
     input: {
@@ -45,6 +59,7 @@ function harness(
       attemptTimeoutMs: opts.attemptTimeoutMs ?? 1_000,
       streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? 2_000,
       ...(opts.activity ? { activity: opts.activity } : {}),
+      ...(opts.sent ? { sent: opts.sent } : {}),
       decide: opts.decide ?? ((d) => (d.hasNextStep ? { action: 'next' } : { action: 'fail' })),
       now: () => clock.now(),
     },
@@ -156,9 +171,130 @@ describe('request machine', () => {
     await flush();
     const out = h.actor.getSnapshot().output as RequestOutput;
     expect(out.attempts.map((a) => [a.attempt, a.provider, a.ok, a.skipped ?? false])).toEqual([
-      [1, 'p0', false, true],
+      [1, 'p0', false, 'circuit_open'],
       [2, 'p1', true, false],
     ]);
+  });
+
+  describe('waiting for a local connection (sent stamps)', () => {
+    /** The runtime's part: the upstream got attempt `attempt` now. */
+    const send = (h: ReturnType<typeof harness>, sent: SentMark, attempt: number): void => {
+      sent.sentAttempt = attempt;
+      sent.sentAt = h.clock.now();
+    };
+
+    it('the attempt limit counts from when the upstream got the request, not from the attempt start', async () => {
+      const sent = { sentAttempt: 0, sentAt: -1 };
+      const h = harness(['hang', { ok: true, value: 'fallback' }], { attemptTimeoutMs: 1_000, queueTimeoutMs: 5_000, sent });
+      h.actor.start();
+      h.clock.increment(700); // 700 ms waiting for a connection
+      send(h, sent, 1);
+      h.clock.increment(300); // 1000: the timer fires, finds the request sent 300 ms ago, re-arms for 700
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      expect(h.reports).toEqual([]);
+      h.clock.increment(699);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1); // 1700: the upstream has had it for 1000 ms
+      await flush();
+      // A real timeout after dispatch still counts against the target, for its own 1000 ms.
+      expect(h.reports[0]).toEqual({ provider: 'p0', ok: false, kind: 'timeout', latencyMs: 1_000 });
+      expect(h.aborted).toEqual([1]);
+      expect(h.actor.getSnapshot().output).toMatchObject({ ok: true, result: 'fallback', stepIndex: 1 });
+    });
+
+    it('a success reports its latency from when it was sent', async () => {
+      const sent = { sentAttempt: 0, sentAt: -1 };
+      let answer: (v: string) => void = () => {};
+      const clock = new SimulatedClock();
+      const reports: number[] = [];
+      const actor = createActor(
+        requestMachine.provide({
+          actors: { attempt: fromPromise<unknown, AttemptInput>(() => new Promise((r) => (answer = r))) },
+          actions: { report: (_, params) => void reports.push(params.record.latencyMs) },
+        }),
+        { clock, input: { steps: [{ provider: 'p', model: 'm', queueTimeoutMs: 5_000 }], deadlineMs: 10_000, attemptTimeoutMs: 1_000, sent, decide: () => ({ action: 'fail' }), now: () => clock.now() } },
+      );
+      actor.start();
+      clock.increment(600);
+      sent.sentAttempt = 1;
+      sent.sentAt = 600;
+      clock.increment(400); // the timer at 1000 re-arms
+      clock.increment(300);
+      answer('ok');
+      await flush();
+      expect(actor.getSnapshot().value).toBe('succeeded');
+      expect(reports).toEqual([700]);
+    });
+
+    it('waiting past the step\'s queue timeout is the gateway\'s own limit: skipped (wait_limit), on to the next step', async () => {
+      const sent = { sentAttempt: 0, sentAt: -1 };
+      const h = harness(['hang', { ok: true, value: 'fallback' }], { attemptTimeoutMs: 1_000, queueTimeoutMs: 2_500, sent });
+      h.actor.start();
+      h.clock.increment(1_000); // the attempt limit would have fired here: not sent, so nothing happens
+      h.clock.increment(1_000);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(499);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      await flush();
+      expect(h.aborted).toEqual([1]);
+      expect(h.reports[0]).toEqual({ provider: 'p0', ok: false, kind: 'server_error', latencyMs: 2_500, skipped: 'wait_limit' });
+      const out = h.actor.getSnapshot().output as RequestOutput;
+      expect(out).toMatchObject({ ok: true, result: 'fallback', stepIndex: 1 });
+      expect(out.attempts.map((a) => [a.provider, a.skipped ?? null])).toEqual([
+        ['p0', 'wait_limit'],
+        ['p1', null],
+      ]);
+    });
+
+    it('a stamp from an earlier attempt does not count as the current one sent', async () => {
+      const sent = { sentAttempt: 0, sentAt: -1 };
+      const h = harness([{ ok: false, kind: 'server_error' }, 'hang'], { attemptTimeoutMs: 1_000, queueTimeoutMs: 3_000, sent });
+      h.actor.start();
+      send(h, sent, 1);
+      await flush(); // attempt 1 fails at once; attempt 2 starts and is not sent
+      expect(h.started.map((s) => s.attempt)).toEqual([1, 2]);
+      h.clock.increment(1_000);
+      h.clock.increment(1_000);
+      h.clock.increment(999);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      await flush();
+      expect(h.reports.map((r) => [r.provider, r.kind, r.skipped ?? null])).toEqual([
+        ['p0', 'server_error', null],
+        ['p1', 'server_error', 'wait_limit'],
+      ]);
+    });
+
+    it('the deadline running out while waiting locally fails as the gateway\'s limit, not as a timeout of the target', async () => {
+      const sent = { sentAttempt: 0, sentAt: -1 };
+      const h = harness(['hang'], { steps: 1, deadlineMs: 1_500, attemptTimeoutMs: 1_000, queueTimeoutMs: 5_000, sent });
+      h.actor.start();
+      h.clock.increment(1_000);
+      h.clock.increment(499);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      const snap = h.actor.getSnapshot();
+      expect(snap.value).toBe('failed');
+      const out = snap.output as RequestOutput;
+      expect(out.ok).toBe(false);
+      if (!out.ok) {
+        expect([out.error.kind, out.error.skipped]).toEqual(['server_error', 'wait_limit']);
+        expect(out.error.message).toBe("the request's deadline of 1500 ms ran out after 1500 ms waiting for a connection to p0/m0");
+      }
+      expect(h.reports).toEqual([{ provider: 'p0', ok: false, kind: 'server_error', latencyMs: 1_500, skipped: 'wait_limit' }]);
+      expect(h.aborted).toEqual([1]);
+    });
+
+    it('without a queue timeout, waiting is bounded by the deadline alone', async () => {
+      const sent = { sentAttempt: 0, sentAt: -1 };
+      const h = harness(['hang'], { steps: 1, deadlineMs: 3_000, attemptTimeoutMs: 1_000, sent });
+      h.actor.start();
+      for (let t = 0; t < 2_999; t += 1_000) h.clock.increment(Math.min(1_000, 2_999 - t));
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      expect(h.actor.getSnapshot().output).toMatchObject({ ok: false, error: { skipped: 'wait_limit' } });
+    });
   });
 
   describe('a committed stream', () => {

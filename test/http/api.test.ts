@@ -186,9 +186,12 @@ describe('simulator control through the gateway', () => {
       expect(gw.simulator!.calls()).toEqual([]);
       await sdkClient(gw).chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] });
       expect(gw.simulator!.calls().map((c) => c.status)).toEqual([200]);
-      // A body is still passed on as sent: an empty PUT is the simulator's own 400.
+      // A PUT needs a model config: an empty one is the gateway's 400 in OpenAI's shape.
       const empty = await fetch(`${gw.url}/admin/simulator/models/gpt-3.5-turbo`, { method: 'PUT' });
-      expect([empty.status, await empty.json()]).toEqual([400, { error: { message: 'request body is not valid JSON' } }]);
+      expect([empty.status, await empty.json()]).toEqual([
+        400,
+        { error: { message: 'We could not parse the JSON body of your request: the body is empty.', type: 'invalid_request_error', param: null, code: 'invalid_json' } },
+      ]);
     } finally {
       await gw.close();
     }

@@ -14,7 +14,7 @@ import type { NotificationsConfig } from './config.ts';
 import { EmailSender } from './email.ts';
 import { matches } from './match.ts';
 import { SmsSender } from './sms.ts';
-import type { Subscription } from './subscription.ts';
+import type { SubscribeContext, Subscription } from './subscription.ts';
 import { systemClock, type Channel, type DeliveryAttempt, type DeliveryLog, type IncidentEvent, type NotifyClock } from './types.ts';
 import { WebhookSender } from './webhook.ts';
 import { systemResolver, type Resolver } from './webhook-target.ts';
@@ -63,10 +63,12 @@ export class Notifier {
   readonly #clock: NotifyClock;
   readonly #random: () => number;
   readonly #onError: (message: string) => void;
+  readonly #allow: AllowList;
+  readonly #resolve: Resolver;
   readonly #lanes = new Map<Channel, Lane>();
   /** Deliveries queued, in flight or waiting to retry. */
   #alive = 0;
-  #running = 0;
+  /** Tries running now, to abort on close(). */
   readonly #inFlight = new Set<Job>();
   readonly #waiting = new Set<Job>();
   #idleWaiters: (() => void)[] = [];
@@ -78,9 +80,10 @@ export class Notifier {
     this.#clock = opts.clock ?? systemClock;
     this.#random = opts.random ?? Math.random;
     this.#onError = opts.onError ?? (() => {});
+    this.#allow = new AllowList(c.webhook.allow_cidrs);
+    this.#resolve = opts.resolve ?? systemResolver;
     const senders = opts.senders ?? {};
-    const webhook =
-      senders.webhook ?? new WebhookSender({ allow: new AllowList(c.webhook.allow_cidrs), resolve: opts.resolve ?? systemResolver, clock: this.#clock });
+    const webhook = senders.webhook ?? new WebhookSender({ allow: this.#allow, resolve: this.#resolve, clock: this.#clock });
     this.#addLane('webhook', webhook, c.webhook.timeout_ms);
     const email = senders.email ?? (c.email ? new EmailSender(c.email) : undefined);
     if (email) this.#addLane('email', email, c.email?.timeout_ms ?? c.webhook.timeout_ms);
@@ -93,12 +96,18 @@ export class Notifier {
     return new Set(this.#lanes.keys());
   }
 
-  /** The channels with recipients configured for subscriptions that name none. */
-  get defaultRecipients(): ReadonlySet<Channel> {
-    const out = new Set<Channel>();
-    if (this.#lanes.has('email') && this.#config.email?.default_to) out.add('email');
-    if (this.#lanes.has('sms') && this.#config.sms?.default_to) out.add('sms');
-    return out;
+  /**
+   * What `parseSubscription` checks a subscribe body against on this gateway: its channels,
+   * which of them have default recipients, and its webhook address policy.
+   *
+   * @example
+   * const sub = createSubscription(await parseSubscription(req.body, notifier.subscribeContext));
+   */
+  get subscribeContext(): SubscribeContext {
+    const defaults = new Set<Channel>();
+    if (this.#lanes.has('email') && this.#config.email?.default_to) defaults.add('email');
+    if (this.#lanes.has('sms') && this.#config.sms?.default_to) defaults.add('sms');
+    return { available: this.channels, defaultRecipients: defaults, allow: this.#allow, resolve: this.#resolve };
   }
 
   /** Deliveries queued, in flight or waiting to retry. */
@@ -188,7 +197,6 @@ export class Notifier {
   async #run(job: Job): Promise<void> {
     const { lane, delivery } = job;
     lane.inFlight++;
-    this.#running++;
     this.#inFlight.add(job);
     const controller = (job.controller = new AbortController());
     const startedAt = this.#clock.now();
@@ -208,7 +216,6 @@ export class Notifier {
     job.controller = undefined;
     this.#inFlight.delete(job);
     lane.inFlight--;
-    this.#running--;
     this.#settle(job, outcome, startedAt);
     this.#pump(lane);
     if (this.#isIdle()) {
@@ -252,7 +259,7 @@ export class Notifier {
   }
 
   #isIdle(): boolean {
-    if (this.#running > 0) return false;
+    if (this.#inFlight.size > 0) return false;
     for (const lane of this.#lanes.values()) if (lane.ready.length > 0) return false;
     return true;
   }

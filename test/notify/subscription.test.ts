@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/openai-error.ts';
 import { AllowList } from '../../src/notify/address-policy.ts';
+import { Notifier } from '../../src/notify/notifier.ts';
+import { MemoryDeliveryLog } from '../../src/notify/memory-delivery-log.ts';
+import { testConfig } from './helpers.ts';
 import { createSubscription, parseSubscription, publicSubscription, type SubscribeContext } from '../../src/notify/subscription.ts';
 import type { Resolver } from '../../src/notify/webhook-target.ts';
 
@@ -98,5 +101,29 @@ describe('the subscribe body', () => {
       error400('phone_numbers', "Missing required parameter: 'phone_numbers' (required with the sms channel: this gateway has no default recipients for it)."),
     );
     await expect(parseSubscription({ ...SEED, emails: ['oncall@example.com'], phone_numbers: ['+14155550123'] }, noDefaults)).resolves.toMatchObject({ emails: ['oncall@example.com'] });
+  });
+});
+
+describe('a notifier’s subscribe context', () => {
+  it('offers the channels and default recipients it was configured with, and its webhook policy', async () => {
+    const full = new Notifier({
+      config: testConfig({
+        webhook: { allow_cidrs: [] },
+        email: { host: '127.0.0.1', starttls: 'never', from: 'alerts@parrot.test', default_to: ['oncall@example.com'] },
+        sms: { account_sid: 'AC0123456789abcdef0123456789abcdef', auth_token: 't', from: '+15005550006', default_to: ['+14155550123'] },
+      }),
+      log: new MemoryDeliveryLog(),
+      resolve,
+    });
+    const bare = new Notifier({ config: testConfig({ webhook: { allow_cidrs: [] } }), log: new MemoryDeliveryLog(), resolve });
+    try {
+      await expect(parseSubscription(structuredClone(SEED), full.subscribeContext)).resolves.toEqual(SEED);
+      expect(await rejection(SEED, bare.subscribeContext)).toEqual(error400('channels[0]', "Invalid value for 'channels[0]': email notifications are not configured on this gateway"));
+      expect(await rejection({ channels: ['webhook'], webhook_url: 'https://hooks.internal/' }, full.subscribeContext)).toEqual(
+        error400('webhook_url', "Invalid value for 'webhook_url': hooks.internal resolves to 10.0.0.5, which is private"),
+      );
+    } finally {
+      await Promise.all([full.close(), bare.close()]);
+    }
   });
 });

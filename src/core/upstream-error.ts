@@ -86,9 +86,11 @@ export class UpstreamError extends Error {
 }
 
 /**
- * Any failure of an attempt as an UpstreamError. Something else thrown (a bug in an adapter)
- * must not look like a provider outage to the client, but it is still that attempt's failure:
- * a server error, with the cause kept.
+ * Any failure of an attempt as an UpstreamError. The transport already turns everything an
+ * attempt meets into one: the network's and the provider's failures, and whatever a
+ * translator throws on the client's input (`bad_request`, src/providers/invalid-request.ts).
+ * Something else thrown is a bug on the response side or in the engine: a server error, with
+ * the cause kept, and not worded as a provider outage.
  */
 export function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;

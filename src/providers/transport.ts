@@ -4,8 +4,9 @@ import { GENERIC_REDACTOR, type Redactor } from '../core/redact.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
 import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
+import { untranslatable } from './invalid-request.ts';
 import { SseDecoder } from './sse.ts';
-import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
+import type { HeaderMap, ProviderAdapter, TranslateContext, UpstreamRequest } from './types.ts';
 
 /** A finished non-streaming call. */
 export interface CompletionResult {
@@ -120,7 +121,12 @@ export class Transport {
     dispatcher: Dispatcher,
   ): Promise<AttemptResult> {
     if (signal.aborted) throw abortedError();
-    const built = adapter.buildRequest(req, ctx);
+    let built: UpstreamRequest;
+    try {
+      built = adapter.buildRequest(req, ctx);
+    } catch (err) {
+      throw untranslatable(err, adapter.type);
+    }
     // A returned stream outlives the attempt (and its signal), so it gets a controller of its
     // own, linked to the attempt's signal until the commit point. A plain completion needs none.
     const controller = ctx.stream ? new AbortController() : undefined;

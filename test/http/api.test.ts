@@ -61,7 +61,7 @@ describe('the HTTP API with keys configured', () => {
     const noMessages = await post(JSON.stringify({ model: 'gpt-3.5-turbo' }));
     expect(noMessages.status).toBe(400);
     expect(await json(noMessages)).toEqual({
-      error: { message: "'messages' is a required property and must be an array.", type: 'invalid_request_error', param: 'messages', code: null },
+      error: { message: "Missing required parameter: 'messages'.", type: 'invalid_request_error', param: 'messages', code: 'missing_required_parameter' },
     });
     const badRole = await post(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'wizard', content: 'x' }] }));
     expect(((await json(badRole)) as { error: { param: string } }).error.param).toBe('messages[0].role');

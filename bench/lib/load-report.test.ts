@@ -21,6 +21,7 @@ function result(sent: number, ok: number, p50: number | null, p99: number | null
     totalSent: sent,
     loopDelay: { p50: 10, p99: 11, max: 12 },
     cpuUsPerRequest: 40,
+    cpuUsPerRequestWholeRun: 45,
     peakConnections: 100,
     elapsedMs: 1000,
   };

@@ -64,6 +64,8 @@ export interface OpenLoopResult {
   loopDelay: { p50: number; p99: number; max: number };
   /** CPU (user + system) of the generator over the window per request scheduled in it, µs. */
   cpuUsPerRequest: number;
+  /** CPU of the generator from its first request to the end (warm-up and drain included) per request sent, µs. */
+  cpuUsPerRequestWholeRun: number;
   /** Most connections the pool had open at once. */
   peakConnections: number;
   /** Schedule start to the last answer (or the give-up), ms. */
@@ -255,6 +257,7 @@ export async function runOpenLoop(spec: OpenLoopSpec, hooks: OpenLoopHooks = {})
     hooks.onClose?.();
   };
 
+  const cpuAtStart = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
   let lastSentAt = t0;
@@ -282,6 +285,7 @@ export async function runOpenLoop(spec: OpenLoopSpec, hooks: OpenLoopHooks = {})
   const giveUp = setTimeout(() => void pool.destroy().catch(() => undefined), Math.max(0, lastSentAt + spec.timeoutMs + GIVE_UP_GRACE_MS - performance.now()));
   await run.allSettled();
   const elapsedMs = performance.now() - t0;
+  const cpuWholeRun = process.cpuUsage(cpuAtStart);
   clearTimeout(giveUp);
   clearInterval(connSampler);
   peakConnections = Math.max(peakConnections, pool.stats.connected);
@@ -304,6 +308,7 @@ export async function runOpenLoop(spec: OpenLoopSpec, hooks: OpenLoopHooks = {})
     totalSent: total,
     loopDelay: { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) },
     cpuUsPerRequest: cpuWindowUs / measured,
+    cpuUsPerRequestWholeRun: (cpuWholeRun.user + cpuWholeRun.system) / total,
     peakConnections,
     elapsedMs,
   };

@@ -41,8 +41,8 @@ export const PORTKEY_VERSION = '1.15.2';
 
 /**
  * The newest LiteLLM whose `proxy` extra resolves from the registry here: 1.108 and later pin
- * `litellm-proxy` / `litellm-proxy-extras` builds the registry does not serve, and the 1.107
- * releases were withdrawn as compromised.
+ * `litellm-proxy` / `litellm-proxy-extras` builds the registry does not serve, and no 1.107
+ * release is served (1.107.0 was reported compromised).
  */
 export const LITELLM_VERSION = '1.106.12';
 

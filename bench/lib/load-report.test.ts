@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addedLatency, bytesPerInFlight, checkTargets, renderMarkdown, renderTargets, type LoadCell } from './load-report.ts';
+import { addedLatency, bytesPerInFlight, checkTargets, meanInFlight, renderMarkdown, renderTargets, type LoadCell } from './load-report.ts';
 import type { OpenLoopResult } from './open-loop.ts';
 
 const MB = 2 ** 20;
@@ -56,10 +56,13 @@ describe('addedLatency', () => {
 });
 
 describe('bytesPerInFlight', () => {
-  it('divides the memory over idle by rate x latency, only for a cell without failures', () => {
-    // 2,000 req/s x 0.5 s = 1,000 in flight; 100 MB over idle.
-    expect(bytesPerInFlight(cell('parrot', result(1000, 1000, 1, 1, 1)))).toBe((100 * MB) / 1000);
-    expect(bytesPerInFlight(cell('parrot', result(1000, 999, 1, 1, 1)))).toBeNull();
+  it('divides the memory over idle by rate x mean answer time (Little), only for a cell without failures', () => {
+    // 2,000 req/s x 0.5 s mean = 1,000 in flight; 100 MB over idle.
+    expect(meanInFlight(cell('parrot', result(1000, 1000, 500, 600, 700)))).toBe(1000);
+    expect(bytesPerInFlight(cell('parrot', result(1000, 1000, 500, 600, 700)))).toBe((100 * MB) / 1000);
+    // A system that queues holds more: 2 s mean at the same rate is 4,000 in flight.
+    expect(bytesPerInFlight(cell('parrot', result(1000, 1000, 2000, 3000, 3000)))).toBe((100 * MB) / 4000);
+    expect(bytesPerInFlight(cell('parrot', result(1000, 999, 500, 600, 700)))).toBeNull();
   });
 });
 
@@ -76,7 +79,7 @@ describe('checkTargets', () => {
 
   it('checks success, added p99 against the pass-through and each peer at the target cells; says what was not run', () => {
     // parrot's added p99 is 30 ms to the pass-through's 5; it uses more memory than portkey, which failed 1 %;
-    // 100 MB over idle for 1,000 streams in flight extrapolates to 1,080 MB at 10,000.
+    // 100 MB over idle for 1,004 streams in flight (502 ms mean) extrapolates to 1,076 MB at 10,000.
     expect(renderTargets(checkTargets(cells))).toEqual([
       '[PASS] parrot 100 % success at 2000 req/s, 500 ms upstream, non-streaming: 100.00 %',
       '[PASS] parrot added p99 within 50 ms of the pass-through\'s at 2000 req/s, 500 ms upstream, non-streaming: parrot +30.0 ms, pass-through +5.0 ms',
@@ -88,7 +91,7 @@ describe('checkTargets', () => {
       '[NOT RUN] parrot ahead of litellm at 2000 req/s, 500 ms upstream, streaming: not run',
       '[NOT RUN] parrot 100 % success at 4000 req/s, 2000 ms upstream, non-streaming: not run',
       '[NOT RUN] parrot 100 % success at 4000 req/s, 2000 ms upstream, streaming: not run',
-      '[FAIL] 10,000 streams in flight in under 1 GB RSS (extrapolated): 102.4 KB per stream in flight at 1000 in flight (2000 req/s x 500 ms); idle 80 MB + 10,000 x that = 1080 MB',
+      '[FAIL] 10,000 streams in flight in under 1 GB RSS (extrapolated): 102.0 KB per stream in flight at 1004 in flight (2000 req/s x 502 ms mean, 500 ms upstream); idle 80 MB + 10,000 x that = 1076 MB',
     ]);
   });
 });

@@ -67,13 +67,20 @@ export function findCell(cells: readonly LoadCell[], latency: number, mode: Mode
 export const successPct = (r: OpenLoopResult): number => (r.sent === 0 ? 0 : (r.ok * 100) / r.sent);
 
 /**
- * Resident memory per request in flight: (peak - idle) / (rate x upstream latency), the
- * in-flight count by Little's law, which holds only while the system keeps up (so only for
- * cells with no failures). Null otherwise.
+ * Requests the system held at once on average, by Little's law: rate x mean time to answer
+ * (the answered requests' mean, from send to last byte). Null when some failed: a timed-out
+ * request was held for an unknown part of the timeout.
  */
+export function meanInFlight(cell: LoadCell): number | null {
+  if (!cell.result || cell.result.failed > 0 || cell.result.ok === 0) return null;
+  return (cell.rate * cell.result.answered.mean) / 1000;
+}
+
+/** Resident memory per request in flight: (peak - idle) / mean in flight. Null where meanInFlight is. */
 export function bytesPerInFlight(cell: LoadCell): number | null {
-  if (!cell.result || cell.result.failed > 0 || cell.peakRssBytes === null || cell.idleRssBytes === null) return null;
-  return (cell.peakRssBytes - cell.idleRssBytes) / ((cell.rate * cell.upstreamLatencyMs) / 1000);
+  const inFlight = meanInFlight(cell);
+  if (inFlight === null || cell.peakRssBytes === null || cell.idleRssBytes === null) return null;
+  return (cell.peakRssBytes - cell.idleRssBytes) / inFlight;
 }
 
 export interface TargetCheck {
@@ -147,16 +154,17 @@ export function checkTargets(cells: readonly LoadCell[]): TargetCheck[] {
   }
   // Memory per stream in flight, from the streaming cell with the most in flight and no failures.
   const streams = cells.filter((c) => c.system === 'parrot' && c.mode === 'stream' && bytesPerInFlight(c) !== null);
-  streams.sort((a, b) => b.rate * b.upstreamLatencyMs - a.rate * a.upstreamLatencyMs);
+  streams.sort((a, b) => meanInFlight(b)! - meanInFlight(a)!);
   const best = streams[0];
   if (best) {
     const per = bytesPerInFlight(best)!;
     const at10k = best.idleRssBytes! + 10_000 * per;
-    const inFlight = (best.rate * best.upstreamLatencyMs) / 1000;
     checks.push({
       name: '10,000 streams in flight in under 1 GB RSS (extrapolated)',
       pass: at10k < TEN_K_STREAMS_LIMIT_BYTES,
-      detail: `${f(per / 1024, 1)} KB per stream in flight at ${inFlight} in flight (${best.rate} req/s x ${best.upstreamLatencyMs} ms); idle ${mb(best.idleRssBytes)} MB + 10,000 x that = ${mb(at10k)} MB`,
+      detail:
+        `${f(per / 1024, 1)} KB per stream in flight at ${f(meanInFlight(best), 0)} in flight (${best.rate} req/s x ${f(best.result!.answered.mean, 0)} ms mean, ` +
+        `${best.upstreamLatencyMs} ms upstream); idle ${mb(best.idleRssBytes)} MB + 10,000 x that = ${mb(at10k)} MB`,
     });
   } else {
     checks.push({ name: '10,000 streams in flight in under 1 GB RSS (extrapolated)', pass: null, detail: 'no streaming parrot cell without failures' });

@@ -109,7 +109,7 @@ describe('runOpenLoop', () => {
     expect(r.failed).toBe(0);
     expect(r.answered.count).toBe(20);
     expect(r.latency.p99).not.toBeNull();
-    expect(r.sendLag.count).toBe(30);
+    expect(r.sendLag.count).toBe(20);
     expect(r.ttfb).toBeNull();
   });
 

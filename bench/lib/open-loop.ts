@@ -56,7 +56,7 @@ export interface OpenLoopResult {
   answered: LatencySummary;
   /** Streams: send to first body byte, every request of the window (failures as +infinity), ms. */
   ttfb: OpenLoopPercentiles | null;
-  /** How late each request left against its schedule (all requests, warm-up included), ms. */
+  /** How late each request of the window left against its schedule, ms. */
   sendLag: LatencySummary;
   /** Requests sent in all (warm-up and window). */
   totalSent: number;
@@ -123,10 +123,10 @@ class Tally {
   readonly failures: Record<string, number> = {};
   firstFailure: string | null = null;
 
-  constructor(measured: number, total: number, stream: boolean) {
+  constructor(measured: number, stream: boolean) {
     this.latency = new Float64Array(measured);
     this.ttfb = stream ? new Float64Array(measured) : null;
-    this.sendLag = new Float64Array(total);
+    this.sendLag = new Float64Array(measured);
   }
 
   fail(kind: string, detail: string): void {
@@ -200,7 +200,7 @@ class Run {
     this.stream = spec.stream;
     this.timeoutMs = spec.timeoutMs;
     this.#total = total;
-    this.tally = new Tally(measured, total, spec.stream);
+    this.tally = new Tally(measured, spec.stream);
   }
 
   settle(): void {
@@ -268,7 +268,7 @@ export async function runOpenLoop(spec: OpenLoopSpec, hooks: OpenLoopHooks = {})
         const now = performance.now();
         if (due > now) break;
         if (next === warmup) open();
-        run.tally.sendLag[run.tally.nLag++] = now - due;
+        if (next >= warmup) run.tally.sendLag[run.tally.nLag++] = now - due;
         pool.dispatch({ path: spec.path, method: 'POST', headers, body }, new Exchange(run, next >= warmup, now));
         lastSentAt = now;
         next++;

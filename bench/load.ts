@@ -161,12 +161,7 @@ const unavailable = new Map<SystemName, string>();
 for (const name of systemNames as SystemName[]) {
   const system = SYSTEMS[name];
   meta.systems[name] = system.version;
-  let reason: string | null;
-  if (values['no-install'] && (name === 'portkey' || name === 'litellm')) {
-    reason = await system.prepare(() => undefined).then((r) => (r === null ? null : 'not installed (--no-install)'));
-  } else {
-    reason = await system.prepare(log).catch((err: unknown) => `install failed: ${(err as Error).message}`);
-  }
+  const reason = await system.prepare(log, !values['no-install']).catch((err: unknown) => `install failed: ${(err as Error).message}`);
   if (reason !== null) {
     unavailable.set(name, reason);
     log(`${name}: not installed: ${reason}`);

@@ -63,8 +63,11 @@ export interface System {
   name: SystemName;
   /** What ran, e.g. `@portkey-ai/gateway 1.15.2`. */
   version: string;
-  /** Installs what is missing; resolves to null when the system can run, else the reason it cannot. */
-  prepare(log: (line: string) => void): Promise<string | null>;
+  /**
+   * Installs what is missing (unless `install` is false); resolves to null when the system can
+   * run, else the reason it cannot.
+   */
+  prepare(log: (line: string) => void, install: boolean): Promise<string | null>;
   start(upstreamUrl: string, tmpDir: string): Promise<StartedSystem>;
 }
 
@@ -153,8 +156,9 @@ function installedVersion(packageJson: string): string | null {
 const portkeySystem: System = {
   name: 'portkey',
   version: `@portkey-ai/gateway ${PORTKEY_VERSION}`,
-  async prepare(log) {
+  async prepare(log, install) {
     if (installedVersion(join(PORTKEY_PKG, 'package.json')) === PORTKEY_VERSION) return null;
+    if (!install) return `@portkey-ai/gateway ${PORTKEY_VERSION} is not in ${PORTKEY_DIR} (--no-install)`;
     log(`installing @portkey-ai/gateway ${PORTKEY_VERSION} into ${PORTKEY_DIR} ...`);
     mkdirSync(PORTKEY_DIR, { recursive: true });
     const manifest = { name: 'bench-peer-portkey', private: true, description: 'Installed by bench/load.ts; not part of the project.', dependencies: { '@portkey-ai/gateway': PORTKEY_VERSION } };
@@ -199,8 +203,9 @@ async function litellmInstalledVersion(): Promise<string | null> {
 const litellmSystem: System = {
   name: 'litellm',
   version: `litellm[proxy] ${LITELLM_VERSION}`,
-  async prepare(log) {
+  async prepare(log, install) {
     if ((await litellmInstalledVersion()) === LITELLM_VERSION) return null;
+    if (!install) return `litellm ${LITELLM_VERSION} is not in ${LITELLM_VENV} (--no-install)`;
     log(`installing litellm[proxy] ${LITELLM_VERSION} into ${LITELLM_VENV} (large; once) ...`);
     mkdirSync(LITELLM_DIR, { recursive: true });
     if (!existsSync(join(LITELLM_VENV, 'bin/python'))) {

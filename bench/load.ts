@@ -4,7 +4,7 @@
  * the bare pass-through and peer gateways side by side, every system in its own process and
  * started fresh for each measurement, all on 127.0.0.1.
  *
- *   node bench/load.ts                                   the full run (see --help for the defaults; ~40 min)
+ *   node bench/load.ts                                   the full run (see --help for the defaults; an estimated 40 min)
  *   node bench/load.ts --quick                           a smoke run: 500,1000 req/s x 3 s, 500 ms upstream
  *   node bench/load.ts --rates 2000 --upstream-latency-ms 500 --non-stream --systems parrot,passthrough
  *   node bench/load.ts --markdown bench/results/load-<date>-<commit>.json   the Markdown tables of a run

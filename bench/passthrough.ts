@@ -4,22 +4,27 @@
  * parse to route), forwards it with undici to the upstream's /v1/chat/completions over a
  * keep-alive pool, and relays the response (streams chunk by chunk, as they arrive).
  *
- * `node bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port 0]`; prints
- * `passthrough listening on http://127.0.0.1:PORT`.
+ * `node bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port 0] [--connections 128]`; prints
+ * `passthrough listening on http://127.0.0.1:PORT`. `--connections 0` lifts the pool's cap (the
+ * open-loop bench needs rate x latency connections in flight).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } }, strict: true });
-if (values.upstream === undefined) {
-  process.stderr.write('usage: node bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port N]\n');
+const { values } = parseArgs({
+  options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' }, connections: { type: 'string', default: '128' } },
+  strict: true,
+});
+const connections = Number(values.connections);
+if (values.upstream === undefined || !Number.isInteger(connections) || connections < 0) {
+  process.stderr.write('usage: node bench/passthrough.ts --upstream http://127.0.0.1:PORT [--port N] [--connections N (0: no cap)]\n');
   process.exit(2);
 }
 const upstreamUrl = `${values.upstream.replace(/\/+$/, '')}/v1/chat/completions`;
-// Same pool shape as the gateway's Transport (128 keep-alive connections per origin).
-const dispatcher = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
+// By default the same pool shape as the gateway's Transport (128 keep-alive connections per origin).
+const dispatcher = new Agent({ connections: connections === 0 ? null : connections, keepAliveTimeout: 30_000 });
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@ import type { ThroughputRow } from '../throughput.ts';
 import { checkTargets, derive, renderTargets } from './report.ts';
 import type { LatencySummary } from './stats.ts';
 
-const lat = (p50: number, p99: number): LatencySummary => ({ count: 100, mean: p50, p50, p90: p99, p99, max: p99 });
+const lat = (p50: number, p99: number): LatencySummary => ({ count: 100, mean: p50, p50, p90: p99, p99, p999: p99, max: p99 });
 
 function row(target: ThroughputRow['target'], mode: ThroughputRow['mode'], connections: number, rps: number, p50: number, p99: number, cpu: number): ThroughputRow {
   return {

@@ -11,6 +11,8 @@ export interface LatencySummary {
   p50: number;
   p90: number;
   p99: number;
+  /** 99.9th percentile (the open-loop report's tail; with under 1,000 samples it is the max). */
+  p999: number;
   max: number;
 }
 
@@ -50,7 +52,8 @@ export class Samples {
  */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // p * n first, and a tolerance: (99.9 / 100) * 2000 is 1998.0000000000002 in floating point.
+  const rank = Math.ceil((p * sorted.length) / 100 - 1e-9);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
@@ -65,6 +68,7 @@ export function summarize(values: Float64Array): LatencySummary {
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
     p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
     max: sorted.length === 0 ? Number.NaN : sorted[sorted.length - 1],
   };
 }

@@ -1,0 +1,27 @@
+/**
+ * Measures the event-loop delay of a Node server under test from inside it, without changing
+ * the server: bench/load.ts starts it as `node --import <this file> <server entry> ...` with an
+ * IPC channel. The histogram is perf_hooks' monitorEventLoopDelay (a 10 ms timer's lateness),
+ * so the figures are what a request arriving at a random moment waits for the loop.
+ *
+ * Messages in: `{ type: 'lag-reset' }` (start a window), `{ type: 'lag' }` (read it).
+ * Out: `{ type: 'lag', p50, p99, max, samples }`, in ms. Without an IPC channel it does nothing.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number };
+
+if (process.send !== undefined && process.channel !== undefined) {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const reply: (m: LagProbeReply) => boolean = process.send.bind(process);
+  const ms = (ns: number): number => ns / 1e6;
+  process.on('message', (m: { type?: string }) => {
+    if (m?.type === 'lag-reset') histogram.reset();
+    else if (m?.type === 'lag') {
+      reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count });
+    }
+  });
+  // The channel must not keep the server alive once it has closed (SIGTERM ends it as before).
+  process.channel.unref();
+}

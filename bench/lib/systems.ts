@@ -1,0 +1,261 @@
+/**
+ * The systems `npm run bench:load` puts side by side, each started fresh in its own process
+ * for every measurement and pointed at the same upstream mock:
+ *
+ * - `parrot`: `parrot serve` with the default config (one `openai` provider at the mock).
+ * - `parrot-wide`: the same with `providers[].connections: 4096` (the pool no longer caps
+ *   requests in flight at 128); not in the default list.
+ * - `passthrough`: bench/passthrough.ts, the least a Node proxy can do, with no cap on its
+ *   upstream connections (the open loop needs rate x latency of them).
+ * - `portkey`: Portkey's gateway from the npm registry, installed by the bench into
+ *   .parrot/peers/portkey (its own package.json; not a project dependency), run with its own
+ *   entry point, routed by its headers to the mock as an OpenAI-compatible provider.
+ * - `litellm`: LiteLLM's proxy from PyPI, installed into a venv under .parrot/peers/litellm,
+ *   with a config naming the mock as `openai/<model>` at its `api_base`.
+ *
+ * A peer that cannot be installed or started is reported with the reason, never skipped.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, ROOT, startProcess, type ServerProcess } from './processes.ts';
+
+const run = promisify(execFile);
+
+export const SYSTEM_NAMES = ['parrot', 'parrot-wide', 'passthrough', 'portkey', 'litellm'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+export const DEFAULT_SYSTEMS: readonly SystemName[] = ['parrot', 'passthrough', 'portkey', 'litellm'];
+
+/** The model every request names; each system routes it to the mock. */
+export const MODEL = 'gpt-4-turbo-preview';
+export const CHAT_PATH = '/v1/chat/completions';
+
+/**
+ * Pinned peer versions (a result says which it measured). Portkey 1.15.2 is the newest the
+ * registry serves here; on Node it answers every streamed chat request with a 500
+ * (`TypeError: immutable` when it adds its headers to the mapped stream response), which the
+ * report shows as failures.
+ */
+export const PORTKEY_VERSION = '1.15.2';
+
+/**
+ * The newest LiteLLM whose `proxy` extra resolves from the registry here: 1.108 and later pin
+ * `litellm-proxy` / `litellm-proxy-extras` builds the registry does not serve, and no 1.107
+ * release is served (1.107.0 was reported compromised).
+ */
+export const LITELLM_VERSION = '1.106.12';
+
+export const PEERS_DIR = join(ROOT, '.parrot/peers');
+const LAG_PROBE = join(ROOT, 'bench/lag-probe.ts');
+const INSTALL_TIMEOUT_MS = 20 * 60_000;
+
+/** A system, started and ready. */
+export interface StartedSystem {
+  server: ServerProcess;
+  /** Headers each request sends (a peer's routing headers). */
+  headers: Record<string, string>;
+  /** The server answers bench/lag-probe.ts's messages (Node systems). */
+  lagProbe: boolean;
+}
+
+export interface System {
+  name: SystemName;
+  /** What ran, e.g. `@portkey-ai/gateway 1.15.2`. */
+  version: string;
+  /**
+   * Installs what is missing (unless `install` is false); resolves to null when the system can
+   * run, else the reason it cannot.
+   */
+  prepare(log: (line: string) => void, install: boolean): Promise<string | null>;
+  start(upstreamUrl: string, tmpDir: string): Promise<StartedSystem>;
+}
+
+const BASE_HEADERS = { 'content-type': 'application/json', authorization: 'Bearer bench' };
+const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
+const LISTENING = /listening on (http:\/\/[^\s]+)/;
+
+/** The last non-empty lines of a failed command's output: the reason a peer is not installed. */
+function tail(text: string, lines = 3): string {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .slice(-lines)
+    .join(' / ');
+}
+
+async function runLogged(command: string, args: string[], cwd: string): Promise<string | null> {
+  try {
+    await run(command, args, { cwd, timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+    return null;
+  } catch (err) {
+    const e = err as Error & { stderr?: string; stdout?: string };
+    return tail(`${e.stdout ?? ''}\n${e.stderr ?? ''}`) || e.message;
+  }
+}
+
+function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
+  return {
+    name,
+    version: 'this checkout',
+    prepare: async () => null,
+    async start(upstreamUrl, tmpDir) {
+      const configPath = join(tmpDir, `${name}.yaml`);
+      const connections = name === 'parrot-wide' ? ', connections: 4096' : '';
+      writeFileSync(
+        configPath,
+        [
+          'server: { host: 127.0.0.1, port: 0 }',
+          'providers:',
+          `  - { name: openai, type: openai, base_url: "${upstreamUrl}/v1", api_key: bench, models: [${MODEL}]${connections} }`,
+          'simulator: { enabled: false }',
+          '',
+        ].join('\n'),
+      );
+      const server = await startProcess({
+        name,
+        command: process.execPath,
+        args: ['--import', LAG_PROBE, 'bin/parrot.js', 'serve', '--config', configPath],
+        ready: { pattern: GATEWAY_LISTENING },
+        env: { PORT: '', HOST: '' },
+        ipc: true,
+      });
+      return { server, headers: BASE_HEADERS, lagProbe: true };
+    },
+  };
+}
+
+const passthroughSystem: System = {
+  name: 'passthrough',
+  version: 'bench/passthrough.ts (node:http + undici, no connection cap)',
+  prepare: async () => null,
+  async start(upstreamUrl) {
+    const server = await startProcess({
+      name: 'passthrough',
+      command: process.execPath,
+      args: ['--import', LAG_PROBE, 'bench/passthrough.ts', '--upstream', upstreamUrl, '--connections', '0'],
+      ready: { pattern: LISTENING },
+      ipc: true,
+    });
+    return { server, headers: BASE_HEADERS, lagProbe: true };
+  },
+};
+
+const PORTKEY_DIR = join(PEERS_DIR, 'portkey');
+const PORTKEY_PKG = join(PORTKEY_DIR, 'node_modules/@portkey-ai/gateway');
+
+function installedVersion(packageJson: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: string }).version ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const portkeySystem: System = {
+  name: 'portkey',
+  version: `@portkey-ai/gateway ${PORTKEY_VERSION}`,
+  async prepare(log, install) {
+    if (installedVersion(join(PORTKEY_PKG, 'package.json')) === PORTKEY_VERSION) return null;
+    if (!install) return `@portkey-ai/gateway ${PORTKEY_VERSION} is not in ${PORTKEY_DIR} (--no-install)`;
+    log(`installing @portkey-ai/gateway ${PORTKEY_VERSION} into ${PORTKEY_DIR} ...`);
+    mkdirSync(PORTKEY_DIR, { recursive: true });
+    const manifest = { name: 'bench-peer-portkey', private: true, description: 'Installed by bench/load.ts; not part of the project.', dependencies: { '@portkey-ai/gateway': PORTKEY_VERSION } };
+    writeFileSync(join(PORTKEY_DIR, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    // Its only install script is patch-package, and the published package has no patches to apply.
+    const failed = await runLogged('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], PORTKEY_DIR);
+    if (failed !== null) return `npm install failed: ${failed}`;
+    const got = installedVersion(join(PORTKEY_PKG, 'package.json'));
+    return got === PORTKEY_VERSION ? null : `npm install left version ${got ?? 'none'}`;
+  },
+  async start(upstreamUrl) {
+    const port = await freePort();
+    const server = await startProcess({
+      name: 'portkey',
+      command: process.execPath,
+      args: ['--import', LAG_PROBE, join(PORTKEY_PKG, 'build/start-server.js'), `--port=${port}`, '--headless'],
+      ready: { url: `http://127.0.0.1:${port}/` },
+      cwd: PORTKEY_DIR,
+      ipc: true,
+    });
+    return {
+      server,
+      headers: { ...BASE_HEADERS, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamUrl}/v1` },
+      lagProbe: true,
+    };
+  },
+};
+
+const LITELLM_DIR = join(PEERS_DIR, 'litellm');
+const LITELLM_VENV = join(LITELLM_DIR, 'venv');
+
+async function litellmInstalledVersion(): Promise<string | null> {
+  if (!existsSync(join(LITELLM_VENV, 'bin/litellm'))) return null;
+  try {
+    const { stdout } = await run(join(LITELLM_VENV, 'bin/python'), ['-c', "import importlib.metadata as m; print(m.version('litellm'))"], { timeout: 60_000 });
+    return stdout.trim();
+  } catch {
+    return null;
+  }
+}
+
+const litellmSystem: System = {
+  name: 'litellm',
+  version: `litellm[proxy] ${LITELLM_VERSION}`,
+  async prepare(log, install) {
+    if ((await litellmInstalledVersion()) === LITELLM_VERSION) return null;
+    if (!install) return `litellm ${LITELLM_VERSION} is not in ${LITELLM_VENV} (--no-install)`;
+    log(`installing litellm[proxy] ${LITELLM_VERSION} into ${LITELLM_VENV} (large; once) ...`);
+    mkdirSync(LITELLM_DIR, { recursive: true });
+    if (!existsSync(join(LITELLM_VENV, 'bin/python'))) {
+      const failed = await runLogged('python3', ['-m', 'venv', LITELLM_VENV], LITELLM_DIR);
+      if (failed !== null) return `python3 -m venv failed: ${failed}`;
+    }
+    const failed = await runLogged(join(LITELLM_VENV, 'bin/pip'), ['install', '--disable-pip-version-check', `litellm[proxy]==${LITELLM_VERSION}`], LITELLM_DIR);
+    if (failed !== null) return `pip install failed: ${failed}`;
+    const got = await litellmInstalledVersion();
+    return got === LITELLM_VERSION ? null : `pip install left version ${got ?? 'none'}`;
+  },
+  async start(upstreamUrl, tmpDir) {
+    const configPath = join(tmpDir, 'litellm.yaml');
+    writeFileSync(
+      configPath,
+      [
+        'model_list:',
+        `  - model_name: ${MODEL}`,
+        '    litellm_params:',
+        `      model: openai/${MODEL}`,
+        `      api_base: ${upstreamUrl}/v1`,
+        '      api_key: bench',
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    const server = await startProcess({
+      name: 'litellm',
+      command: join(LITELLM_VENV, 'bin/litellm'),
+      args: ['--config', configPath, '--host', '127.0.0.1', '--port', String(port)],
+      ready: { url: `http://127.0.0.1:${port}/health/liveliness` },
+      cwd: LITELLM_DIR,
+      env: {
+        // The bundled model price map, not a download at start-up (the bench stays on loopback).
+        LITELLM_LOCAL_MODEL_COST_MAP: 'True',
+        LITELLM_LOG: 'ERROR',
+        // No keys, like parrot's open mode on loopback (it refuses to start without a master key otherwise).
+        LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY: 'true',
+      },
+      // Importing the proxy takes a while.
+      startTimeoutMs: 180_000,
+    });
+    return { server, headers: BASE_HEADERS, lagProbe: false };
+  },
+};
+
+export const SYSTEMS: Record<SystemName, System> = {
+  parrot: parrotSystem('parrot'),
+  'parrot-wide': parrotSystem('parrot-wide'),
+  passthrough: passthroughSystem,
+  portkey: portkeySystem,
+  litellm: litellmSystem,
+};

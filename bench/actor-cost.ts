@@ -13,7 +13,7 @@ import { createActor, fromPromise, setup } from 'xstate';
 import { requestMachine, type AttemptInput, type RequestStep } from '../machines/request.machine.ts';
 import { configFromObject } from '../src/config/load.ts';
 import { Engine } from '../src/engine/engine.ts';
-import { RouteTable } from '../src/engine/routes.ts';
+import { RouteTable } from '../src/routing/routes.ts';
 import { TransitionHub } from '../src/events/transitions.ts';
 import { adapterFor } from '../src/providers/adapters.ts';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';

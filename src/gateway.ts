@@ -5,8 +5,9 @@ import { KeyChecker } from './auth/keys.ts';
 import { bindSimulator } from './config/load.ts';
 import { assertStartable } from './config/startable.ts';
 import type { GatewayConfig } from './config/types.ts';
-import { Engine, type EngineClock } from './engine/engine.ts';
-import { RouteTable } from './engine/routes.ts';
+import { RouteTable } from './routing/routes.ts';
+import { FlowRuntime, type FlowClock } from './serve/flow-runtime.ts';
+import { ChatService } from './serve/serve-chat.ts';
 import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
@@ -20,7 +21,10 @@ export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
-  engine: Engine;
+  /** The actor runtime: targets, the gateway's actor system, the request flows. */
+  runtime: FlowRuntime;
+  /** The chat entry point the HTTP layer calls (`serveChat`). */
+  chat: ChatService;
   hub: TransitionHub;
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
@@ -33,7 +37,7 @@ export interface RunningGateway {
 }
 
 export interface StartOptions {
-  clock?: EngineClock;
+  clock?: FlowClock;
   /**
    * Where to write one JSON line per state change of a long-lived actor (a breaker opening,
    * a provider going down, a health probe marking a target down). The CLI passes stderr.
@@ -63,30 +67,39 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const transport = new Transport({ connections: connectionsByOrigin(config) });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
-  const engine = new Engine({
+  const runtime = new FlowRuntime({
     routes,
     transport,
     hub,
-    targets: { defaultBreaker: r.policy.breaker, maxBreakersPerTarget: r.maxBreakersPerTarget, retryBudget: r.retryBudget },
-    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name) })),
+    targets: {
+      defaultBreaker: r.policy.breaker,
+      maxBreakersPerTarget: r.maxBreakersPerTarget,
+      retryBudget: r.retryBudget,
+      probeIntervalMs: r.breakerProbeIntervalMs,
+    },
     ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  const chat = new ChatService({
+    runtime,
+    defaults: r.policy,
+    cache: new ResponseCache(r.cacheEntries),
+    attemptTimeoutMs: r.attemptTimeoutMs,
+    ttftTimeoutMs: r.ttftTimeoutMs,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    degraded: r.degraded,
   });
 
   const log = opts.log;
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
   const listener = createListener({
-    engine,
+    chat,
+    routes,
     keys,
     adminKeys: new KeyChecker(config.auth.adminKeys),
     simulatorUrl: simulator?.url,
     bodyLimitBytes: config.server.bodyLimitBytes,
     policy: { providers: routes.providerNames, defaults: r.policy },
-    cache: new ResponseCache(r.cacheEntries),
-    attemptTimeoutMs: r.attemptTimeoutMs,
-    ttftTimeoutMs: r.ttftTimeoutMs,
-    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
-    degraded: r.degraded,
     nextRequestId: () => `req_${uniqueId()}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
@@ -103,7 +116,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     url: `http://${host}:${port}`,
     port,
     server,
-    engine,
+    runtime,
+    chat,
     hub,
     config,
     simulator,
@@ -123,7 +137,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       logging?.unsubscribe();
       server.closeAllConnections();
       await closed;
-      engine.stop();
+      runtime.stop();
       hub.complete();
       await transport.close();
       await simulator?.close();

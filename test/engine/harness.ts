@@ -11,8 +11,8 @@ import type { ChatCompletion, ChatRequest } from '../../src/core/openai-types.ts
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 import { createDecider } from '../../src/engine/decide.ts';
 import { Engine, type AttemptPayload, type RunOutput } from '../../src/engine/engine.ts';
-import { buildPlan, type PlanStep } from '../../src/engine/plan.ts';
-import { RouteTable } from '../../src/engine/routes.ts';
+import { buildPlan, type PlanStep } from '../../src/routing/plan.ts';
+import { RouteTable } from '../../src/routing/routes.ts';
 import { TransitionHub } from '../../src/events/transitions.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../../src/policy/types.ts';

@@ -3,7 +3,7 @@ import { SimulatedClock } from 'xstate';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 import { createDecider } from '../../src/engine/decide.ts';
 import type { AttemptPayload } from '../../src/engine/engine.ts';
-import { buildPlan } from '../../src/engine/plan.ts';
+import { buildPlan } from '../../src/routing/plan.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { AttemptResult } from '../../src/providers/transport.ts';
 import type { TranslateContext } from '../../src/providers/types.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../../src/config/default-config.ts';
-import { RouteTable } from '../../src/engine/routes.ts';
-import { buildPlan } from '../../src/engine/plan.ts';
+import { RouteTable } from '../../src/routing/routes.ts';
+import { buildPlan } from '../../src/routing/plan.ts';
 import { adapterFor } from '../../src/providers/adapters.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import { GatewayError } from '../../src/core/openai-error.ts';

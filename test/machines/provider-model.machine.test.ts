@@ -3,7 +3,7 @@ import { createActor, type AnyActorRef } from 'xstate';
 import { providerMachine, modelSystemId } from '../../machines/provider.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
-import { TargetStats } from '../../src/engine/target-stats.ts';
+import { TargetStats } from '../../src/targets/stats.ts';
 
 function system(models: string[]) {
   const root = createActor(gatewayMachine, { input: { providers: [{ name: 'p', models }] } }).start();

@@ -1,0 +1,402 @@
+import { assign, createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
+import type { BreakerActor } from '../../machines/breaker.machine.ts';
+import { failoverMachine, type FailoverInput } from '../../machines/failover.machine.ts';
+import { gatewayMachine } from '../../machines/gateway.machine.ts';
+import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
+import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
+import { tryAcquire } from '../breaker/acquire.ts';
+import { retryAfterMs } from '../breaker/status.ts';
+import type { BreakerConfig } from '../breaker/config.ts';
+import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
+import type { ChatRequest } from '../core/openai-types.ts';
+import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
+import { decideAfterFailure } from '../decisions/after-failure.ts';
+import type { TransitionHub } from '../events/transitions.ts';
+import type { RetryPolicy } from '../policy/types.ts';
+import type { AttemptResult, Transport } from '../providers/transport.ts';
+import type { RouteTable } from '../routing/routes.ts';
+import type { TargetOptions } from '../targets/target.ts';
+import { Targets } from '../targets/targets.ts';
+
+/** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
+export interface FlowClock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+  now(): number;
+}
+
+/**
+ * One client request while it runs, kept by the runtime under its id: what its attempts
+ * send, and what they produced. The machines keep only the id (no live objects in context).
+ */
+export interface LiveRequest {
+  requestId: string;
+  request: ChatRequest;
+  stream: boolean;
+  /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
+  breakerConfig: BreakerConfig | undefined;
+  retry: RetryPolicy;
+  /** The attempts' results by attempt number. */
+  results: AttemptResult[];
+  /**
+   * The half-open trial slots this request holds, token -> the breaker that admitted it;
+   * released if the request is abandoned. Created on the first trial (rare).
+   */
+  trials?: Map<string, BreakerActor>;
+  /** Stamped by the stream pump on every chunk: the idle watchdog reads it (no event per chunk). */
+  activity: { lastChunkAt: number };
+  /** A cached answer's lookup for the `cache` fallback (set by the caller when it applies). */
+  cached?: () => AttemptResult | undefined;
+}
+
+/** A running flow. */
+export interface FlowHandle {
+  /** Resolves at the commit point: the final outcome, or an open stream's reference. */
+  readonly done: Promise<FlowOutput>;
+  readonly live: LiveRequest;
+  /** The flow's result itself (a completion, or a stream and its body). */
+  resultOf(ref: ResultRef): AttemptResult;
+  /** Tell the flow what the stream pump saw. */
+  send(event: StreamEvent): void;
+  /**
+   * After BROKEN: resolves with the continuation's stream when a prefill-capable step took
+   * over, or with the final error when none did.
+   */
+  afterBreak(): Promise<{ ref: ResultRef } | { error: UpstreamError }>;
+  /** The attempts so far (for headers after a continuation). */
+  attempts(): readonly AttemptRecord[];
+  /** Abandon the flow (client gone): stops it, aborting the attempt in flight. */
+  cancel(): void;
+}
+
+/** An attempt cut by its request's deadline sooner than this is not held against the target. */
+export const MIN_CUT_TO_COUNT_MS = 1_000;
+
+export interface FlowRuntimeOptions {
+  routes: RouteTable;
+  transport: Pick<Transport, 'call'>;
+  hub: TransitionHub;
+  targets: TargetOptions;
+  clock?: FlowClock;
+  rng?: () => number;
+}
+
+/**
+ * The actor runtime around the machines: the gateway's actor system (provider and model
+ * health actors, and the targets' breakers and probes, each by systemId), one owner per
+ * target, and a failover flow per client request whose I/O it provides: attempts through the
+ * transport, outcomes to the targets, the policy's decisions, the clock.
+ */
+export class FlowRuntime {
+  readonly routes: RouteTable;
+  readonly targets: Targets;
+  readonly now: () => number;
+  readonly #root: Actor<typeof gatewayMachine>;
+  readonly #hub: TransitionHub;
+  readonly #clock: FlowClock | undefined;
+  readonly #live = new Map<string, LiveRequest>();
+  readonly #probes = new Set<string>();
+  readonly failover: typeof failoverMachine;
+
+  constructor(opts: FlowRuntimeOptions) {
+    const { routes, transport } = opts;
+    this.routes = routes;
+    this.#hub = opts.hub;
+    const clock = (this.#clock = opts.clock);
+    const now = (this.now = clock ? () => clock.now() : Date.now);
+    const rng = opts.rng ?? Math.random;
+    const live = this.#live;
+
+    const probe = fromPromise<void, { target: string }>(async ({ input, signal }) => {
+      const route = routes.byKey(input.target);
+      if (!route) throw new Error(`unknown target ${input.target}`);
+      const ping: ChatRequest = { model: route.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
+      await transport.call(route.adapter, ping, { target: route.target, model: route.upstreamModel, stream: false }, signal);
+    });
+    let targets!: Targets;
+    const root = createActor(
+      gatewayMachine.provide({
+        actors: {
+          healthProbe: healthProbeMachine.provide({
+            actors: { probe },
+            actions: { setHealthy: ({ context }, params: { healthy: boolean }) => targets.byKey(context.target).setProbeHealth(params.healthy) },
+          }),
+          recoveryProbe: recoveryProbeMachine.provide({
+            actors: { probe },
+            actions: { recovered: ({ context }) => targets.byKey(context.target).recovered() },
+          }),
+        },
+      }),
+      {
+        input: { providers: providersOf(routes) },
+        inspect: opts.hub.inspect,
+        ...(clock ? { clock } : {}),
+      },
+    );
+    this.#root = root;
+    root.start();
+    const system = root.system;
+    targets = this.targets = new Targets([...routes.routes()].map((r) => r.key), opts.targets, {
+      spawn: (src, id, input) => {
+        root.send({ type: 'SPAWN', src, id, systemId: id, input });
+        return system.get(id) as AnyActorRef;
+      },
+      stop: (id) => root.send({ type: 'STOP', id }),
+      health: (key) => system.get(`model:${key}`) as AnyActorRef | undefined,
+      now,
+    });
+
+    const liveOf = (id: unknown): LiveRequest | undefined => live.get(id as string);
+
+    this.failover = failoverMachine.provide({
+      actors: {
+        attempt: fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
+          const started = now();
+          const req = liveOf(input.payload);
+          if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
+          const step = input.step;
+          const target = targets.byKey(step.key);
+          if (target.unhealthy) {
+            return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
+          }
+          const breaker = target.breakerFor(req.breakerConfig);
+          // Only a half-open breaker tracks who it admitted: the token is built for it alone.
+          const halfOpen = breaker.getSnapshot().value === 'half_open';
+          const token = halfOpen ? trialToken(req.requestId, input.attempt) : '';
+          if (!tryAcquire(breaker, token, started)) {
+            const wait = retryAfterMs(breaker.getSnapshot(), started);
+            const error = new UpstreamError({
+              kind: 'server_error',
+              skipped: 'circuit_open',
+              message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
+            });
+            return Promise.reject(new AttemptFailure(error, 0));
+          }
+          if (halfOpen) (req.trials ??= new Map()).set(token, breaker);
+          if (input.stepAttempt === 1) target.budget.onRequest();
+          const route = routes.byKey(step.key)!;
+          let request = req.request;
+          if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
+          if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
+          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal).then(
+            (r): AttemptSuccess => {
+              const at = now();
+              // The commit point: the idle watchdog counts from here.
+              if (req.stream) req.activity.lastChunkAt = at;
+              req.results[input.attempt] = r;
+              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: at - started };
+            },
+            (err: unknown) => {
+              throw new AttemptFailure(toUpstreamError(err), now() - started);
+            },
+          );
+        }),
+        cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
+          const req = liveOf(input.payload);
+          const hit = req?.cached?.();
+          if (req === undefined || hit === undefined) throw new UpstreamError({ kind: 'server_error', message: 'no cached answer' });
+          const attempt = Math.max(1, req.results.length);
+          req.results[attempt] = hit;
+          return { type: 'completion', complete: true, attempt };
+        }),
+      },
+      actions: {
+        report: ({ context }, params: { record: AttemptRecord }) => {
+          const r = params.record;
+          if (r.skipped) return;
+          const req = liveOf(context.payload);
+          const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
+          const trial = token === undefined ? undefined : req!.trials!.get(token);
+          if (trial) req!.trials!.delete(token!);
+          if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
+            // A client's own very short deadline says nothing about the provider: free the
+            // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
+          targets.byKey(context.steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at: now(), ...(trial ? { token } : {}) });
+        },
+        decide: assign({
+          decision: ({ context }) => {
+            const req = liveOf(context.payload)!;
+            const step = context.steps[context.stepIndex];
+            const target = targets.byKey(step.key);
+            return decideAfterFailure(
+              {
+                error: context.lastError!,
+                steps: context.steps,
+                stepIndex: context.stepIndex,
+                stepAttempts: context.stepAttempts,
+                remainingMs: context.deadlineMs - context.elapsedMs,
+                retry: req.retry,
+                latencyOf: (i) => targets.byKey(context.steps[i].key).stats.latencyEwmaMs,
+                budgetLeft: target.budget.hasToken(),
+              },
+              rng,
+            );
+          },
+        }),
+        spendRetryToken: ({ context }) => {
+          targets.byKey(context.steps[context.stepIndex].key).budget.canRetry();
+        },
+        abortStream: ({ context }) => {
+          const ref = context.result;
+          const r = ref === undefined ? undefined : liveOf(context.payload)?.results[ref.attempt];
+          if (r?.type === 'stream') r.abort();
+        },
+      },
+      guards: {
+        primaryCircuitOpen: ({ context }) => {
+          const req = liveOf(context.payload);
+          return targets.byKey(context.steps[0].key).breakerFor(req?.breakerConfig).getSnapshot().value !== 'closed';
+        },
+        silentTooLong: ({ context }) => {
+          const req = liveOf(context.payload);
+          return req === undefined || now() - req.activity.lastChunkAt >= context.streamIdleTimeoutMs;
+        },
+      },
+      delays: {
+        /** What is left of the idle limit since the last chunk. */
+        streamIdle: ({ context }) => {
+          const req = liveOf(context.payload);
+          return req === undefined ? context.streamIdleTimeoutMs : Math.max(1, context.streamIdleTimeoutMs - (now() - req.activity.lastChunkAt));
+        },
+      },
+    });
+  }
+
+  /**
+   * Active health checks for these steps' targets (X-Failover-Config), started on first use:
+   * one probe actor per target at most, so the count is bounded by the configured targets.
+   */
+  ensureProbes(steps: readonly FlowStep[], opts: { intervalMs: number; failureThreshold: number; successThreshold: number }): void {
+    for (const step of steps) {
+      const id = `probe:${step.key}`;
+      if (this.#probes.has(id)) continue;
+      this.#probes.add(id);
+      this.#root.send({ type: 'SPAWN', src: 'healthProbe', id, systemId: id, input: { target: step.key, ...opts } });
+    }
+  }
+
+  /** A long-lived actor of the gateway's system by its systemId (`breaker:...`, `model:...`, `probe:...`). */
+  actor(systemId: string): AnyActorRef | undefined {
+    return this.#root.system.get(systemId) as AnyActorRef | undefined;
+  }
+
+  /** Start a failover flow for `live`. */
+  run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>): FlowHandle {
+    const id = live.requestId;
+    this.#live.set(id, live);
+    const actor = createActor(this.failover, {
+      input: { ...input, payload: id },
+      inspect: this.#hub.requestInspector,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+    });
+    const finish = (): void => {
+      if (this.#live.get(id) !== live) return;
+      this.#live.delete(id);
+      // Trials still held when the request ends (it was cut or abandoned) must not wait for their lease.
+      if (live.trials?.size) {
+        for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
+        live.trials.clear();
+      }
+    };
+    let waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
+    let lastRef: ResultRef | undefined;
+    const done = new Promise<FlowOutput>((resolve, reject) => {
+      let settled = false;
+      actor.subscribe({
+        next: (snap) => {
+          const ctx = snap.context;
+          if (snap.value === 'streaming') {
+            if (!settled) {
+              settled = true;
+              lastRef = ctx.result;
+              resolve({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
+            } else if (waiting !== undefined && ctx.result !== lastRef) {
+              lastRef = ctx.result;
+              const w = waiting;
+              waiting = undefined;
+              w({ ref: ctx.result! });
+            }
+          }
+        },
+        complete: () => {
+          const out = actor.getSnapshot().output as FlowOutput;
+          if (!settled) {
+            settled = true;
+            resolve(out);
+          } else if (waiting !== undefined) {
+            const w = waiting;
+            waiting = undefined;
+            if (out.ok && out.result !== lastRef) w({ ref: out.result });
+            else w({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+          }
+          finish();
+        },
+        error: (err) => {
+          finish();
+          reject(err);
+        },
+      });
+    });
+    actor.start();
+    return {
+      done,
+      live,
+      resultOf: (ref) => live.results[ref.attempt],
+      send: (event) => {
+        if (actor.getSnapshot().status === 'active') actor.send(event);
+      },
+      afterBreak: () =>
+        new Promise((resolve) => {
+          const snap = actor.getSnapshot();
+          if (snap.status === 'done') {
+            const out = snap.output as FlowOutput;
+            resolve(out.ok && out.result !== lastRef ? { ref: out.result } : { error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+            return;
+          }
+          if (snap.value === 'streaming' && snap.context.result !== lastRef) {
+            lastRef = snap.context.result;
+            resolve({ ref: snap.context.result! });
+            return;
+          }
+          waiting = resolve;
+        }),
+      attempts: () => actor.getSnapshot().context.attempts,
+      cancel: () => {
+        actor.stop();
+        finish();
+      },
+    };
+  }
+
+  stop(): void {
+    this.targets.stop();
+    this.#root.stop();
+  }
+}
+
+/** Provider -> its models, in config order: the health actors the gateway system starts with. */
+function providersOf(routes: RouteTable): Array<{ name: string; models: string[] }> {
+  const byProvider = new Map<string, string[]>();
+  for (const r of routes.routes()) {
+    const list = byProvider.get(r.provider);
+    if (list) list.push(r.model);
+    else byProvider.set(r.provider, [r.model]);
+  }
+  return [...byProvider].map(([name, models]) => ({ name, models }));
+}
+
+/** A half-open trial's token: the request and its attempt (unique while the request lives). */
+function trialToken(requestId: string, attempt: number): string {
+  return `${requestId}#${attempt}`;
+}
+
+/** max_tokens / max_completion_tokens scaled by a fallback's reduce_max_tokens (at least 1). */
+function reduceMaxTokens(req: ChatRequest, factor: number): ChatRequest {
+  const out = { ...req };
+  if (typeof req.max_tokens === 'number') out.max_tokens = Math.max(1, Math.floor(req.max_tokens * factor));
+  if (typeof req.max_completion_tokens === 'number') out.max_completion_tokens = Math.max(1, Math.floor(req.max_completion_tokens * factor));
+  return out;
+}

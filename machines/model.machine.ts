@@ -112,25 +112,27 @@ export const modelMachine = setup({
     ROUTING: { target: '.evaluate', actions: 'route' },
   },
   states: {
+    // Where a routing change leaves the model; the provider hears its health either way (it
+    // ignores what it already knows), so failing -> down is no flap through healthy.
     evaluate: {
-      always: [{ guard: 'unroutable', target: 'down' }, { guard: 'stillFailing', target: 'failing' }, { target: 'healthy' }],
+      always: [
+        { guard: 'unroutable', target: 'down', actions: { type: 'tellParent', params: { healthy: false } } },
+        { guard: 'stillFailing', target: 'failing', actions: { type: 'tellParent', params: { healthy: false } } },
+        { target: 'healthy', actions: { type: 'tellParent', params: { healthy: true } } },
+      ],
     },
     healthy: {
       on: {
-        OUTCOME: [{ guard: 'tipsOver', target: 'failing', actions: 'count' }, { actions: 'count' }],
+        OUTCOME: [{ guard: 'tipsOver', target: 'failing', actions: ['count', { type: 'tellParent', params: { healthy: false } }] }, { actions: 'count' }],
       },
     },
     failing: {
-      entry: { type: 'tellParent', params: { healthy: false } },
-      exit: { type: 'tellParent', params: { healthy: true } },
       on: {
-        OUTCOME: [{ guard: 'isSuccess', target: 'healthy', actions: 'count' }, { actions: 'count' }],
+        OUTCOME: [{ guard: 'isSuccess', target: 'healthy', actions: ['count', { type: 'tellParent', params: { healthy: true } }] }, { actions: 'count' }],
       },
     },
-    /** Routing skips the target: its outcomes still count, its state waits for ROUTING. */
+    /** Routing skips the target: its outcomes still count; only ROUTING moves it on. */
     down: {
-      entry: { type: 'tellParent', params: { healthy: false } },
-      exit: { type: 'tellParent', params: { healthy: true } },
       on: {
         OUTCOME: { actions: 'count' },
       },

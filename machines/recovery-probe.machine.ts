@@ -18,7 +18,7 @@ export const recoveryProbeMachine = setup({
   types: { context: {} as RecoveryProbeInput, input: {} as RecoveryProbeInput },
   actors: {
     // Provided by the runtime: resolves when the target answered, rejects otherwise.
-    probe: fromPromise<void, { target: string }>(async () => {
+    probe: fromPromise<void, { target: string; kind: string }>(async () => {
       throw new Error('probe not provided');
     }),
   },
@@ -38,7 +38,7 @@ export const recoveryProbeMachine = setup({
     probing: {
       invoke: {
         src: 'probe',
-        input: ({ context }) => ({ target: context.target }),
+        input: ({ context }) => ({ target: context.target, kind: 'recovery' }),
         onDone: { target: 'waiting', actions: 'recovered' },
         onError: 'waiting',
       },

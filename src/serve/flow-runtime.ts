@@ -7,10 +7,10 @@ import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
 import type { BreakerConfig } from '../breaker/config.ts';
-import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
+import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
-import { decideAfterFailure } from '../decisions/after-failure.ts';
+import { decideAfterFailure, type FailureFacts } from '../decisions/after-failure.ts';
 import type { TransitionHub } from '../events/transitions.ts';
 import type { RetryPolicy } from '../policy/types.ts';
 import type { AttemptResult, Transport } from '../providers/transport.ts';
@@ -78,7 +78,10 @@ export interface FlowRuntimeOptions {
   hub: TransitionHub;
   targets: TargetOptions;
   clock?: FlowClock;
+  /** Jitter for retry delays (default Math.random). */
   rng?: () => number;
+  /** What follows a failed attempt (default: the policy's decision, decideAfterFailure). A seam for tests. */
+  decide?: (facts: FailureFacts, rng: () => number) => Decision;
 }
 
 /**
@@ -105,13 +108,16 @@ export class FlowRuntime {
     const clock = (this.#clock = opts.clock);
     const now = (this.now = clock ? () => clock.now() : Date.now);
     const rng = opts.rng ?? Math.random;
+    const decide = opts.decide ?? decideAfterFailure;
     const live = this.#live;
 
-    const probe = fromPromise<void, { target: string }>(async ({ input, signal }) => {
+    const probe = fromPromise<void, { target: string; kind: string }>(async ({ input, signal }) => {
       const route = routes.byKey(input.target);
       if (!route) throw new Error(`unknown target ${input.target}`);
       const ping: ChatRequest = { model: route.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
-      await transport.call(route.adapter, ping, { target: route.target, model: route.upstreamModel, stream: false }, signal);
+      // Marked, so the provider's logs (and the simulator's) tell probes from client traffic.
+      const target = { ...route.target, headers: { ...route.target.headers, 'x-parrot-probe': input.kind } };
+      await transport.call(route.adapter, ping, { target, model: route.upstreamModel, stream: false }, signal);
     });
     let targets!: Targets;
     const root = createActor(
@@ -221,7 +227,7 @@ export class FlowRuntime {
             const req = liveOf(context.payload)!;
             const step = context.steps[context.stepIndex];
             const target = targets.byKey(step.key);
-            return decideAfterFailure(
+            return decide(
               {
                 error: context.lastError!,
                 steps: context.steps,

@@ -13,11 +13,15 @@ import { ChatStream } from './chat-stream.ts';
 import type { FlowHandle, FlowRuntime, LiveRequest } from './flow-runtime.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
 
-/** What one chat request came to: what the HTTP layer writes. */
-export type ChatOutcome =
+/**
+ * What one chat request came to: what the HTTP layer writes, and the flow's own record of it
+ * (attempts, which step served) for logs, metrics and tests.
+ */
+export type ChatOutcome = (
   | { type: 'completion'; headers: Record<string, string>; completion: ChatCompletion; raw?: Uint8Array }
   | { type: 'stream'; headers: Record<string, string>; stream: ChatStream }
-  | { type: 'error'; headers: Record<string, string>; error: GatewayError };
+  | { type: 'error'; headers: Record<string, string>; error: GatewayError }
+) & { flow: FlowOutput };
 
 export interface ChatServiceOptions {
   runtime: FlowRuntime;
@@ -130,7 +134,7 @@ export class ChatService {
     const headers = outcomeHeaders(out, ctx.requestId, primary, rt.now());
     if (!out.ok) {
       const error = out.fellBack !== undefined ? circuitOpenError(plan.steps[0], headers) : finalError(out);
-      return { type: 'error', headers, error };
+      return { type: 'error', headers, error, flow: out };
     }
     if (out.servedBy === 'cache') {
       headers['x-cache'] = 'STALE';
@@ -142,7 +146,7 @@ export class ChatService {
     const result = handle.resultOf(out.result);
     if (result.type === 'completion') {
       if (key !== undefined && out.servedBy !== 'cache') o.cache.set(key, result.completion, rt.now());
-      return { type: 'completion', headers, completion: result.completion, ...(result.raw !== undefined ? { raw: result.raw } : {}) };
+      return { type: 'completion', headers, completion: result.completion, ...(result.raw !== undefined ? { raw: result.raw } : {}), flow: out };
     }
     const assembler = key !== undefined ? new StreamAssembler() : undefined;
     const chat = new ChatStream(handle, out.result, rt.now, {
@@ -160,7 +164,7 @@ export class ChatService {
         : {}),
     });
     if (ctx.signal) ctx.signal.addEventListener('abort', () => chat.cancel(), { once: true });
-    return { type: 'stream', headers, stream: chat };
+    return { type: 'stream', headers, stream: chat, flow: out };
   }
 }
 

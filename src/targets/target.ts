@@ -193,7 +193,8 @@ export class Target implements TargetState {
     } else if (this.#open.size === 0) {
       this.#stopRecovery();
     }
-    this.#updateRouting();
+    // After the breaker's own transition is published: health follows its cause.
+    queueMicrotask(() => this.#updateRouting());
   }
 
   #stopRecovery(): void {

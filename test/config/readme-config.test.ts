@@ -18,7 +18,7 @@ describe('the README configuration reference', () => {
       ['local', 'openai-compatible'],
       ['azure', 'openai-compatible'],
     ]);
-    expect(config.providers[1].models).toEqual([{ name: 'claude-3-opus', upstream: 'claude-3-opus-20240229' }]);
+    expect(config.providers[1].models).toEqual([{ name: 'claude-3-opus', upstream: 'claude-3-opus-20240229', prefill: true }]);
     expect(config.resilience.policy.failover.providers).toEqual(['openai', 'anthropic', 'google']);
     expect(config.resilience.degraded).toEqual({ 'gpt-4-turbo-preview': 'gpt-3.5-turbo' });
     expect(config.missingEnv).toEqual([]);

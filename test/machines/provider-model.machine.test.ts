@@ -10,7 +10,7 @@ function system(models: string[]) {
   const model = (m: string) => root.system.get(modelSystemId('p', m)) as AnyActorRef;
   const provider = () => root.system.get('provider:p') as AnyActorRef;
   // Each model's totals come from a real TargetStats, as the engine's `report` keeps them
-  // (src/engine/engine.ts): record the outcome, then send the running totals.
+  // (src/targets/target.ts): record the outcome, then send the running totals.
   const stats = new Map(models.map((m) => [m, new TargetStats()]));
   /** Sends the outcome to the model; returns what TargetStats.record said (must the model hear it). */
   const outcome = (m: string, ok: boolean, kind?: ErrorKind, latencyMs = 10): boolean => {

@@ -26,7 +26,7 @@ const DEFAULT_RETRY: RetryPolicy = {
 /** The policy of a request with no headers, with `over` replacing whole sections. */
 function policy(over: Partial<RequestPolicy>): RequestPolicy {
   return {
-    failover: { enabled: true, providers: [], maxRetries: 2, retryDelayMs: 100, advanced: undefined },
+    failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 2, retryDelayMs: 100, advanced: undefined },
     breaker: undefined,
     breakerFallback: 'error',
     retry: DEFAULT_RETRY,
@@ -42,6 +42,7 @@ describe('the seed examples parse to the exact policy', () => {
         failover: {
           enabled: true,
           providers: ['openai', 'anthropic', 'google'],
+          explicitProviders: true,
           maxRetries: 3,
           retryDelayMs: 100,
           advanced: undefined,
@@ -57,6 +58,7 @@ describe('the seed examples parse to the exact policy', () => {
         failover: {
           enabled: true,
           providers: ['openai', 'anthropic', 'google'],
+          explicitProviders: false,
           maxRetries: 2,
           retryDelayMs: 100,
           advanced: {
@@ -96,7 +98,7 @@ describe('the seed examples parse to the exact policy', () => {
   it('exponential backoff', () => {
     expect(parsePolicy({ 'x-retry-strategy': 'exponential', 'x-retry-config': EXPONENTIAL_CONFIG }, ctx)).toStrictEqual(
       policy({
-        failover: { enabled: true, providers: [], maxRetries: 5, retryDelayMs: 100, advanced: undefined },
+        failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 5, retryDelayMs: 100, advanced: undefined },
         retry: {
           strategy: 'exponential',
           initialDelayMs: 100,

@@ -47,7 +47,7 @@ if (variant === 'engine') {
 } else {
   const routes = new RouteTable(config, adapterFor);
   const transport = new Transport();
-  const policyCtx = { providers: routes.providerNames, defaults: config.resilience.policy };
+  const policyCtx = { providers: routes.providerNames, models: routes.modelNames, defaults: config.resilience.policy };
 
   type Call = (signal: AbortSignal) => Promise<AttemptResult>;
   const invoke = fromPromise<AttemptResult, { call: Call }>(({ input, signal }) => input.call(signal));

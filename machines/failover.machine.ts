@@ -1,4 +1,4 @@
-import { and, assign, fromPromise, setup } from 'xstate';
+import { and, assign, cancel, fromPromise, raise, setup } from 'xstate';
 import {
   AttemptFailure,
   type AttemptInput,
@@ -12,7 +12,8 @@ import {
   type ServedBy,
   type StreamEvent,
 } from '../src/core/flow.ts';
-import { toUpstreamError, UpstreamError } from '../src/core/upstream-error.ts';
+import { triggersMatch, type ErrorTrigger } from '../src/core/error-kinds.ts';
+import { isLocalLimit, toUpstreamError, UpstreamError } from '../src/core/upstream-error.ts';
 
 /**
  * One client request's sequential flow: the failover orchestrator. It sends the request to
@@ -25,10 +26,16 @@ import { toUpstreamError, UpstreamError } from '../src/core/upstream-error.ts';
  * prefill-capable step may continue it.
  *
  * No I/O and no clock here: the runtime provides the `attempt` and `cacheLookup` actors, the
- * `decide`, `report`, `spendRetryToken` and `abortStream` actions, and the clock-reading
- * `streamIdle` delay and `primaryCircuitOpen` guard (src/serve/flow-runtime.ts). Time spent
- * is kept from events: each attempt reports its own latency, and the flow adds the delays it
- * waited, so the request's one deadline needs no timer of its own.
+ * `decide`, `report`, `spendRetryToken` and `abortStream` actions, and everything that reads
+ * the clock (src/serve/flow-runtime.ts, `clockProvisions`): the delays, the time guards, and
+ * the actions that stamp an attempt's start or record how long it took. The defaults here
+ * assume an attempt is sent the moment it starts and no deadline, so the chart runs alone.
+ *
+ * One timer per attempt (ATTEMPT_TIMER, raised with a delay): the attempt limit counts from
+ * when the upstream got the request, which only the runtime's stamp knows, so when it fires
+ * early (the call waited for a local connection) it re-arms for what is left without leaving
+ * `attempting` (leaving would abort the call). Waiting for a connection longer than the
+ * step's `queueTimeoutMs` is the gateway's own limit (`wait_limit`), never the target's failure.
  *
  * @example
  * const actor = createActor(failoverMachine.provide({ actors: { attempt } }), { input: { steps, payload, deadlineMs: 30_000, attemptTimeoutMs: 10_000, streamIdleTimeoutMs: 30_000 } });
@@ -48,8 +55,8 @@ export interface FailoverInput<S extends FlowStep = FlowStep> {
   fallback?: BreakerFallback;
   /** The cheaper model for the `degraded` fallback. */
   degradedStep?: S;
-  /** Time the request already spent before this flow started (e.g. on hedges). */
-  elapsedMs?: number;
+  /** What moves a failure to a step without triggers of its own (default: any_error). */
+  chainTriggers?: readonly ErrorTrigger[];
   /** Attempts the request already made before this flow started. */
   attempts?: readonly AttemptRecord[];
 }
@@ -57,16 +64,16 @@ export interface FailoverInput<S extends FlowStep = FlowStep> {
 /** Input of the attempt actor (the runtime's upstream call). */
 export type FailoverAttemptInput = AttemptInput;
 
-interface Context {
+/** The failover machine's context (data only). */
+export interface FailoverContext {
   steps: readonly FlowStep[];
   payload: unknown;
   fallback: BreakerFallback;
   degradedStep: FlowStep | undefined;
+  chainTriggers: readonly ErrorTrigger[];
   stepIndex: number;
   stepAttempts: number;
   attempts: AttemptRecord[];
-  /** Time spent so far: attempts' measured latencies plus the delays waited. */
-  elapsedMs: number;
   deadlineMs: number;
   attemptTimeoutMs: number;
   streamIdleTimeoutMs: number;
@@ -81,26 +88,25 @@ interface Context {
   prefill: string | undefined;
 }
 
-/** ms left before the request's deadline (never negative). */
-function remaining(context: Context): number {
-  return Math.max(0, context.deadlineMs - context.elapsedMs);
-}
-
-/** The current attempt's time limit: its own, cut at the deadline. */
-function attemptBudget(context: Context): number {
-  return Math.min(context.attemptTimeoutMs, remaining(context));
-}
-
 const deadlineError = (ms: number): UpstreamError => new UpstreamError({ kind: 'timeout', message: `request deadline of ${ms} ms exceeded` });
 
-function record(context: Context, outcome: Pick<AttemptRecord, 'ok' | 'kind' | 'skipped' | 'cut' | 'latencyMs'>): AttemptRecord {
+function record(context: FailoverContext, outcome: Pick<AttemptRecord, 'ok' | 'kind' | 'skipped' | 'cut' | 'latencyMs'>): AttemptRecord {
   const step = context.steps[context.stepIndex];
   return { attempt: context.attempts.length + 1, step: context.stepIndex, provider: step.provider, model: step.model, ...outcome };
 }
 
-/** A later step that can continue a broken stream, or -1. */
-function continuationStep(context: Context): number {
-  for (let i = context.stepIndex + 1; i < context.steps.length; i++) if (context.steps[i].prefill === true) return i;
+const ANY_ERROR: readonly ErrorTrigger[] = Object.freeze(['any_error']);
+
+/**
+ * A later step that can continue a stream broken by a failure of `kind`, or -1: it continues
+ * a prefill, and takes that failure like any failover (its trigger, or the chain's, names the
+ * kind), so a content_filter refusal mid-stream is not finished by another provider.
+ */
+function continuationStep(context: FailoverContext, kind: UpstreamError['kind']): number {
+  for (let i = context.stepIndex + 1; i < context.steps.length; i++) {
+    const s = context.steps[i];
+    if (s.prefill === true && triggersMatch(s.trigger ?? context.chainTriggers, kind)) return i;
+  }
   return -1;
 }
 
@@ -113,22 +119,62 @@ function isOpenStreamResult(result: ResultRef | undefined): boolean {
   return result?.type === 'stream' && !result.complete;
 }
 
+/** The context change when the upstream had the request for the whole attempt limit (`latencyMs`: how long it had it). */
+export function timedOut(context: FailoverContext, latencyMs: number): Partial<FailoverContext> {
+  const step = context.steps[context.stepIndex];
+  return {
+    lastError: new UpstreamError({ kind: 'timeout', message: `attempt on ${step.provider}/${step.model} produced nothing within ${context.attemptTimeoutMs} ms` }),
+    attempts: [...context.attempts, record(context, { ok: false, kind: 'timeout', latencyMs })],
+  };
+}
+
+/** The context change when the deadline cut the attempt: a timeout marked `cut`. */
+export function cutAtDeadline(context: FailoverContext, latencyMs: number): Partial<FailoverContext> {
+  return {
+    lastError: deadlineError(context.deadlineMs),
+    attempts: [...context.attempts, record(context, { ok: false, kind: 'timeout', cut: true, latencyMs })],
+  };
+}
+
+/**
+ * The context change when the attempt never got a local connection in time (`waitedMs`; the
+ * deadline ran out first when `deadline`): the gateway's own limit, recorded as skipped.
+ */
+export function waitLimited(context: FailoverContext, waitedMs: number, deadline: boolean): Partial<FailoverContext> {
+  const step = context.steps[context.stepIndex];
+  const error = new UpstreamError({
+    kind: 'server_error',
+    skipped: 'wait_limit',
+    message: deadline
+      ? `the request's deadline of ${context.deadlineMs} ms ran out after ${waitedMs} ms waiting for a connection to ${step.provider}/${step.model}`
+      : `no connection to ${step.provider}/${step.model} came free within ${waitedMs} ms (queue_timeout_ms)`,
+  });
+  return { lastError: error, attempts: [...context.attempts, record(context, { ok: false, kind: error.kind, skipped: 'wait_limit', latencyMs: waitedMs })] };
+}
+
+/** The attempt's own delay, raised by the machine to itself so it can re-arm without leaving the state. */
+export type AttemptTimerEvent = { type: 'ATTEMPT_TIMER' };
+
+/** Every event the failover machine takes. */
+export type FailoverEvent = StreamEvent | AttemptTimerEvent;
+
+
 /** `report` with the last attempt as params (the runtime provides `report`). */
 const reportLast = {
   type: 'report',
-  params: ({ context }: { context: Context }) => ({ record: context.attempts[context.attempts.length - 1] }),
+  params: ({ context }: { context: FailoverContext }) => ({ record: context.attempts[context.attempts.length - 1] }),
 } as const;
 
 /** A committed stream failed: its target must hear it, though the attempt had succeeded at the commit point. */
 const reportStreamFailure = {
   type: 'report',
-  params: ({ context }: { context: Context }) => {
+  params: ({ context }: { context: FailoverContext }) => {
     const last = context.attempts[context.attempts.length - 1];
     return { record: { ...last, ok: false, kind: context.lastError!.kind } };
   },
 } as const;
 
-const attemptInput = ({ context }: { context: Context }): FailoverAttemptInput => ({
+const attemptInput = ({ context }: { context: FailoverContext }): FailoverAttemptInput => ({
   step: context.steps[context.stepIndex],
   payload: context.payload,
   stepIndex: context.stepIndex,
@@ -139,10 +185,10 @@ const attemptInput = ({ context }: { context: Context }): FailoverAttemptInput =
 
 export const failoverMachine = setup({
   types: {
-    context: {} as Context,
+    context: {} as FailoverContext,
     input: {} as FailoverInput,
     output: {} as FlowOutput,
-    events: {} as StreamEvent,
+    events: {} as FailoverEvent,
   },
   actors: {
     /** The upstream call: resolves AttemptSuccess, rejects AttemptFailure. Provided by the runtime. */
@@ -170,46 +216,33 @@ export const failoverMachine = setup({
     abortStream: () => {},
     recordSuccess: assign(({ context, event }) => {
       const out = (event as unknown as { output: AttemptSuccess }).output;
-      return {
-        result: out.result,
-        elapsedMs: context.elapsedMs + out.latencyMs,
-        attempts: [...context.attempts, record(context, { ok: true, latencyMs: out.latencyMs })],
-      };
+      return { result: out.result, attempts: [...context.attempts, record(context, { ok: true, latencyMs: out.latencyMs })] };
     }),
     recordFailure: assign(({ context, event }) => {
       const { error, latencyMs } = failureOf((event as unknown as { error: unknown }).error);
       return {
         lastError: error,
-        elapsedMs: context.elapsedMs + latencyMs,
         attempts: [...context.attempts, record(context, { ok: false, kind: error.kind, latencyMs, ...(error.skipped !== undefined ? { skipped: error.skipped } : {}) })],
       };
     }),
-    recordTimeout: assign(({ context }) => {
-      const step = context.steps[context.stepIndex];
-      const latencyMs = attemptBudget(context);
-      return {
-        lastError: new UpstreamError({ kind: 'timeout', message: `attempt on ${step.provider}/${step.model} produced nothing within ${latencyMs} ms` }),
-        elapsedMs: context.elapsedMs + latencyMs,
-        attempts: [...context.attempts, record(context, { ok: false, kind: 'timeout', latencyMs })],
-      };
-    }),
-    /** The deadline cut the attempt: recorded as a timeout marked `cut`. */
-    recordCut: assign(({ context }) => {
-      const latencyMs = attemptBudget(context);
-      return {
-        lastError: deadlineError(context.deadlineMs),
-        elapsedMs: context.elapsedMs + latencyMs,
-        attempts: [...context.attempts, record(context, { ok: false, kind: 'timeout', cut: true, latencyMs })],
-      };
-    }),
+    /** An attempt begins: the runtime stamps its start (its wait for a connection starts here). */
+    startAttempt: () => {},
+    /** The attempt's one timer: (re-)armed on entering the state, and again while neither limit is reached. */
+    armAttemptTimer: raise({ type: 'ATTEMPT_TIMER' }, { id: 'attemptTimer', delay: 'attemptTimer' }),
+    // The runtime's versions measure on the clock; these assume the whole limit passed.
+    /** The upstream had the request for the whole attempt limit. */
+    recordTimeout: assign(({ context }) => timedOut(context, context.attemptTimeoutMs)),
+    /** The deadline cut the attempt. */
+    recordCut: assign(({ context }) => cutAtDeadline(context, context.attemptTimeoutMs)),
+    /** Waited past the step's queue timeout for a local connection. */
+    recordWaitLimit: assign(({ context }) => waitLimited(context, context.steps[context.stepIndex].queueTimeoutMs ?? 0, false)),
+    /** The deadline ran out while waiting for a local connection. */
+    recordDeadlineWaiting: assign(({ context }) => waitLimited(context, 0, true)),
     moveOn: assign({
       stepIndex: ({ context }) => (context.decision as { stepIndex?: number }).stepIndex ?? context.stepIndex + 1,
       stepAttempts: 1,
     }),
-    waitedRetry: assign({
-      elapsedMs: ({ context }) => context.elapsedMs + Math.min((context.decision as { delayMs: number }).delayMs, remaining(context)),
-      stepAttempts: ({ context }) => context.stepAttempts + 1,
-    }),
+    waitedRetry: assign({ stepAttempts: ({ context }) => context.stepAttempts + 1 }),
     failAtDeadline: assign({ lastError: ({ context }) => deadlineError(context.deadlineMs) }),
     takeFallback: assign({ fellBack: ({ context }) => context.fallback }),
     enterDegraded: assign(({ context }) => ({
@@ -227,7 +260,8 @@ export const failoverMachine = setup({
     /** Continue on the next prefill-capable step with what the client already has. */
     startContinuation: assign(({ context, event }) => ({
       prefill: (event as Extract<StreamEvent, { type: 'BROKEN' }>).partial,
-      stepIndex: continuationStep(context),
+      // The break the client hears: the upstream's (streamBroke ran first), or in `stalling` the stall.
+      stepIndex: continuationStep(context, context.lastError!.kind),
       stepAttempts: 1,
     })),
     /** A continuation took over the stream: its result is the stream now. */
@@ -243,15 +277,24 @@ export const failoverMachine = setup({
     dropResult: assign({ result: undefined }),
   },
   delays: {
-    attemptTimeout: ({ context }) => attemptBudget(context),
-    retryDelay: ({ context }) => Math.min(context.decision?.action === 'retry' ? context.decision.delayMs : 0, remaining(context)),
-    /** The runtime provides a clock-aware version (what is left since the last chunk). */
+    // The runtime's versions read the clock: what is left of the limit since the upstream got
+    // the request (or of the wait limit before), each cut at the request's deadline.
+    attemptTimer: ({ context }) => context.attemptTimeoutMs,
+    retryDelay: ({ context }) => (context.decision?.action === 'retry' ? context.decision.delayMs : 0),
+    /** What is left of the idle limit since the last chunk (runtime). */
     streamIdle: ({ context }) => context.streamIdleTimeoutMs,
   },
   guards: {
-    /** The attempt's limit is the deadline itself: when it fires, the request is out of time. */
-    attemptReachesDeadline: ({ context }) => context.attemptTimeoutMs >= remaining(context),
-    retryReachesDeadline: ({ context }) => context.decision?.action === 'retry' && context.decision.delayMs >= remaining(context),
+    // Time guards: the runtime's versions read the clock.
+    /** The deadline ran out while the attempt still waited for a local connection. */
+    pastDeadlineWaiting: () => false,
+    /** The request is out of time (the attempt is cut). */
+    pastDeadline: () => false,
+    /** The attempt waited longer than its step's queue timeout for a local connection. */
+    waitedTooLong: () => false,
+    /** The upstream has had the request for the whole attempt limit. */
+    attemptTimedOut: () => true,
+    retryReachesDeadline: () => false,
     isOpenStream: ({ event }) => isOpenStreamResult((event as unknown as { output?: AttemptSuccess }).output?.result),
     isStream: ({ event }) => (event as unknown as { output?: AttemptSuccess }).output?.result.type === 'stream',
     shouldRetry: ({ context }) => context.decision?.action === 'retry',
@@ -261,17 +304,29 @@ export const failoverMachine = setup({
       const to = d.stepIndex ?? context.stepIndex + 1;
       return to > context.stepIndex && to < context.steps.length;
     },
-    /** The requested target was skipped by its breaker, or the last step was. */
-    refusedByBreaker: ({ context }) => context.attempts[0]?.skipped === 'circuit_open' || context.attempts[0]?.skipped === 'unhealthy' || context.lastError?.skipped === 'circuit_open',
+    /**
+     * The requested target was refused without a call (its breaker, health checks), or the last
+     * step's breaker refused. A local limit is the gateway's own refusal: no breaker fallback.
+     */
+    refusedByBreaker: ({ context }) => {
+      const first = context.attempts[0]?.skipped;
+      return (first !== undefined && !isLocalLimit(first)) || context.lastError?.skipped === 'circuit_open';
+    },
     /** The requested target's breaker is not closed now. The runtime reads the breaker. */
     primaryCircuitOpen: () => true,
     fallbackIs: ({ context }, params: { fallback: BreakerFallback }) => context.fallback === params.fallback,
     hasDegradedStep: ({ context }) => context.degradedStep !== undefined,
     /** Nothing came for the idle limit. The runtime provides a clock-aware version. */
     silentTooLong: () => true,
+    /** A later prefill-capable step can continue the text the client has after this break. */
     canContinue: ({ context, event }) => {
       const e = event as Extract<StreamEvent, { type: 'BROKEN' }>;
-      return e.type === 'BROKEN' && !e.toolCalls && e.partial.trim() !== '' && continuationStep(context) !== -1;
+      return e.type === 'BROKEN' && !e.toolCalls && e.partial.trim() !== '' && continuationStep(context, e.error.kind) !== -1;
+    },
+    /** The same after a stall: the stall (a timeout) is the failure a continuation must take. */
+    canContinueStall: ({ context, event }) => {
+      const e = event as Extract<StreamEvent, { type: 'BROKEN' }>;
+      return e.type === 'BROKEN' && !e.toolCalls && e.partial.trim() !== '' && continuationStep(context, context.lastError!.kind) !== -1;
     },
   },
 }).createMachine({
@@ -281,11 +336,11 @@ export const failoverMachine = setup({
     payload: input.payload,
     fallback: input.fallback ?? 'error',
     degradedStep: input.degradedStep,
+    chainTriggers: input.chainTriggers ?? ANY_ERROR,
     stepIndex: 0,
     // The first attempt starts with the actor: its bookkeeping is here, not in an entry action.
     stepAttempts: 1,
     attempts: input.attempts === undefined ? [] : [...input.attempts],
-    elapsedMs: input.elapsedMs ?? 0,
     deadlineMs: input.deadlineMs,
     attemptTimeoutMs: input.attemptTimeoutMs,
     streamIdleTimeoutMs: input.streamIdleTimeoutMs ?? 30_000,
@@ -301,6 +356,8 @@ export const failoverMachine = setup({
     // attempting, deciding and backoff: everything before the response is committed. Each of
     // their timers is cut at the request's deadline.
     attempting: {
+      entry: ['startAttempt', 'armAttemptTimer'],
+      exit: cancel('attemptTimer'),
       invoke: {
         id: 'attempt',
         src: 'attempt',
@@ -311,11 +368,16 @@ export const failoverMachine = setup({
         ],
         onError: { target: 'deciding', actions: ['recordFailure', reportLast] },
       },
-      after: {
-        attemptTimeout: [
+      on: {
+        ATTEMPT_TIMER: [
+          // Out of time before the upstream had the request: the gateway's own limit.
+          { guard: 'pastDeadlineWaiting', target: 'failed', actions: ['recordDeadlineWaiting', reportLast] },
           // The deadline, not the attempt's own limit: the attempt is cut, and its target hears of it.
-          { guard: 'attemptReachesDeadline', target: 'failed', actions: ['recordCut', reportLast] },
-          { target: 'deciding', actions: ['recordTimeout', reportLast] },
+          { guard: 'pastDeadline', target: 'failed', actions: ['recordCut', reportLast] },
+          { guard: 'waitedTooLong', target: 'deciding', actions: ['recordWaitLimit', reportLast] },
+          { guard: 'attemptTimedOut', target: 'deciding', actions: ['recordTimeout', reportLast] },
+          // Neither limit is reached (the call waited for a connection): wait out the rest.
+          { actions: 'armAttemptTimer' },
         ],
       },
     },
@@ -357,6 +419,8 @@ export const failoverMachine = setup({
     },
     /** The breaker fallback `degraded`: the configured cheaper model, one attempt. */
     degradedFallback: {
+      entry: ['startAttempt', 'armAttemptTimer'],
+      exit: cancel('attemptTimer'),
       invoke: {
         id: 'attempt',
         src: 'attempt',
@@ -367,8 +431,14 @@ export const failoverMachine = setup({
         ],
         onError: { target: 'failed', actions: ['recordFailure', reportLast] },
       },
-      after: {
-        attemptTimeout: { target: 'failed', actions: ['recordTimeout', reportLast] },
+      on: {
+        ATTEMPT_TIMER: [
+          { guard: 'pastDeadlineWaiting', target: 'failed', actions: ['recordDeadlineWaiting', reportLast] },
+          { guard: 'pastDeadline', target: 'failed', actions: ['recordCut', reportLast] },
+          { guard: 'waitedTooLong', target: 'failed', actions: ['recordWaitLimit', reportLast] },
+          { guard: 'attemptTimedOut', target: 'failed', actions: ['recordTimeout', reportLast] },
+          { actions: 'armAttemptTimer' },
+        ],
       },
     },
     // A stream past its commit point: no failover any more, only an idle watchdog and, when
@@ -393,11 +463,13 @@ export const failoverMachine = setup({
     stalling: {
       on: {
         END: 'succeeded',
-        BROKEN: [{ guard: 'canContinue', target: 'continuing', actions: 'startContinuation' }, { target: 'stalled' }],
+        BROKEN: [{ guard: 'canContinueStall', target: 'continuing', actions: 'startContinuation' }, { target: 'stalled' }],
       },
     },
     /** A later prefill-capable step continues the broken stream as one answer. */
     continuing: {
+      entry: ['startAttempt', 'armAttemptTimer'],
+      exit: cancel('attemptTimer'),
       invoke: {
         id: 'attempt',
         src: 'attempt',
@@ -409,8 +481,9 @@ export const failoverMachine = setup({
         ],
         onError: { target: 'broken', actions: ['continuationFailed', reportLast] },
       },
-      after: {
-        attemptTimeout: { target: 'broken' },
+      on: {
+        // The continuation gets its own first-token limit; its failure never hides the break.
+        ATTEMPT_TIMER: [{ guard: 'attemptTimedOut', target: 'broken' }, { guard: 'waitedTooLong', target: 'broken' }, { actions: 'armAttemptTimer' }],
       },
     },
     succeeded: { type: 'final' },

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { uniqueId } from './core/ids.ts';
+import { Redactor } from './core/redact.ts';
 import { KeyChecker } from './auth/keys.ts';
 import { bindSimulator } from './config/load.ts';
+import { configSecrets } from './config/secrets.ts';
 import { assertStartable } from './config/startable.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { RouteTable } from './routing/routes.ts';
@@ -12,9 +15,13 @@ import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
+import { answerClientError } from './http/client-error.ts';
+import { OpenStreams } from './http/open-streams.ts';
+import { listen } from './net/listen.ts';
+import { hostPort } from './net/loopback.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
-import { startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import { SIMULATOR_TOKEN_HEADER, startSimulator, type SimulatorHandle } from './simulator/index.ts';
 
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8080 */
@@ -32,6 +39,8 @@ export interface RunningGateway {
   /**
    * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
    * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
+   * A stream cut then gets a final in-band error event in OpenAI's shape and a clean end
+   * (no `[DONE]`); other requests still in flight are reset, which an SDK retries.
    */
   close(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -40,31 +49,45 @@ export interface StartOptions {
   clock?: FlowClock;
   /**
    * Where to write one JSON line per state change of a long-lived actor (a breaker opening,
-   * a provider going down, a health probe marking a target down). The CLI passes stderr.
+   * a provider going down, a health probe marking a target down), and a rate-limited line
+   * when a target starts refusing calls at the gateway's own limit. The CLI passes stderr.
    */
   log?: (line: string) => void;
 }
 
-/** Start the gateway (and its built-in simulator when configured). */
+/** How long streams cut at shutdown get to flush their final error event before sockets close. */
+const CUT_FLUSH_MS = 1_000;
+
+/**
+ * Start the gateway (and its built-in simulator when configured).
+ * @throws ConfigError when the config cannot start (open mode off loopback, a bad simulator block).
+ * @throws ListenError when the port is taken or the host does not resolve; nothing is left running.
+ */
 export async function startGateway(config: GatewayConfig, opts: StartOptions = {}): Promise<RunningGateway> {
   assertStartable(config);
   const keys = new KeyChecker(config.auth.keys);
 
   let simulator: SimulatorHandle | undefined;
+  let simulatorHeaders: Record<string, string> = {};
   if (config.simulator.enabled) {
+    // Only this process knows the token: the simulator answers nobody else, so its control API
+    // is reachable only through /admin/simulator/*, behind the gateway's admin key.
+    simulatorHeaders = { [SIMULATOR_TOKEN_HEADER]: randomBytes(32).toString('base64url') };
     // Its models and defaults were checked by assertStartable.
     simulator = await startSimulator({
       host: config.simulator.host,
       port: config.simulator.port,
+      token: simulatorHeaders[SIMULATOR_TOKEN_HEADER],
       ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
       ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
       ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
     });
-    bindSimulator(config, simulator.url);
+    bindSimulator(config, simulator.url, simulatorHeaders);
   }
 
   const hub = new TransitionHub();
-  const transport = new Transport({ connections: connectionsByOrigin(config) });
+  const clock = opts.clock;
+  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const runtime = new FlowRuntime({
@@ -76,8 +99,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       maxBreakersPerTarget: r.maxBreakersPerTarget,
       retryBudget: r.retryBudget,
       probeIntervalMs: r.breakerProbeIntervalMs,
+      maxInFlight: maxInFlightOf(config),
+      ...(opts.log ? { log: opts.log } : {}),
     },
-    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(clock ? { clock } : {}),
   });
   const chat = new ChatService({
     runtime,
@@ -92,28 +117,37 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const log = opts.log;
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
+  const streams = new OpenStreams();
   const listener = createListener({
     chat,
     routes,
     keys,
     adminKeys: new KeyChecker(config.auth.adminKeys),
-    simulatorUrl: simulator?.url,
+    simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
+    streams,
     bodyLimitBytes: config.server.bodyLimitBytes,
-    policy: { providers: routes.providerNames, defaults: r.policy },
+    policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
     nextRequestId: () => `req_${uniqueId()}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.server.port, config.server.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // Requests Node's parser refuses (431, 400, 408) answer in OpenAI's error shape too.
+  server.on('clientError', answerClientError);
+  const stopRuntime = async (): Promise<void> => {
+    logging?.unsubscribe();
+    runtime.stop();
+    hub.complete();
+    await transport.close();
+    await simulator?.close();
+  };
+  try {
+    await listen(server, config.server.port, config.server.host);
+  } catch (err) {
+    await stopRuntime();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${hostPort(config.server.host, port)}`,
     port,
     server,
     runtime,
@@ -135,14 +169,20 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
         clearTimeout(timer);
       }
       logging?.unsubscribe();
+      // Streams still open end with an in-band error instead of a reset; then every socket closes.
+      await streams.cutAll(CUT_FLUSH_MS);
       server.closeAllConnections();
       await closed;
-      runtime.stop();
-      hub.complete();
-      await transport.close();
-      await simulator?.close();
+      await stopRuntime();
     },
   };
+}
+
+/** Each target's providers[].max_in_flight, by target key. */
+function maxInFlightOf(config: GatewayConfig): (key: string) => number | undefined {
+  const byKey = new Map<string, number>();
+  for (const p of config.providers) for (const m of p.models) byKey.set(`${p.target.name}/${m.name}`, p.maxInFlight);
+  return (key) => byKey.get(key);
 }
 
 /** Each upstream origin's pool size: the largest `connections` of the providers on it. */

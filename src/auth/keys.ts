@@ -40,9 +40,3 @@ export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const k = headers['x-api-key'];
   return Array.isArray(k) ? k[0] : k;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
-
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
-}

@@ -24,26 +24,42 @@ function stableStringify(value: unknown, top = false): string {
 }
 
 /**
+ * A cached answer and what produced it. A stale hit is served with the provider and model
+ * that wrote the body, not the route of the request that reads it (which, with failover,
+ * may be another provider altogether).
+ */
+export interface CachedAnswer {
+  completion: ChatCompletion;
+  /** The provider and (configured) model that answered: the hit's X-Provider and X-Model. */
+  provider: string;
+  model: string;
+  /** The answer came from a fallback declared `reduce_quality`: the hit says X-Quality-Reduced too. */
+  qualityReduced: boolean;
+  /** The gateway's clock when the answer was stored (X-Cache-Age counts from it). */
+  at: number;
+}
+
+/**
  * The last good response per normalised request, for `X-Circuit-Breaker-Fallback: cache`.
  * A bounded LRU (Map insertion order); only requests that ask for the cache fallback write
  * to it, so others pay nothing.
  */
 export class ResponseCache {
-  readonly #entries = new Map<string, { completion: ChatCompletion; at: number }>();
+  readonly #entries = new Map<string, CachedAnswer>();
   readonly #max: number;
 
   constructor(maxEntries: number) {
     this.#max = maxEntries;
   }
 
-  set(key: string, completion: ChatCompletion, at: number): void {
+  set(key: string, answer: CachedAnswer): void {
     if (this.#max === 0) return;
     this.#entries.delete(key);
-    this.#entries.set(key, { completion, at });
+    this.#entries.set(key, answer);
     if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
   }
 
-  get(key: string): { completion: ChatCompletion; at: number } | undefined {
+  get(key: string): CachedAnswer | undefined {
     const e = this.#entries.get(key);
     if (e) {
       this.#entries.delete(key);

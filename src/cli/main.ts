@@ -1,13 +1,19 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { assertStartable } from '../config/startable.ts';
+import { ListenError } from '../net/listen.ts';
+import { redactUrl } from '../core/redact-url.ts';
+
+/** The same signal again within this window is one delivery seen twice, not a second signal. */
+const REPEAT_WINDOW_MS = 1_000;
 
 const USAGE = `parrot: an LLM resilience gateway
 
 Usage:
   parrot [serve] [--config FILE]     start the gateway (default: the embedded config with the built-in simulator)
-  parrot simulate [--port N] [--host H] [--config FILE]
-                                     run the provider simulator alone
+  parrot simulate [--port N] [--host H] [--config FILE] [--admin-key KEY]
+                                     run the provider simulator alone (an admin key, or
+                                     PARROT_SIMULATOR_ADMIN_KEY, guards its control API)
   parrot check-config [--config FILE]
                                      validate a configuration and exit
 
@@ -21,15 +27,21 @@ async function serve(argv: string[]): Promise<void> {
   const gw = await startGateway(config, { log: (line) => void process.stderr.write(`${line}\n`) });
   const log = (s: string): void => void process.stdout.write(`${s}\n`);
   log(`parrot listening on ${gw.url}  (config: ${config.source})`);
-  if (gw.simulator) log(`  provider simulator on ${gw.simulator.url}`);
-  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${p.target.baseUrl}: ${p.models.map((m) => m.name).join(', ')}`);
+  if (gw.simulator) log(`  provider simulator on ${gw.simulator.url} (answers this gateway only; control it at ${gw.url}/admin/simulator/*)`);
+  // A base URL may carry credentials (user:password@, ?key=): never print them.
+  for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${redactUrl(p.target.baseUrl)}: ${p.models.map((m) => m.name).join(', ')}`);
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
   // Drain on SIGINT/SIGTERM: requests in flight get up to 10 s to finish; a second signal cuts them.
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
+  // Ctrl-C under `npm start` reaches the gateway twice at once (from the terminal, and forwarded
+  // by npm): a repeat of the same signal within a second is that one press, not a second.
+  let first: { signal: NodeJS.Signals; at: number } | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (first !== undefined) {
+      if (signal === first.signal && Date.now() - first.at < REPEAT_WINDOW_MS) return;
+      process.exit(1);
+    }
+    first = { signal, at: Date.now() };
     log('parrot: draining (requests in flight have 10 s to finish)');
     void gw.close({ graceMs: 10_000 }).then(() => process.exit(0));
   };
@@ -57,7 +69,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    // A person's mistake (a bad config, a taken port, a host that does not resolve): one line, exit 2.
+    if (err instanceof ConfigError || err instanceof ListenError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`parrot: ${(err as Error).message}\n`);
       process.exitCode = 2;
       return;

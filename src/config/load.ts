@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../core/field-path.ts';
+import { bareHost } from '../net/loopback.ts';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_TIMEOUT_MS } from '../targets/local-limit.ts';
 import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../providers/transport.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
@@ -36,12 +38,22 @@ export function loadConfig(opts: LoadOptions = {}): GatewayConfig {
       throw new ConfigError(`config ${path}: cannot read: ${(err as Error).message}`);
     }
     try {
-      raw = parseYaml(text);
+      // Not yaml's pretty errors: they quote the offending line, which may hold a key.
+      raw = parseYaml(text, { prettyErrors: false });
     } catch (err) {
-      throw new ConfigError(`config ${path}: not valid YAML: ${(err as Error).message}`);
+      throw new ConfigError(`config ${path}: not valid YAML${yamlPosition(text, err)}: ${(err as Error).message}`);
     }
   }
   return configFromObject(raw, { env, source: path ?? 'embedded default (built-in simulator)' });
+}
+
+/** ` at line L, column C` of a yaml error, from its offset (no quote of the line itself). */
+function yamlPosition(text: string, err: unknown): string {
+  const pos = (err as { pos?: [number, number] }).pos?.[0];
+  if (pos === undefined) return '';
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return ` at line ${line}, column ${pos - before.lastIndexOf('\n')}`;
 }
 
 /** Validate an already-parsed config tree (YAML or an object in tests). */
@@ -68,6 +80,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     server.port = port;
   }
   if (env.HOST !== undefined && env.HOST !== '') server.host = env.HOST;
+  // `[::1]` (as a URL writes it) listens on ::1.
+  server.host = bareHost(server.host);
 
   const providers: ProviderConfig[] = c.providers.map((p) => ({
     target: {
@@ -106,6 +120,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       };
     }),
     connections: p.connections ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
+    maxInFlight: p.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
+    queueTimeoutMs: p.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
   }));
 
   let policy;
@@ -136,7 +152,7 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     equivalents: c.models,
     simulator: {
       enabled: c.simulator.enabled,
-      host: c.simulator.host,
+      host: bareHost(c.simulator.host),
       port: c.simulator.port,
       ...(c.simulator.models ? { models: c.simulator.models } : {}),
       ...(c.simulator.defaults !== undefined ? { defaults: c.simulator.defaults } : {}),
@@ -147,10 +163,14 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
   };
 }
 
-/** Point every `base_url: simulator` provider at the running simulator. */
-export function bindSimulator(config: GatewayConfig, simulatorUrl: string): void {
+/**
+ * Point every `base_url: simulator` provider at the running simulator, sending `headers` (the
+ * simulator's per-process token) on each call.
+ */
+export function bindSimulator(config: GatewayConfig, simulatorUrl: string, headers: Record<string, string> = {}): void {
   for (const p of config.providers) {
     if (p.target.baseUrl !== 'simulator') continue;
     p.target.baseUrl = p.target.type === 'openai' || p.target.type === 'openai-compatible' ? `${simulatorUrl}/v1` : simulatorUrl;
+    p.target.headers = { ...p.target.headers, ...headers };
   }
 }

@@ -16,7 +16,7 @@ export function policyDefaultsFromConfig(c: ParsedConfig, providers: ReadonlySet
   if (r.retry !== undefined) headers['x-retry-config'] = JSON.stringify(r.retry);
   let parsed;
   try {
-    parsed = parsePolicy(headers, { providers, defaults: DEFAULT_POLICY_DEFAULTS });
+    parsed = parsePolicy(headers, { providers, models: new Set(), defaults: DEFAULT_POLICY_DEFAULTS });
   } catch (err) {
     if (err instanceof GatewayError) {
       const field = err.param === 'X-Circuit-Breaker' ? 'resilience.breaker' : 'resilience.retry';
@@ -28,6 +28,7 @@ export function policyDefaultsFromConfig(c: ParsedConfig, providers: ReadonlySet
     failover: {
       enabled: r.failover.enabled,
       providers: r.failover.providers,
+      triggers: r.failover.triggers,
       healthCheckIntervalMs: r.failover.health_check_interval * 1000,
       failureThreshold: r.failover.failure_threshold,
       successThreshold: r.failover.success_threshold,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { BREAKER_FALLBACKS } from '../breaker/config.ts';
+import { redactUrl } from '../core/redact-url.ts';
+import { failoverTriggersSchema } from '../policy/schemas.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -51,6 +53,13 @@ const provider = z.object({
   prefill: z.boolean().optional(),
   /** Keep-alive connections to this provider's origin (default 128; providers sharing an origin share the largest). */
   connections: z.number().int().min(1).max(4096).optional(),
+  /**
+   * The gateway's own limit, per model of this provider: calls in flight at once, waiting for
+   * a connection included (default 10,000); one more is refused at once (503 gateway_overloaded).
+   */
+  max_in_flight: z.number().int().min(1).max(1_000_000).optional(),
+  /** How long a call may wait for a free connection before it is refused (default 30,000 ms; 503 gateway_overloaded). */
+  queue_timeout_ms: z.number().int().min(1).max(3_600_000).optional(),
 }).strict();
 
 const server = z.object({
@@ -93,6 +102,12 @@ const resilience = z.object({
     enabled: z.boolean().default(true),
     /** The default chain: the requested model on each of these providers, through `models` equivalents. */
     providers: z.array(z.string()).default([]),
+    /**
+     * The kinds that move a request along that chain (and an X-Failover-Providers chain):
+     * X-Failover-Config's trigger vocabulary. `any_error` leaves out content_filter: list it
+     * to fail a safety refusal over too.
+     */
+    triggers: failoverTriggersSchema.default(['any_error']),
     health_check_interval: z.number().min(1).max(86_400).default(30),
     failure_threshold: z.number().int().min(1).max(100).default(3),
     success_threshold: z.number().int().min(1).max(100).default(2),
@@ -135,7 +150,7 @@ export const configSchema = z.object({
     if (p.base_url === 'simulator' && !cfg.simulator.enabled) {
       ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: '"simulator" needs simulator.enabled: true' });
     } else if (p.base_url !== 'simulator' && !URL.canParse(p.base_url)) {
-      ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${p.base_url}"` });
+      ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${redactUrl(p.base_url)}"` });
     }
   });
   cfg.resilience.failover.providers.forEach((p, i) => {

@@ -1,4 +1,4 @@
-import { isLoopbackHost } from '../auth/keys.ts';
+import { isLoopbackHost } from '../net/loopback.ts';
 import { parseModelConfig, SimConfigError } from '../simulator/config-schema.ts';
 import { ConfigError } from './load.ts';
 import type { GatewayConfig } from './types.ts';
@@ -14,7 +14,8 @@ import type { GatewayConfig } from './types.ts';
 export function assertStartable(config: GatewayConfig): void {
   if (config.auth.keys.length === 0 && !isLoopbackHost(config.server.host)) {
     throw new ConfigError(
-      `refusing to listen on ${config.server.host} with no API keys: open development mode binds to loopback only. ` +
+      `refusing to listen on ${config.server.host} with no API keys: open development mode binds to loopback only ` +
+        '(an IP address in 127.0.0.0/8, ::1, or localhost; other host names are not trusted). ' +
         'Set auth.keys (e.g. ["${PARROT_API_KEY}"]) or use host 127.0.0.1.',
     );
   }

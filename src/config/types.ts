@@ -26,6 +26,10 @@ export interface ProviderConfig {
   target: ProviderTarget;
   models: ModelRoute[];
   connections: number;
+  /** Calls in flight at once to each of its models, waiting for a connection included (the gateway's own limit). */
+  maxInFlight: number;
+  /** Longest a call may wait for a free connection (the gateway's own limit). */
+  queueTimeoutMs: number;
 }
 
 /** The gateway's configuration after validation and defaults, in runtime shape. */

@@ -24,6 +24,11 @@ export interface FlowStep {
   readonly reduceMaxTokens?: number;
   /** The target continues a trailing assistant message (prefill): it can resume a broken stream. */
   readonly prefill?: boolean;
+  /**
+   * Longest an attempt here may wait for a local connection before the gateway refuses it as
+   * its own limit (`wait_limit`), never the target's failure. Undefined: the deadline only.
+   */
+  readonly queueTimeoutMs?: number;
 }
 
 /** What the attempt actor is given. */

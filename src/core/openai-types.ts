@@ -4,23 +4,50 @@
  * Only the fields the gateway reads are typed; unknown fields pass through untouched.
  */
 
-export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
 
-export interface TextPart { type: 'text'; text: string }
-export interface ImagePart { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } }
-export type ContentPart = TextPart | ImagePart | { type: string; [k: string]: unknown };
+/**
+ * A value of a `type`-tagged union whose tag is none the gateway knows (an OpenAI-compatible
+ * server's own extension, e.g. vLLM's `video_url` part): its shape is the provider's to judge.
+ */
+export interface OtherTyped {
+  type: string;
+  [k: string]: unknown;
+}
 
-export interface ToolCall {
+export interface TextPart { type: 'text'; text: string; [k: string]: unknown }
+export interface RefusalPart { type: 'refusal'; refusal: string; [k: string]: unknown }
+export interface ImagePart { type: 'image_url'; image_url: { url: string; detail?: string; [k: string]: unknown }; [k: string]: unknown }
+export interface AudioPart { type: 'input_audio'; input_audio: { data: string; format: string; [k: string]: unknown }; [k: string]: unknown }
+export interface FilePart { type: 'file'; file: { file_data?: string; file_id?: string; filename?: string; [k: string]: unknown }; [k: string]: unknown }
+export type ContentPart = TextPart | RefusalPart | ImagePart | AudioPart | FilePart | OtherTyped;
+
+export interface FunctionToolCall {
   id: string;
   type: 'function';
-  function: { name: string; arguments: string };
+  function: { name: string; arguments: string; [k: string]: unknown };
+  [k: string]: unknown;
 }
+
+/** A call of a custom (free-form input) tool. */
+export interface CustomToolCall {
+  id: string;
+  type: 'custom';
+  custom: { name: string; input: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/** What a response's message carries (the gateway's answers only ever hold function calls). */
+export type ToolCall = FunctionToolCall;
+
+/** What a request's assistant message may carry. */
+export type RequestToolCall = FunctionToolCall | CustomToolCall;
 
 export interface ChatMessage {
   role: Role;
   content?: string | ContentPart[] | null;
   name?: string;
-  tool_calls?: ToolCall[];
+  tool_calls?: RequestToolCall[];
   /** role "tool": the call this message answers */
   tool_call_id?: string;
   refusal?: string | null;
@@ -29,28 +56,57 @@ export interface ChatMessage {
 
 export interface FunctionTool {
   type: 'function';
-  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface CustomTool {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: Record<string, unknown>; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export type Tool = FunctionTool | CustomTool | OtherTyped;
+
+export interface FunctionToolChoice {
+  type: 'function';
+  function: { name: string; [k: string]: unknown };
+  [k: string]: unknown;
 }
 
 export type ToolChoice =
   | 'none'
   | 'auto'
   | 'required'
-  | { type: 'function'; function: { name: string } };
+  | FunctionToolChoice
+  | { type: 'custom'; custom: { name: string; [k: string]: unknown }; [k: string]: unknown }
+  | { type: 'allowed_tools'; allowed_tools: { mode: 'auto' | 'required'; tools: Array<Record<string, unknown>>; [k: string]: unknown }; [k: string]: unknown }
+  | OtherTyped;
+
+export interface JsonSchemaResponseFormat {
+  type: 'json_schema';
+  json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null; [k: string]: unknown };
+  [k: string]: unknown;
+}
 
 export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
+  | { type: 'text'; [k: string]: unknown }
+  | { type: 'json_object'; [k: string]: unknown }
+  | JsonSchemaResponseFormat
+  | OtherTyped;
 
+/**
+ * What the gateway's edge has checked (src/http/chat-schema.ts): every typed field below has
+ * that type, so a translator may read it without guarding.
+ */
 export interface ChatRequest {
   model: string;
   messages: ChatMessage[];
   stream?: boolean | null;
-  stream_options?: { include_usage?: boolean } | null;
-  tools?: FunctionTool[];
+  stream_options?: { include_usage?: boolean; [k: string]: unknown } | null;
+  tools?: Tool[];
   tool_choice?: ToolChoice;
-  parallel_tool_calls?: boolean;
+  parallel_tool_calls?: boolean | null;
   temperature?: number | null;
   top_p?: number | null;
   max_tokens?: number | null;

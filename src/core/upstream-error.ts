@@ -38,14 +38,23 @@ export interface UpstreamErrorInit {
   fatal?: boolean;
   /**
    * Set when no upstream call was made because the gateway skipped the target: its breaker
-   * is open (`circuit_open`), active health checks mark it down (`unhealthy`), or it is too
-   * slow for the fallback's max_latency_increase (`too_slow`).
+   * is open (`circuit_open`), active health checks mark it down (`unhealthy`), it is too
+   * slow for the fallback's max_latency_increase (`too_slow`), or the gateway's own limit
+   * for it was reached (`in_flight_limit`: too many calls to it at once; `wait_limit`: the
+   * call waited too long for a local connection). None of them is the target's failure.
    */
   skipped?: SkipReason;
   cause?: unknown;
 }
 
-export type SkipReason = 'circuit_open' | 'unhealthy' | 'too_slow';
+export type SkipReason = 'circuit_open' | 'unhealthy' | 'too_slow' | LocalLimitReason;
+
+/** The gateway's own limits: local saturation, never a provider's failure. */
+export type LocalLimitReason = 'in_flight_limit' | 'wait_limit';
+
+export function isLocalLimit(reason: SkipReason | undefined): reason is LocalLimitReason {
+  return reason === 'in_flight_limit' || reason === 'wait_limit';
+}
 
 /**
  * One classified upstream failure. Adapters build these from the provider's real status,
@@ -77,9 +86,11 @@ export class UpstreamError extends Error {
 }
 
 /**
- * Any failure of an attempt as an UpstreamError. Something else thrown (a bug in an adapter)
- * must not look like a provider outage to the client, but it is still that attempt's failure:
- * a server error, with the cause kept.
+ * Any failure of an attempt as an UpstreamError. The transport already turns everything an
+ * attempt meets into one: the network's and the provider's failures, and whatever a
+ * translator throws on the client's input (`bad_request`, src/providers/invalid-request.ts).
+ * Something else thrown is a bug on the response side or in the engine: a server error, with
+ * the cause kept, and not worded as a provider outage.
  */
 export function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;

@@ -1,5 +1,5 @@
 import type { Decision, FlowStep } from '../core/flow.ts';
-import { triggerMatches, type ErrorKind } from '../core/error-kinds.ts';
+import { triggersMatch, type ErrorKind, type ErrorTrigger } from '../core/error-kinds.ts';
 import type { UpstreamError } from '../core/upstream-error.ts';
 import type { RetryPolicy } from '../policy/types.ts';
 import { decideRetry } from './retry.ts';
@@ -16,6 +16,8 @@ export interface FailureFacts {
   /** ms left before the request's deadline. */
   remainingMs: number;
   retry: RetryPolicy;
+  /** What moves a failure to a step without triggers of its own (the config's resilience.failover.triggers). */
+  chainTriggers: readonly ErrorTrigger[];
   /** A step's observed latency (the target's moving average), null when unknown. */
   latencyOf: (stepIndex: number) => number | null;
   /** The failed step's target has a retry-budget token to spend. */
@@ -32,8 +34,11 @@ export interface FailureFacts {
  * says so. `bad_request` never retries and never fails over: the client's own fault.
  *
  * A later step of X-Failover-Config is eligible when one of its triggers matches the failure's
- * kind and its observed latency is within max_latency_increase of the primary's. A skipped
- * target (open breaker, health checks) makes every later step eligible.
+ * kind and its observed latency is within max_latency_increase of the primary's; a step with
+ * no trigger of its own (X-Failover-Providers, the default chain) when one of the config's
+ * `resilience.failover.triggers` matches. `any_error` matches neither bad_request nor
+ * content_filter: a safety refusal moves on only where a trigger names it. A skipped target
+ * (open breaker, health checks, a local limit) makes every later step eligible.
  *
  * Pure: the caller passes the target facts and the randomness.
  */
@@ -64,7 +69,7 @@ function nextEligible(f: FailureFacts, kind: ErrorKind, anyTrigger: boolean): nu
   const steps = f.steps;
   for (let i = f.stepIndex + 1; i < steps.length; i++) {
     const s = steps[i];
-    if (!anyTrigger && !(s.trigger === undefined ? triggerMatches('any_error', kind) : s.trigger.some((t) => triggerMatches(t, kind)))) continue;
+    if (!anyTrigger && !triggersMatch(s.trigger ?? f.chainTriggers, kind)) continue;
     if (s.maxLatencyIncreaseMs !== undefined) {
       const mine = f.latencyOf(i);
       const base = f.latencyOf(0);

@@ -22,7 +22,7 @@ export interface RetryState {
 
 /** Why a retry on the same target was refused. */
 export type FailoverReason =
-  /** context_length_exceeded or content_filter: the same model will refuse again; another may not. */
+  /** context_length_exceeded or content_filter: the same model will refuse again (the chain's triggers decide whether another is asked). */
   | 'not_retryable'
   /** quota_exceeded: billing, not load; waiting does not help. */
   | 'quota_exceeded'
@@ -68,7 +68,9 @@ Object.freeze(FAILOVER);
  * Decides the next step after a failed attempt.
  *
  * - bad_request fails (the client's fault; no provider can fix it); context_length_exceeded
- *   and content_filter, quota_exceeded and fatal failures fail over without a retry.
+ *   and content_filter, quota_exceeded and fatal failures are never retried: `failover` (the
+ *   caller's chain decides whether a next target takes the kind; content_filter only where a
+ *   trigger names it).
  * - Custom strategy: the rule naming the kind (else the `any_error` rule) decides; kinds
  *   without a rule fall through to exponential backoff over `retryOn`.
  * - Backoff: exponential `initial * multiplier^n`, linear `initial * (n + 1)`, fixed `initial`,

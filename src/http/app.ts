@@ -5,14 +5,15 @@ import type { KeyChecker } from '../auth/keys.ts';
 import { presentedKey } from '../auth/keys.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
-import { simulatorAdmin } from './admin-simulator.ts';
+import { simulatorAdmin, type SimulatorLink } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
   routes: RouteTable;
   keys: KeyChecker;
   adminKeys: KeyChecker;
-  simulatorUrl: string | undefined;
+  /** The in-process simulator, when running. */
+  simulator: SimulatorLink | undefined;
 }
 
 const FORBIDDEN = new GatewayError(403, 'This endpoint needs an admin key (auth.admin_keys).', { code: 'admin_key_required' });
@@ -70,7 +71,7 @@ function createApp(opts: AppOptions): express.Express {
     }
     sendError(res, FORBIDDEN);
   };
-  app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulatorUrl));
+  app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulator));
 
   app.get('/v1/models', requireKey, (_req, res) => {
     res.json({ object: 'list', data: opts.routes.models() });

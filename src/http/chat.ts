@@ -8,9 +8,12 @@ import { sendError, toGatewayError } from './errors.ts';
 import { SseWriter } from './sse-writer.ts';
 import { pipeStream } from './stream-pipe.ts';
 import { validateChatRequest } from './validate-chat.ts';
+import type { OpenStreams } from './open-streams.ts';
 
 export interface ChatHandlerOptions {
   chat: ChatService;
+  /** Committed streams, cut with an in-band error when shutdown's grace period ends. */
+  streams: OpenStreams;
   policy: PolicyContext;
   bodyLimitBytes: number;
   /** Request ids: a process prefix plus a counter (cheap, unique per process). */
@@ -53,7 +56,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
         sendError(res, outcome.error, headers);
         return;
       case 'stream':
-        await pipeStream(res, outcome.stream, headers, request.stream_options?.include_usage === true);
+        await pipeStream(res, outcome.stream, headers, request.stream_options?.include_usage === true, opts.streams);
         return;
       case 'completion':
         if (outcome.raw !== undefined) {

@@ -2,14 +2,25 @@ import type { ServerResponse } from 'node:http';
 import { GatewayError, KIND_TO_CLIENT } from '../core/openai-error.ts';
 import type { UpstreamError } from '../core/upstream-error.ts';
 
-/** The client-facing error for a final upstream failure: OpenAI's shape, the provider's message kept. */
+/**
+ * The client-facing error for a final upstream failure: OpenAI's shape, the provider's
+ * message kept (the transport has scrubbed it of key material), except for a provider's
+ * auth error: that one is about the operator's credentials, not the client's request, so
+ * the client gets a fixed message and none of the upstream's text.
+ */
 export function upstreamToGateway(err: UpstreamError): GatewayError {
   const c = KIND_TO_CLIENT[err.kind];
   const headers: Record<string, string> = {};
   if (err.hints.retryAfterMs !== undefined && (err.kind === 'rate_limit' || err.kind === 'model_overloaded')) {
     headers['retry-after'] = String(Math.ceil(err.hints.retryAfterMs / 1000));
   }
-  return new GatewayError(c.status, err.message, { type: c.type, code: c.code, param: err.param, headers });
+  const message = err.kind === 'auth_error' ? upstreamAuthMessage(err.status) : err.message;
+  return new GatewayError(c.status, message, { type: c.type, code: c.code, param: err.kind === 'auth_error' ? null : err.param, headers });
+}
+
+function upstreamAuthMessage(status: number): string {
+  const http = status > 0 && status !== 200 ? ` (HTTP ${status})` : '';
+  return `The upstream provider rejected the gateway's credentials${http}: the gateway's configuration needs fixing, not your request.`;
 }
 
 /** Write an error in OpenAI's shape, unless the response has already started. */

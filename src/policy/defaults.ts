@@ -19,12 +19,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = deepFreeze({
 
 /**
  * Built-in defaults, for when config says nothing. Failover is on but the chain is empty:
- * config fills in its providers. 120 s request timeout: long completions are slow.
+ * config fills in its providers; a trigger-less chain moves on `any_error` (so never on a
+ * bad_request or a content_filter refusal). 120 s request timeout: long completions are slow.
  */
 export const DEFAULT_POLICY_DEFAULTS: PolicyDefaults = deepFreeze({
   failover: {
     enabled: true,
     providers: [],
+    triggers: ['any_error'],
     healthCheckIntervalMs: 30_000,
     failureThreshold: 3,
     successThreshold: 2,
@@ -57,11 +59,15 @@ export function defaultPolicy(defaults: PolicyDefaults): RequestPolicy {
         maxRetries: defaults.retry.maxRetries,
         retryDelayMs: defaults.retry.initialDelayMs,
         advanced: undefined,
+        triggers: defaults.failover.triggers,
       },
       breaker: undefined,
       breakerFallback: defaults.breakerFallback,
       retry: defaults.retry,
       requestTimeoutMs: defaults.requestTimeoutMs,
+      hedging: undefined,
+      degradedMode: undefined,
+      userPriority: 'normal',
     });
     cache.set(defaults, policy);
   }

@@ -29,6 +29,9 @@ export const issueMessages: z.core.$ZodErrorMap = (iss) => {
     case 'invalid_type':
       if (iss.input === undefined) return 'required';
       return `expected ${article(iss.expected)}`;
+    case 'invalid_value':
+      // A missing enum or literal field (e.g. a rule without error_type).
+      return iss.input === undefined ? 'required' : undefined;
     case 'invalid_union':
       return UNION;
     default:

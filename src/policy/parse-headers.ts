@@ -16,21 +16,29 @@ import {
   breakerConfigSchema,
   breakerFallbackHeaderSchema,
   customRetryConfigSchema,
+  degradedModeConfigSchema,
   failoverConfigSchema,
+  hedgeConfigSchema,
   maxRetriesHeaderSchema,
   providersHeaderSchema,
   requestTimeoutHeaderSchema,
   retryDelayHeaderSchema,
   retryStrategyHeaderSchema,
+  userPriorityHeaderSchema,
   type BackoffRetryConfigHeader,
   type BreakerConfigHeader,
   type CustomRetryConfigHeader,
+  type DegradedModeConfigHeader,
   type FailoverConfigHeader,
+  type HedgeConfigHeader,
 } from './schemas.ts';
 import type {
   AdvancedFailover,
+  DegradedModePolicy,
+  DegradedStrategy,
   FailoverDefaults,
   FallbackRule,
+  HedgePolicy,
   PolicyContext,
   RequestPolicy,
   RetryPolicy,
@@ -48,7 +56,7 @@ export const MAX_HEADER_BYTES = 8192;
  * throws a 400 GatewayError with `param` = the header and `code` = `invalid_header`.
  *
  * @example
- * const policy = parsePolicy(req.headers, { providers: new Set(['openai', 'anthropic']), defaults });
+ * const policy = parsePolicy(req.headers, { providers: new Set(['openai', 'anthropic']), models, defaults });
  * policy.retry.maxRetries // 3 for `X-Max-Retries: 3`
  */
 export function parsePolicy(headers: IncomingHttpHeaders, ctx: PolicyContext): RequestPolicy {
@@ -63,7 +71,11 @@ export function parsePolicy(headers: IncomingHttpHeaders, ctx: PolicyContext): R
     headers['x-circuit-breaker-fallback'] === undefined &&
     headers['x-retry-strategy'] === undefined &&
     headers['x-retry-config'] === undefined &&
-    headers['x-request-timeout-ms'] === undefined
+    headers['x-request-timeout-ms'] === undefined &&
+    headers['x-request-hedging'] === undefined &&
+    headers['x-hedge-config'] === undefined &&
+    headers['x-degraded-mode-config'] === undefined &&
+    headers['x-user-priority'] === undefined
   ) {
     return defaultPolicy(ctx.defaults);
   }
@@ -108,11 +120,15 @@ function parseSent(headers: IncomingHttpHeaders, ctx: PolicyContext): RequestPol
       maxRetries: retry.maxRetries,
       retryDelayMs: retry.initialDelayMs,
       advanced,
+      triggers: d.failover.triggers,
     },
     breaker,
     breakerFallback: scalar(headers, 'X-Circuit-Breaker-Fallback', breakerFallbackHeaderSchema) ?? d.breakerFallback,
     retry,
     requestTimeoutMs: scalar(headers, 'X-Request-Timeout-Ms', requestTimeoutHeaderSchema) ?? d.requestTimeoutMs,
+    hedging: parseHedging(headers, ctx),
+    degradedMode: parseDegradedMode(headers, ctx),
+    userPriority: scalar(headers, 'X-User-Priority', userPriorityHeaderSchema) ?? 'normal',
   });
 }
 
@@ -201,6 +217,94 @@ function toAdvanced(cfg: FailoverConfigHeader, d: FailoverDefaults): AdvancedFai
 
 function seconds(s: number | undefined): number | undefined {
   return s === undefined ? undefined : Math.round(s * 1000);
+}
+
+// ---- X-Request-Hedging, X-Hedge-Config ----------------------------------------------------
+
+function parseHedging(headers: IncomingHttpHeaders, ctx: PolicyContext): HedgePolicy | undefined {
+  const enabled = scalar(headers, 'X-Request-Hedging', booleanHeaderSchema);
+  const cfgJson = json(headers, 'X-Hedge-Config');
+  if (enabled === undefined && cfgJson === undefined) return undefined;
+  const cfg: HedgeConfigHeader = cfgJson === undefined ? {} : validate('X-Hedge-Config', hedgeConfigSchema, cfgJson);
+  cfg.providers?.forEach((p, i) => {
+    requireProvider(ctx, p, () => headerError('X-Hedge-Config', ['providers', i], notConfigured(ctx, p)));
+  });
+  return {
+    // Sending the config asks for hedging, as sending X-Failover-Config asks for failover.
+    enabled: enabled ?? true,
+    strategy: cfg.strategy ?? 'latency',
+    providers: cfg.providers,
+    delayMs: cfg.delay_ms,
+    cancelSlower: cfg.cancel_slower ?? true,
+    maxAdditionalCostUsd: cfg.max_additional_cost,
+  };
+}
+
+// ---- X-Degraded-Mode-Config ---------------------------------------------------------------
+
+function parseDegradedMode(headers: IncomingHttpHeaders, ctx: PolicyContext): DegradedModePolicy | undefined {
+  const cfgJson = json(headers, 'X-Degraded-Mode-Config');
+  if (cfgJson === undefined) return undefined;
+  const cfg = validate('X-Degraded-Mode-Config', degradedModeConfigSchema, cfgJson);
+  checkDegradedModels(ctx, cfg);
+  return toDegradedMode(cfg);
+}
+
+function checkDegradedModels(ctx: PolicyContext, cfg: DegradedModeConfigHeader): void {
+  cfg.strategies?.forEach((s, i) => {
+    const model = s.action === 'reduce_quality' ? s.config?.use_model : undefined;
+    if (model !== undefined && !ctx.models.has(model)) {
+      throw headerError('X-Degraded-Mode-Config', ['strategies', i, 'config', 'use_model'], `model "${model}" is not configured`);
+    }
+  });
+}
+
+function toDegradedMode(cfg: DegradedModeConfigHeader): DegradedModePolicy {
+  const n = cfg.user_notification;
+  return {
+    enabled: cfg.enabled ?? true,
+    triggers: cfg.triggers,
+    strategies: (cfg.strategies ?? []).map(toStrategy),
+    userNotification: n === undefined ? undefined : { enabled: n.enabled ?? true, message: n.message, showStatus: n.show_status },
+  };
+}
+
+function toStrategy(s: NonNullable<DegradedModeConfigHeader['strategies']>[number]): DegradedStrategy {
+  switch (s.action) {
+    case 'reduce_quality':
+      return {
+        condition: s.condition,
+        action: s.action,
+        config: {
+          useModel: s.config?.use_model,
+          reduceMaxTokens: s.config?.reduce_max_tokens,
+          disableStreaming: s.config?.disable_streaming,
+          cacheAggressively: s.config?.cache_aggressively,
+        },
+      };
+    case 'feature_flags':
+      return {
+        condition: s.condition,
+        action: s.action,
+        config: {
+          disableFeatures: s.config?.disable_features,
+          simplifyPrompts: s.config?.simplify_prompts,
+          useCachedResponses: s.config?.use_cached_responses,
+          cacheTtlMultiplier: s.config?.cache_ttl_multiplier,
+        },
+      };
+    case 'queue_and_batch':
+      return {
+        condition: s.condition,
+        action: s.action,
+        config: {
+          batchSize: s.config?.batch_size,
+          maxQueueTimeMs: s.config?.max_queue_time_ms,
+          priorityQueue: s.config?.priority_queue,
+          notifyUsers: s.config?.notify_users,
+        },
+      };
+  }
 }
 
 // ---- X-Circuit-Breaker --------------------------------------------------------------------

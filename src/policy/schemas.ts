@@ -13,8 +13,12 @@
  *   attempt 0..300000 (5 min), latency_threshold_ms and max_latency_increase 1..600000 / 0..600000
  *   (the request timeout's own ceiling).
  * - multiplier 1..10; reduce_max_tokens 0 < f <= 1.
- * - lists: up to 16 fallbacks, 10 attempts, one rule per kind; no duplicates anywhere.
+ * - lists: 0..16 fallbacks (none: no failover), 10 attempts, one rule per kind; no duplicates anywhere.
  * - names: provider 1..64 chars, model 1..256 chars.
+ * - hedging: delay_ms 0..600000, up to 16 providers, max_additional_cost 0..1000 (USD).
+ * - degraded mode: one strategy per condition, each condition listed in `triggers`;
+ *   batch_size 1..1000, max_queue_time_ms 0..600000, cache_ttl_multiplier 1..100, up to 32
+ *   features of 1..64 chars, a notification message of 1..500 chars.
  */
 import { z } from 'zod';
 import { ERROR_KINDS, type ErrorKind } from '../core/error-kinds.ts';
@@ -25,8 +29,9 @@ const TRIGGERS = [...ERROR_KINDS, 'any_error'] as const;
 
 /**
  * Kinds never retried on the same target: the client's own error, or failures that waiting
- * cannot heal (a longer context, a filter, an exhausted quota). decideRetry fails them over
- * (or fails bad_request); naming them in retry_on or a rule would be silently ignored, so it is a 400.
+ * cannot heal (a longer context, a refusal, an exhausted quota). decideRetry hands them to the
+ * chain (which fails content_filter over only where a trigger names it) or fails bad_request;
+ * naming them in retry_on or a rule would be silently ignored, so it is a 400.
  */
 export const NEVER_RETRIED: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
   'bad_request',
@@ -70,6 +75,23 @@ function name(max: number) {
 
 const bool = z.boolean({ error: say('expected true or false') });
 
+const FRACTION = 'expected a number greater than 0 and at most 1';
+/** A factor 0 < f <= 1 (reduce_max_tokens). */
+const fraction = z.number({ error: say(FRACTION) }).gt(0, { error: FRACTION }).lte(1, { error: FRACTION });
+
+/** One of a fixed set of words, e.g. `unknown strategy "fast" (expected one of: latency, first-success)`. */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: string) {
+  const list = values.join(', ');
+  return z.enum(values, {
+    error: (iss) =>
+      iss.input === undefined
+        ? undefined
+        : typeof iss.input === 'string'
+          ? `unknown ${noun} "${iss.input}" (expected one of: ${list})`
+          : `expected a ${noun} (a string)`,
+  });
+}
+
 function kindEnum<const T extends readonly [string, ...string[]]>(values: T, wrongType = 'expected an error kind (a string)') {
   const list = values.join(', ');
   return z.enum(values, {
@@ -84,6 +106,9 @@ function kindEnum<const T extends readonly [string, ...string[]]>(values: T, wro
 
 const errorKind = kindEnum(ERROR_KINDS);
 const errorTrigger = kindEnum(TRIGGERS);
+/** A failover trigger: bad_request is the client's own error, which no other target can fix. */
+const notBadRequest = [(k: string) => k !== 'bad_request', { error: 'error kind "bad_request" never fails over (the client\'s own error)' }] as const;
+const failoverTrigger = errorTrigger.refine(...notBadRequest);
 /** A trigger that may be retried: retry_on entries and rule error_types. */
 const retryableTrigger = errorTrigger.refine((k) => !NEVER_RETRIED.has(k as ErrorKind), {
   error: (iss) => `error kind "${String(iss.input)}" is never retried on the same target`,
@@ -114,27 +139,22 @@ const fallbackSchema = z
     // "trigger": "any_error" or ["timeout", "rate_limit"]; the union's errors are resolved to
     // the branch matching the input's shape by the issue formatter.
     trigger: z.union([
-      kindEnum(TRIGGERS, 'expected an error kind or a list of error kinds'),
-      distinctList(errorTrigger, 1, TRIGGERS.length, 'error kind'),
+      kindEnum(TRIGGERS, 'expected an error kind or a list of error kinds').refine(...notBadRequest),
+      distinctList(failoverTrigger, 1, TRIGGERS.length, 'error kind'),
     ]),
     ...target,
     max_latency_increase: intIn(0, 600_000).optional(),
     reduce_quality: bool.optional(),
-    reduce_max_tokens: z
-      .number({ error: say('expected a number greater than 0 and at most 1') })
-      .gt(0, { error: 'expected a number greater than 0 and at most 1' })
-      .lte(1, { error: 'expected a number greater than 0 and at most 1' })
-      .optional(),
+    reduce_max_tokens: fraction.optional(),
   })
   .strict();
 
-/** X-Failover-Config: the seed's advanced failover object. */
+/** X-Failover-Config: the seed's advanced failover object. `fallbacks: []` means no failover. */
 export const failoverConfigSchema = z
   .object({
     primary: z.object(target).strict(),
     fallbacks: z
       .array(fallbackSchema, { error: say('expected an array') })
-      .min(1, { error: 'expected at least 1 fallback' })
       .max(16, { error: 'expected at most 16 fallbacks' }),
     health_check_interval: secondsIn(1, 86_400).optional(),
     failure_threshold: intIn(1, 100).optional(),
@@ -143,6 +163,12 @@ export const failoverConfigSchema = z
   .strict();
 
 export type FailoverConfigHeader = z.infer<typeof failoverConfigSchema>;
+
+/**
+ * `resilience.failover.triggers` in the config: the kinds that move a request along a chain
+ * whose steps carry no trigger of their own (X-Failover-Providers, the default chain).
+ */
+export const failoverTriggersSchema = distinctList(failoverTrigger, 1, TRIGGERS.length, 'error kind');
 
 // ---- X-Circuit-Breaker --------------------------------------------------------------------
 
@@ -250,7 +276,129 @@ export type CustomRetryConfigHeader = z.infer<typeof customRetryConfigSchema>;
 
 /** X-Retry-Strategy values. */
 export const RETRY_STRATEGIES = ['exponential', 'linear', 'fixed', 'custom'] as const;
-/** X-Circuit-Breaker-Fallback values. */
+
+// ---- X-Hedge-Config -----------------------------------------------------------------------
+
+/** X-Hedge-Config `strategy` values: keep the fastest answer, or the first good one. */
+export const HEDGE_STRATEGIES = ['latency', 'first-success'] as const;
+
+/** X-Hedge-Config: which providers a request is hedged across, when, and at what extra cost. */
+export const hedgeConfigSchema = z
+  .object({
+    strategy: oneOf(HEDGE_STRATEGIES, 'strategy').optional(),
+    providers: distinctList(name(64), 1, 16, 'provider').optional(),
+    delay_ms: intIn(0, 600_000).optional(),
+    cancel_slower: bool.optional(),
+    max_additional_cost: numberIn(0, 1000).optional(),
+  })
+  .strict();
+
+export type HedgeConfigHeader = z.infer<typeof hedgeConfigSchema>;
+
+// ---- X-Degraded-Mode-Config ---------------------------------------------------------------
+
+/** What puts a request into degraded mode: `triggers` and each strategy's `condition`. */
+export const DEGRADED_TRIGGERS = ['high_latency', 'partial_outage', 'rate_limiting'] as const;
+/** What a degraded-mode strategy does. */
+export const DEGRADED_ACTIONS = ['reduce_quality', 'feature_flags', 'queue_and_batch'] as const;
+
+const condition = oneOf(DEGRADED_TRIGGERS, 'condition');
+
+/** Each action has its own `config` fields, exactly the seed's. */
+const strategySchema = z.discriminatedUnion(
+  'action',
+  [
+    z
+      .object({
+        condition,
+        action: z.literal('reduce_quality'),
+        config: z
+          .object({
+            use_model: name(256).optional(),
+            reduce_max_tokens: fraction.optional(),
+            disable_streaming: bool.optional(),
+            cache_aggressively: bool.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    z
+      .object({
+        condition,
+        action: z.literal('feature_flags'),
+        config: z
+          .object({
+            disable_features: distinctList(name(64), 0, 32, 'feature').optional(),
+            simplify_prompts: bool.optional(),
+            use_cached_responses: bool.optional(),
+            cache_ttl_multiplier: numberIn(1, 100).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    z
+      .object({
+        condition,
+        action: z.literal('queue_and_batch'),
+        config: z
+          .object({
+            batch_size: intIn(1, 1000).optional(),
+            max_queue_time_ms: intIn(0, 600_000).optional(),
+            priority_queue: bool.optional(),
+            notify_users: bool.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+  ],
+  {
+    // Only the discriminator's own failure is worded here; a non-object falls through to "expected a JSON object".
+    error: (iss) => {
+      if (iss.code !== 'invalid_union') return undefined;
+      const action = (iss.input as { action?: unknown } | undefined)?.action;
+      if (action === undefined) return 'required';
+      const list = DEGRADED_ACTIONS.join(', ');
+      return typeof action === 'string' ? `unknown action "${action}" (expected one of: ${list})` : `expected an action (one of: ${list})`;
+    },
+  },
+);
+
+/** X-Degraded-Mode-Config: when a request may be degraded, and how. */
+export const degradedModeConfigSchema = z
+  .object({
+    enabled: bool.optional(),
+    triggers: distinctList(condition, 1, DEGRADED_TRIGGERS.length, 'trigger'),
+    strategies: z
+      .array(strategySchema, { error: say('expected an array') })
+      .max(DEGRADED_TRIGGERS.length, { error: `expected at most ${DEGRADED_TRIGGERS.length} strategies` })
+      .optional(),
+    user_notification: z
+      .object({
+        enabled: bool.optional(),
+        message: name(500).optional(),
+        show_status: bool.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    // A strategy whose condition is not a trigger would never run: say so instead of ignoring it.
+    const seen = new Set<string>();
+    cfg.strategies?.forEach((s, i) => {
+      if (seen.has(s.condition)) {
+        ctx.addIssue({ code: 'custom', path: ['strategies', i, 'condition'], message: `duplicate strategy for "${s.condition}"` });
+      } else if (!cfg.triggers.includes(s.condition)) {
+        ctx.addIssue({ code: 'custom', path: ['strategies', i, 'condition'], message: `"${s.condition}" is not listed in triggers` });
+      }
+      seen.add(s.condition);
+    });
+  });
+
+export type DegradedModeConfigHeader = z.infer<typeof degradedModeConfigSchema>;
 
 // ---- plain (non-JSON) headers -------------------------------------------------------------
 
@@ -300,3 +448,11 @@ export const providersHeaderSchema = z
       seen.add(p);
     });
   });
+
+/** X-User-Priority values, highest first. */
+export const USER_PRIORITIES = ['high', 'normal', 'low'] as const;
+
+/** X-User-Priority. */
+export const userPriorityHeaderSchema = z.enum(USER_PRIORITIES, {
+  error: `expected one of: ${USER_PRIORITIES.join(', ')}`,
+});

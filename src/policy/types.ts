@@ -16,7 +16,7 @@ export interface FailoverTarget {
 
 /** One entry of X-Failover-Config `fallbacks`: where to go when the previous target failed with a matching kind. */
 export interface FallbackRule extends FailoverTarget {
-  /** Kinds that send the request here (`any_error` = every kind but bad_request). A single string in the header becomes a one-element list. */
+  /** Kinds that send the request here (`any_error` = every kind but bad_request and content_filter). A single string in the header becomes a one-element list. */
   readonly trigger: readonly ErrorTrigger[];
   /** Header `max_latency_increase` (ms): extra latency over the primary this fallback may add; undefined = unbounded. */
   readonly maxLatencyIncreaseMs?: number;
@@ -30,7 +30,7 @@ export interface FallbackRule extends FailoverTarget {
 export interface AdvancedFailover {
   /** Where the request goes first. */
   readonly primary: FailoverTarget;
-  /** Tried in order; a fallback is eligible when one of its triggers matches the last failure's kind. */
+  /** Tried in order; a fallback is eligible when one of its triggers matches the last failure's kind. Empty: no failover. */
   readonly fallbacks: readonly FallbackRule[];
   /** Header `health_check_interval` (seconds) in ms: how often an unhealthy primary is probed. */
   readonly healthCheckIntervalMs: number;
@@ -57,6 +57,11 @@ export interface FailoverPolicy {
   readonly retryDelayMs: number;
   /** X-Failover-Config, normalised; undefined when the header was not sent. */
   readonly advanced: AdvancedFailover | undefined;
+  /**
+   * The kinds that move the request to a step with no trigger of its own (an
+   * X-Failover-Providers chain or the default chain): `resilience.failover.triggers`.
+   */
+  readonly triggers: readonly ErrorTrigger[];
 }
 
 /** Backoff shape. `custom` = per-kind rules; kinds without a rule use exponential backoff. */
@@ -67,7 +72,7 @@ export const PARSE_RETRY_AFTER = 'parse_retry_after_header';
 
 /** One rule of a custom retry strategy: the rule naming the failure's kind decides, else the `any_error` rule. */
 export interface RetryRule {
-  /** Header `error_type`: the kind this rule governs (`any_error` = every kind but bad_request). */
+  /** Header `error_type`: the kind this rule governs (`any_error` = every kind that may be retried). */
   readonly errorType: ErrorTrigger;
   /** Header `wait_ms`: a fixed delay, or the provider's Retry-After hint. Absent = the policy's backoff. */
   readonly waitMs?: number | typeof PARSE_RETRY_AFTER;
@@ -100,6 +105,78 @@ export interface RetryPolicy {
   readonly rules: readonly RetryRule[];
 }
 
+/** X-Hedge-Config `strategy`: keep the fastest answer (`latency`) or the first good one. */
+export type HedgeStrategy = 'latency' | 'first-success';
+
+/** Request hedging as asked for (X-Request-Hedging, X-Hedge-Config). */
+export interface HedgePolicy {
+  /** X-Request-Hedging; when absent, true (X-Hedge-Config was sent). */
+  readonly enabled: boolean;
+  /** Header `strategy`; default `latency`. */
+  readonly strategy: HedgeStrategy;
+  /** Header `providers` (configured providers, in order); undefined: not given. */
+  readonly providers: readonly string[] | undefined;
+  /** Header `delay_ms`: when the next parallel request starts; undefined: not given. */
+  readonly delayMs: number | undefined;
+  /** Header `cancel_slower`; default true. */
+  readonly cancelSlower: boolean;
+  /** Header `max_additional_cost` (USD) the hedges may add; undefined: no limit given. */
+  readonly maxAdditionalCostUsd: number | undefined;
+}
+
+/** What puts a request into degraded mode (X-Degraded-Mode-Config `triggers`, a strategy's `condition`). */
+export type DegradedTrigger = 'high_latency' | 'partial_outage' | 'rate_limiting';
+
+/** One X-Degraded-Mode-Config strategy; `config` holds the action's own fields, each undefined when not sent. */
+export type DegradedStrategy =
+  | {
+      readonly condition: DegradedTrigger;
+      readonly action: 'reduce_quality';
+      readonly config: {
+        readonly useModel: string | undefined;
+        /** Factor 0 < f <= 1 on max_tokens. */
+        readonly reduceMaxTokens: number | undefined;
+        readonly disableStreaming: boolean | undefined;
+        readonly cacheAggressively: boolean | undefined;
+      };
+    }
+  | {
+      readonly condition: DegradedTrigger;
+      readonly action: 'feature_flags';
+      readonly config: {
+        readonly disableFeatures: readonly string[] | undefined;
+        readonly simplifyPrompts: boolean | undefined;
+        readonly useCachedResponses: boolean | undefined;
+        readonly cacheTtlMultiplier: number | undefined;
+      };
+    }
+  | {
+      readonly condition: DegradedTrigger;
+      readonly action: 'queue_and_batch';
+      readonly config: {
+        readonly batchSize: number | undefined;
+        readonly maxQueueTimeMs: number | undefined;
+        readonly priorityQueue: boolean | undefined;
+        readonly notifyUsers: boolean | undefined;
+      };
+    };
+
+/** Degraded mode as asked for (X-Degraded-Mode-Config). */
+export interface DegradedModePolicy {
+  /** Header `enabled`; default true. */
+  readonly enabled: boolean;
+  readonly triggers: readonly DegradedTrigger[];
+  /** At most one per condition, each condition listed in `triggers`. */
+  readonly strategies: readonly DegradedStrategy[];
+  /** Header `user_notification`; undefined when not sent. */
+  readonly userNotification:
+    | { readonly enabled: boolean; readonly message: string | undefined; readonly showStatus: boolean | undefined }
+    | undefined;
+}
+
+/** X-User-Priority: `high` users skip degradation; `normal` when not sent. */
+export type UserPriority = 'high' | 'normal' | 'low';
+
 /** Everything a request asked for, normalised. Frozen: share it, never mutate it. */
 export interface RequestPolicy {
   readonly failover: FailoverPolicy;
@@ -110,6 +187,12 @@ export interface RequestPolicy {
   readonly retry: RetryPolicy;
   /** X-Request-Timeout-Ms: the whole request's deadline, across retries and failovers. */
   readonly requestTimeoutMs: number;
+  /** X-Request-Hedging and X-Hedge-Config; undefined when neither was sent. */
+  readonly hedging: HedgePolicy | undefined;
+  /** X-Degraded-Mode-Config; undefined when not sent. */
+  readonly degradedMode: DegradedModePolicy | undefined;
+  /** X-User-Priority. */
+  readonly userPriority: UserPriority;
 }
 
 /** Config-level failover defaults. */
@@ -117,6 +200,8 @@ export interface FailoverDefaults {
   readonly enabled: boolean;
   /** The default chain when the request names none; may be empty (no failover target configured). */
   readonly providers: readonly string[];
+  /** Kinds that move a request along a chain whose steps have no trigger of their own. */
+  readonly triggers: readonly ErrorTrigger[];
   readonly healthCheckIntervalMs: number;
   readonly failureThreshold: number;
   readonly successThreshold: number;
@@ -137,5 +222,7 @@ export interface PolicyDefaults {
 export interface PolicyContext {
   /** Configured provider names; a header naming any other provider is a 400. */
   readonly providers: ReadonlySet<string>;
+  /** Model names a request may name (configured names and `provider/model`); a `use_model` naming any other is a 400. */
+  readonly models: ReadonlySet<string>;
   readonly defaults: PolicyDefaults;
 }

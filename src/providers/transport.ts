@@ -1,9 +1,12 @@
 import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
+import { GENERIC_REDACTOR, type Redactor } from '../core/redact.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
+import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
+import { untranslatable } from './invalid-request.ts';
 import { SseDecoder } from './sse.ts';
-import type { HeaderMap, ProviderAdapter, TranslateContext } from './types.ts';
+import type { HeaderMap, ProviderAdapter, TranslateContext, UpstreamRequest } from './types.ts';
 
 /** A finished non-streaming call. */
 export interface CompletionResult {
@@ -42,17 +45,38 @@ const SAFETY_TIMEOUT_MS = 10 * 60_000;
 /** Keep-alive connections per origin when the config names none for it. */
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 128;
 
+export interface TransportOptions {
+  /** The pool size of each origin (`https://api.openai.com`); others get the default. */
+  connections?: ReadonlyMap<string, number>;
+  dispatcher?: Dispatcher;
+  /**
+   * Scrubs every upstream error message before it leaves the transport (the configured
+   * secrets; generic key shapes when absent).
+   */
+  redactor?: Redactor;
+  /** The clock `sent` stamps are read on (the engine's). */
+  now?: () => number;
+}
+
 /**
  * Sends upstream calls over pooled keep-alive connections (one undici Agent, a pool per
- * origin) and turns what comes back into results or classified UpstreamErrors.
+ * origin) and turns what comes back into results or classified UpstreamErrors. Upstream text
+ * enters the gateway here, so every UpstreamError it throws (a call's, or a stream's later)
+ * has been scrubbed of key material: nothing downstream (client error bodies, in-band stream
+ * errors, logs) can pass on a key an upstream echoed. A call given `counts` is counted in
+ * flight (and waiting, until it has a connection) on them, and a `sent` stamp records when
+ * the upstream got it (see call-tracking.ts).
  */
 export class Transport {
   readonly #dispatcher: Dispatcher;
+  readonly #redactor: Redactor;
+  /** Health probes' own connections (created on the first probe): a busy pool never fails a probe. */
+  #probes: Dispatcher | undefined;
 
-  /** `connections`: the pool size of each origin (`https://api.openai.com`), others get the default. */
-  constructor(opts: { connections?: ReadonlyMap<string, number>; dispatcher?: Dispatcher } = {}) {
+  constructor(opts: TransportOptions = {}) {
     const sizes = opts.connections ?? new Map<string, number>();
-    this.#dispatcher =
+    this.#redactor = opts.redactor ?? GENERIC_REDACTOR;
+    const dispatcher =
       opts.dispatcher ??
       new Agent({
         keepAliveTimeout: 30_000,
@@ -63,15 +87,46 @@ export class Transport {
         factory: (origin, poolOpts) =>
           new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? DEFAULT_CONNECTIONS_PER_ORIGIN }),
       });
+    this.#dispatcher = dispatcher.compose(trackCalls(opts.now ?? Date.now));
+    // A dispatcher given by the caller carries the probes too.
+    if (opts.dispatcher) this.#probes = this.#dispatcher;
   }
 
   /**
    * One upstream attempt. `signal` aborts it until the result is returned; a returned
-   * stream is aborted with its own `abort()`.
+   * stream is aborted with its own `abort()`. With `counts`, the call is counted on them
+   * until its response ends; `sent` is stamped when the upstream gets the request.
    */
-  async call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+  call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, counts?: CallCounts, sent?: SentStamp): Promise<AttemptResult> {
+    return this.#send(adapter, req, ctx, signal, counts, sent, this.#dispatcher);
+  }
+
+  /**
+   * A health probe. It goes over connections of its own (no pool limit: at most one probe per
+   * target is in flight), not the pool requests wait for: a probe measures the provider, and
+   * waiting behind the gateway's own traffic would fail it for the gateway's saturation.
+   */
+  probe(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+    this.#probes ??= new Agent({ keepAliveTimeout: 30_000, headersTimeout: SAFETY_TIMEOUT_MS, bodyTimeout: SAFETY_TIMEOUT_MS });
+    return this.#send(adapter, req, ctx, signal, undefined, undefined, this.#probes);
+  }
+
+  async #send(
+    adapter: ProviderAdapter,
+    req: ChatRequest,
+    ctx: TranslateContext,
+    signal: AbortSignal,
+    counts: CallCounts | undefined,
+    sent: SentStamp | undefined,
+    dispatcher: Dispatcher,
+  ): Promise<AttemptResult> {
     if (signal.aborted) throw abortedError();
-    const built = adapter.buildRequest(req, ctx);
+    let built: UpstreamRequest;
+    try {
+      built = adapter.buildRequest(req, ctx);
+    } catch (err) {
+      throw untranslatable(err, adapter.type);
+    }
     // A returned stream outlives the attempt (and its signal), so it gets a controller of its
     // own, linked to the attempt's signal until the commit point. A plain completion needs none.
     const controller = ctx.stream ? new AbortController() : undefined;
@@ -80,15 +135,18 @@ export class Transport {
     try {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(built.url, {
+        const opts = {
           method: built.method,
           headers: built.headers,
           body: built.body,
           signal: controller ? controller.signal : signal,
-          dispatcher: this.#dispatcher,
-        });
+          dispatcher,
+          [kCounts]: counts,
+          [kSent]: sent,
+        };
+        res = await request(built.url, opts);
       } catch (err) {
-        throw toConnectionError(err, signal);
+        throw redacted(toConnectionError(err, signal), this.#redactor);
       }
       try {
         if (res.statusCode < 200 || res.statusCode >= 300) {
@@ -110,21 +168,39 @@ export class Transport {
           // the upstream bytes on unchanged: no second serialisation.
           return completion === body ? { type: 'completion', completion, raw: bytes } : { type: 'completion', completion };
         }
-        return await openStream(adapter, ctx, res.body, controller);
+        return await openStream(adapter, ctx, res.body, controller, this.#redactor);
       } catch (err) {
         // (A plain completion's body is always consumed by here: its connection stays pooled.)
         if (controller) controller.abort();
-        if (err instanceof UpstreamError) throw err;
-        throw toConnectionError(err, signal);
+        throw redacted(err instanceof UpstreamError ? err : toConnectionError(err, signal), this.#redactor);
       }
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
-  close(): Promise<void> {
-    return this.#dispatcher.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#dispatcher.close(), this.#probes !== undefined && this.#probes !== this.#dispatcher ? this.#probes.close() : undefined]);
   }
+}
+
+/** `err` with its message and param scrubbed; `err` itself when there was nothing to scrub. */
+function redacted(err: UpstreamError, redactor: Redactor): UpstreamError {
+  const message = redactor.scrub(err.message);
+  const param = err.param === null ? null : redactor.scrub(err.param);
+  if (message === err.message && param === err.param) return err;
+  return new UpstreamError({
+    kind: err.kind,
+    message,
+    status: err.status,
+    providerCode: err.providerCode,
+    param,
+    hints: err.hints,
+    inBand: err.inBand,
+    fatal: err.fatal,
+    skipped: err.skipped,
+    cause: err.cause,
+  });
 }
 
 function abortedError(): UpstreamError {
@@ -155,6 +231,7 @@ async function openStream(
   ctx: TranslateContext,
   body: Dispatcher.ResponseData['body'],
   controller: AbortController,
+  redactor: Redactor,
 ): Promise<StreamResult> {
   const decoder = new SseDecoder();
   const translator = adapter.createStreamTranslator(ctx);
@@ -215,9 +292,9 @@ async function openStream(
         if (out.length > 0) yield out;
       }
     } catch (err) {
-      if (err instanceof UpstreamError) throw err;
+      if (err instanceof UpstreamError) throw redacted(err, redactor);
       if (controller.signal.aborted) throw abortedError();
-      throw new UpstreamError({ kind: 'connection_error', message: `upstream stream broke: ${(err as Error).message}`, cause: err });
+      throw redacted(new UpstreamError({ kind: 'connection_error', message: `upstream stream broke: ${(err as Error).message}`, cause: err }), redactor);
     } finally {
       if (!complete) controller.abort();
       else finishBody(body, iterator);

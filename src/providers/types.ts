@@ -79,9 +79,9 @@ export interface ProviderAdapter {
   /**
    * The upstream call for one attempt. Throws an UpstreamError of kind `bad_request` (status
    * 400, `param` naming the field; see ./invalid-request.ts) for client input it cannot
-   * translate into the provider's format, and nothing else: the transport calls it inside
-   * the attempt, where any other throw counts as an adapter bug (`server_error`), which fails
-   * over and counts against the provider's breaker.
+   * translate into the provider's format. The transport takes anything else it throws for
+   * untranslatable input too (`untranslatable`: a 400 without `param`), never for a provider
+   * failure: nothing built from the client's request may fail over or count against a breaker.
    */
   buildRequest(req: ChatRequest, ctx: TranslateContext): UpstreamRequest;
   /** A 2xx non-streaming body (already JSON-parsed) → an OpenAI chat.completion. */

@@ -42,7 +42,7 @@ export class RouteTable {
       const adapter = adapterFor(p.target);
       for (const m of p.models) {
         const key = `${p.target.name}/${m.name}`;
-        const step: FlowStep = Object.freeze({ provider: p.target.name, model: m.name, key, ...(m.prefill ? { prefill: true } : {}) });
+        const step: FlowStep = Object.freeze({ provider: p.target.name, model: m.name, key, queueTimeoutMs: p.queueTimeoutMs, ...(m.prefill ? { prefill: true } : {}) });
         const route: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, step };
         this.#byProviderModel.set(key, route);
         const list = this.#byModel.get(m.name);
@@ -56,6 +56,11 @@ export class RouteTable {
   /** Provider names in config order. */
   get providerNames(): ReadonlySet<string> {
     return new Set(this.#providers.keys());
+  }
+
+  /** Every name `resolve` accepts: configured model names and `provider/model`. */
+  get modelNames(): ReadonlySet<string> {
+    return new Set([...this.#byModel.keys(), ...this.#byProviderModel.keys()]);
   }
 
   /**

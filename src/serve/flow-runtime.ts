@@ -1,6 +1,6 @@
 import { assign, createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
 import type { BreakerActor } from '../../machines/breaker.machine.ts';
-import { failoverMachine, type FailoverInput } from '../../machines/failover.machine.ts';
+import { cutAtDeadline, failoverMachine, timedOut, waitLimited, type FailoverContext, type FailoverEvent, type FailoverInput } from '../../machines/failover.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
@@ -9,7 +9,8 @@ import { retryAfterMs } from '../breaker/status.ts';
 import type { BreakerConfig } from '../breaker/config.ts';
 import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
-import { toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
+import type { ErrorTrigger } from '../core/error-kinds.ts';
+import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { decideAfterFailure, type FailureFacts } from '../decisions/after-failure.ts';
 import type { TransitionHub } from '../events/transitions.ts';
 import type { RetryPolicy } from '../policy/types.ts';
@@ -36,6 +37,8 @@ export interface LiveRequest {
   /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
   breakerConfig: BreakerConfig | undefined;
   retry: RetryPolicy;
+  /** What moves a failure along a chain step without triggers of its own (resilience.failover.triggers). */
+  chainTriggers: readonly ErrorTrigger[];
   /** The attempts' results by attempt number. */
   results: AttemptResult[];
   /**
@@ -43,10 +46,32 @@ export interface LiveRequest {
    * released if the request is abandoned. Created on the first trial (rare).
    */
   trials?: Map<string, BreakerActor>;
-  /** Stamped by the stream pump on every chunk: the idle watchdog reads it (no event per chunk). */
-  activity: { lastChunkAt: number };
+  /** When the request started, on the runtime's clock: its deadline counts from here. */
+  startedAt: number;
+  /**
+   * Stamps the flow's timers read when they fire (no event per stamp): when the current
+   * attempt started, when the upstream got it (`sentAt`, -1 while it waits for a local
+   * connection; the transport stamps it), and the stream pump's last chunk (the idle watchdog).
+   */
+  activity: Activity;
   /** A cached answer's lookup for the `cache` fallback (set by the caller when it applies). */
   cached?: () => AttemptResult | undefined;
+}
+
+/** See LiveRequest.activity. */
+export interface Activity {
+  attemptStartedAt: number;
+  /** The attempt `attemptStartedAt` belongs to. */
+  startedAttempt: number;
+  /** The attempt `sentAt` belongs to. */
+  sentAttempt: number;
+  sentAt: number;
+  lastChunkAt: number;
+}
+
+/** A fresh activity record. */
+export function newActivity(): Activity {
+  return { attemptStartedAt: 0, startedAttempt: 0, sentAttempt: 0, sentAt: -1, lastChunkAt: 0 };
 }
 
 /** A running flow. */
@@ -74,7 +99,7 @@ export const MIN_CUT_TO_COUNT_MS = 1_000;
 
 export interface FlowRuntimeOptions {
   routes: RouteTable;
-  transport: Pick<Transport, 'call'>;
+  transport: Pick<Transport, 'call' | 'probe'>;
   hub: TransitionHub;
   targets: TargetOptions;
   clock?: FlowClock;
@@ -82,6 +107,114 @@ export interface FlowRuntimeOptions {
   rng?: () => number;
   /** What follows a failed attempt (default: the policy's decision, decideAfterFailure). A seam for tests. */
   decide?: (facts: FailureFacts, rng: () => number) => Decision;
+}
+
+/**
+ * Everything of the failover machine that reads the clock, for `failoverMachine.provide`: the
+ * attempt timer (the attempt limit counts from when the upstream got the request; the wait
+ * before it is bounded by the step's queue timeout), the retry delay and the stream idle
+ * watchdog, each cut at the request's deadline; the guards that tell which limit was reached;
+ * and the actions that stamp an attempt's start and record how long it took.
+ */
+export function clockProvisions(now: () => number, liveOf: (payload: unknown) => LiveRequest | undefined) {
+  const attemptNo = (c: FailoverContext): number => c.attempts.length + 1;
+  /** When the upstream got the current attempt; -1 while it waits for a local connection. */
+  const sentAt = (c: FailoverContext, live: LiveRequest): number => {
+    const a = live.activity;
+    return a.sentAttempt === attemptNo(c) && a.sentAt >= 0 ? a.sentAt : -1;
+  };
+  const remaining = (c: FailoverContext, live: LiveRequest): number => c.deadlineMs - (now() - live.startedAt);
+  /**
+   * When the current attempt started, stamped the first time anything asks (XState resolves
+   * the timer's delay before it runs the state's entry actions, so either may come first).
+   */
+  const startOf = (c: FailoverContext, live: LiveRequest): number => {
+    const a = live.activity;
+    const n = attemptNo(c);
+    if (a.startedAttempt !== n) {
+      a.startedAttempt = n;
+      a.attemptStartedAt = now();
+    }
+    return a.attemptStartedAt;
+  };
+  type Args = { context: FailoverContext };
+  const set = (fn: (c: FailoverContext) => Partial<FailoverContext>) =>
+    assign<FailoverContext, FailoverEvent, unknown, FailoverEvent, never>(({ context }) => fn(context));
+  const timeGuard = (fn: (c: FailoverContext, live: LiveRequest) => boolean) => ({ context }: Args): boolean => {
+    const live = liveOf(context.payload);
+    return live !== undefined && fn(context, live);
+  };
+  return {
+    actions: {
+      // Only the start: a `sent` stamp counts for the attempt it names (the transport may
+      // stamp before this entry action runs), so nothing needs resetting.
+      startAttempt: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        if (live !== undefined) startOf(context, live);
+      },
+      recordTimeout: set((context) => {
+        const live = liveOf(context.payload);
+        const at = live === undefined ? -1 : sentAt(context, live);
+        return timedOut(context, at < 0 ? context.attemptTimeoutMs : now() - at);
+      }),
+      recordCut: set((context) => {
+        const live = liveOf(context.payload);
+        if (live === undefined) return cutAtDeadline(context, 0);
+        const at = sentAt(context, live);
+        return cutAtDeadline(context, now() - (at < 0 ? startOf(context, live) : at));
+      }),
+      recordWaitLimit: set((context) => {
+        const live = liveOf(context.payload);
+        return waitLimited(context, live === undefined ? 0 : now() - startOf(context, live), false);
+      }),
+      recordDeadlineWaiting: set((context) => {
+        const live = liveOf(context.payload);
+        return waitLimited(context, live === undefined ? 0 : now() - startOf(context, live), true);
+      }),
+    },
+    guards: {
+      pastDeadlineWaiting: timeGuard((c, live) => remaining(c, live) <= 0 && sentAt(c, live) < 0),
+      pastDeadline: timeGuard((c, live) => remaining(c, live) <= 0),
+      waitedTooLong: timeGuard((c, live) => {
+        const limit = c.steps[c.stepIndex].queueTimeoutMs;
+        return limit !== undefined && sentAt(c, live) < 0 && now() - startOf(c, live) >= limit;
+      }),
+      attemptTimedOut: timeGuard((c, live) => {
+        const at = sentAt(c, live);
+        return at >= 0 && now() - at >= c.attemptTimeoutMs;
+      }),
+      retryReachesDeadline: timeGuard((c, live) => remaining(c, live) <= 0),
+      silentTooLong: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined || now() - live.activity.lastChunkAt >= context.streamIdleTimeoutMs;
+      },
+    },
+    delays: {
+      attemptTimer: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        if (live === undefined) return context.attemptTimeoutMs;
+        const t = now();
+        const at = sentAt(context, live);
+        const left = remaining(context, live);
+        if (at < 0) {
+          // Not sent yet: check again at the sooner of the wait limit and one attempt limit from now.
+          const wait = (context.steps[context.stepIndex].queueTimeoutMs ?? Number.POSITIVE_INFINITY) - (t - startOf(context, live));
+          return Math.max(0, Math.min(context.attemptTimeoutMs, wait, left));
+        }
+        return Math.max(0, Math.min(context.attemptTimeoutMs - (t - at), left));
+      },
+      retryDelay: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        const delay = context.decision?.action === 'retry' ? context.decision.delayMs : 0;
+        return live === undefined ? delay : Math.max(0, Math.min(delay, remaining(context, live)));
+      },
+      /** What is left of the idle limit since the last chunk. */
+      streamIdle: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined ? context.streamIdleTimeoutMs : Math.max(1, context.streamIdleTimeoutMs - (now() - live.activity.lastChunkAt));
+      },
+    },
+  };
 }
 
 /**
@@ -117,7 +250,7 @@ export class FlowRuntime {
       const ping: ChatRequest = { model: route.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
       // Marked, so the provider's logs (and the simulator's) tell probes from client traffic.
       const target = { ...route.target, headers: { ...route.target.headers, 'x-parrot-probe': input.kind } };
-      await transport.call(route.adapter, ping, { target, model: route.upstreamModel, stream: false }, signal);
+      await transport.probe(route.adapter, ping, { target, model: route.upstreamModel, stream: false }, signal);
     });
     let targets!: Targets;
     const root = createActor(
@@ -154,10 +287,10 @@ export class FlowRuntime {
 
     const liveOf = (id: unknown): LiveRequest | undefined => live.get(id as string);
 
+    const clocked = clockProvisions(now, liveOf);
     this.failover = failoverMachine.provide({
       actors: {
         attempt: fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
-          const started = now();
           const req = liveOf(input.payload);
           if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
           const step = input.step;
@@ -165,6 +298,13 @@ export class FlowRuntime {
           if (target.unhealthy) {
             return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
           }
+          const local = target.local;
+          if (local.full) {
+            // Before the breaker: a refusal here takes no half-open trial slot.
+            const error = new UpstreamError({ kind: 'server_error', skipped: 'in_flight_limit', message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls` });
+            return Promise.reject(new AttemptFailure(error, 0));
+          }
+          const started = now();
           const breaker = target.breakerFor(req.breakerConfig);
           // Only a half-open breaker tracks who it admitted: the token is built for it alone.
           const halfOpen = breaker.getSnapshot().value === 'half_open';
@@ -184,16 +324,22 @@ export class FlowRuntime {
           let request = req.request;
           if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
           if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
-          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal).then(
+          const a = req.activity;
+          // This attempt waits for a local connection until the transport stamps it sent. The
+          // target's latency counts from then; the wait before is the gateway's own.
+          a.sentAttempt = input.attempt;
+          a.sentAt = -1;
+          const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
+          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
             (r): AttemptSuccess => {
-              const at = now();
+              const t = now();
               // The commit point: the idle watchdog counts from here.
-              if (req.stream) req.activity.lastChunkAt = at;
+              if (req.stream) a.lastChunkAt = t;
               req.results[input.attempt] = r;
-              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: at - started };
+              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
             },
             (err: unknown) => {
-              throw new AttemptFailure(toUpstreamError(err), now() - started);
+              throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
             },
           );
         }),
@@ -207,34 +353,43 @@ export class FlowRuntime {
         }),
       },
       actions: {
+        ...clocked.actions,
         report: ({ context }, params: { record: AttemptRecord }) => {
           const r = params.record;
-          if (r.skipped) return;
           const req = liveOf(context.payload);
+          const at = now();
           const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
           const trial = token === undefined ? undefined : req!.trials!.get(token);
           if (trial) req!.trials!.delete(token!);
+          if (r.skipped) {
+            // No upstream call was made: nothing to count against the target. A local limit is
+            // the gateway's own saturation (counted for metrics); a half-open trial that waited
+            // for a connection in vain is freed for another request.
+            if (isLocalLimit(r.skipped)) targets.byKey(context.steps[r.step].key).local.refused(r.skipped, at);
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
           if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
             // A client's own very short deadline says nothing about the provider: free the
             // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
             trial?.send({ type: 'RELEASE', token: token! });
             return;
           }
-          targets.byKey(context.steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at: now(), ...(trial ? { token } : {}) });
+          targets.byKey(context.steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
         },
         decide: assign({
           decision: ({ context }) => {
             const req = liveOf(context.payload)!;
-            const step = context.steps[context.stepIndex];
-            const target = targets.byKey(step.key);
+            const target = targets.byKey(context.steps[context.stepIndex].key);
             return decide(
               {
                 error: context.lastError!,
                 steps: context.steps,
                 stepIndex: context.stepIndex,
                 stepAttempts: context.stepAttempts,
-                remainingMs: context.deadlineMs - context.elapsedMs,
+                remainingMs: context.deadlineMs - (now() - req.startedAt),
                 retry: req.retry,
+                chainTriggers: req.chainTriggers,
                 latencyOf: (i) => targets.byKey(context.steps[i].key).stats.latencyEwmaMs,
                 budgetLeft: target.budget.hasToken(),
               },
@@ -252,22 +407,13 @@ export class FlowRuntime {
         },
       },
       guards: {
+        ...clocked.guards,
         primaryCircuitOpen: ({ context }) => {
           const req = liveOf(context.payload);
           return targets.byKey(context.steps[0].key).breakerFor(req?.breakerConfig).getSnapshot().value !== 'closed';
         },
-        silentTooLong: ({ context }) => {
-          const req = liveOf(context.payload);
-          return req === undefined || now() - req.activity.lastChunkAt >= context.streamIdleTimeoutMs;
-        },
       },
-      delays: {
-        /** What is left of the idle limit since the last chunk. */
-        streamIdle: ({ context }) => {
-          const req = liveOf(context.payload);
-          return req === undefined ? context.streamIdleTimeoutMs : Math.max(1, context.streamIdleTimeoutMs - (now() - req.activity.lastChunkAt));
-        },
-      },
+      delays: clocked.delays,
     });
   }
 

@@ -1,16 +1,17 @@
-import { cacheKey, type ResponseCache } from '../cache/response-cache.ts';
+import { cacheKey, type CachedAnswer, type ResponseCache } from '../cache/response-cache.ts';
 import { StreamAssembler } from '../cache/assemble-stream.ts';
 import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import type { FlowOutput, FlowStep } from '../core/flow.ts';
 import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatRequest } from '../core/openai-types.ts';
-import { UpstreamError } from '../core/upstream-error.ts';
+import { isLocalLimit, UpstreamError } from '../core/upstream-error.ts';
+import { LOCAL_RETRY_AFTER_S } from '../targets/local-limit.ts';
 import { defaultPolicy } from '../policy/defaults.ts';
 import type { PolicyDefaults, RequestPolicy } from '../policy/types.ts';
 import { upstreamToGateway } from '../http/errors.ts';
 import { buildPlan } from '../routing/plan.ts';
 import { ChatStream } from './chat-stream.ts';
-import type { FlowHandle, FlowRuntime, LiveRequest } from './flow-runtime.ts';
+import { newActivity, type FlowHandle, type FlowRuntime, type LiveRequest } from './flow-runtime.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
 
 /**
@@ -106,16 +107,16 @@ export class ChatService {
       stream,
       breakerConfig: policy.breaker,
       retry: policy.retry,
+      chainTriggers: policy.failover.triggers,
       results: [],
-      activity: { lastChunkAt: 0 },
+      startedAt: rt.now(),
+      activity: newActivity(),
     };
-    let cachedAt = 0;
+    let hit: CachedAnswer | undefined;
     if (key !== undefined) {
       live.cached = () => {
-        const hit = o.cache.get(key);
-        if (hit === undefined) return undefined;
-        cachedAt = hit.at;
-        return { type: 'completion', completion: hit.completion };
+        hit = o.cache.get(key);
+        return hit === undefined ? undefined : { type: 'completion', completion: hit.completion };
       };
     }
     const degradedModel = policy.breakerFallback === 'degraded' ? o.degraded[request.model] : undefined;
@@ -126,6 +127,7 @@ export class ChatService {
       attemptTimeoutMs: stream ? o.ttftTimeoutMs : o.attemptTimeoutMs,
       streamIdleTimeoutMs: o.streamIdleTimeoutMs,
       fallback: policy.breakerFallback,
+      chainTriggers: policy.failover.triggers,
       ...(degradedRoute ? { degradedStep: degradedRoute.step } : {}),
     });
     const out = await settle(handle, ctx.signal);
@@ -136,16 +138,19 @@ export class ChatService {
       const error = out.fellBack !== undefined ? circuitOpenError(plan.steps[0], headers) : finalError(out);
       return { type: 'error', headers, error, flow: out };
     }
-    if (out.servedBy === 'cache') {
+    if (out.servedBy === 'cache' && hit !== undefined) {
+      // Who wrote the body, not this request's route: the headers and the body agree.
+      headers['x-provider'] = hit.provider;
+      headers['x-model'] = hit.model;
+      if (hit.qualityReduced) headers['x-quality-reduced'] = 'true';
       headers['x-cache'] = 'STALE';
-      headers['x-cache-age'] = String(Math.max(0, Math.round((rt.now() - cachedAt) / 1000)));
-      headers['x-provider'] = 'cache';
+      headers['x-cache-age'] = String(Math.max(0, Math.round((rt.now() - hit.at) / 1000)));
     } else if (out.servedBy === 'degraded') {
       headers['x-degraded-model'] = out.step.model;
     }
     const result = handle.resultOf(out.result);
     if (result.type === 'completion') {
-      if (key !== undefined && out.servedBy !== 'cache') o.cache.set(key, result.completion, rt.now());
+      if (key !== undefined && out.servedBy !== 'cache') o.cache.set(key, cachedAnswer(out.step, result.completion, rt.now()));
       return { type: 'completion', headers, completion: result.completion, ...(result.raw !== undefined ? { raw: result.raw } : {}), flow: out };
     }
     const assembler = key !== undefined ? new StreamAssembler() : undefined;
@@ -158,7 +163,7 @@ export class ChatService {
             observe: (batch) => assembler.push(batch),
             onComplete: () => {
               const whole = assembler.completion();
-              if (whole !== undefined) o.cache.set(key!, whole, rt.now());
+              if (whole !== undefined) o.cache.set(key!, cachedAnswer(out.step, whole, rt.now()));
             },
           }
         : {}),
@@ -166,6 +171,11 @@ export class ChatService {
     if (ctx.signal) ctx.signal.addEventListener('abort', () => chat.cancel(), { once: true });
     return { type: 'stream', headers, stream: chat, flow: out };
   }
+}
+
+/** What the cache keeps of an answer: who produced it, so a stale copy says so. */
+function cachedAnswer(step: FlowStep, completion: ChatCompletion, at: number): CachedAnswer {
+  return { completion, provider: step.provider, model: step.model, qualityReduced: step.reduceQuality === true, at };
 }
 
 /** Waits for the flow's outcome; cancels it when the client leaves first. */
@@ -183,15 +193,26 @@ async function settle(handle: FlowHandle, signal: AbortSignal | undefined): Prom
 /**
  * The error for a request that failed. When its last step was skipped (a fallback's open
  * breaker, an unhealthy target), the last real upstream failure says more; when nothing was
- * attempted at all, no target was available.
+ * attempted at all, a local limit (the gateway's own saturation) stopped it (503
+ * gateway_overloaded, Retry-After), else no target was available.
  */
 function finalError(out: Extract<FlowOutput, { ok: false }>): GatewayError {
   if (out.error.skipped === undefined) return upstreamToGateway(out.error);
+  let local: string | undefined;
   for (let i = out.attempts.length - 1; i >= 0; i--) {
     const a = out.attempts[i];
     if (!a.skipped && a.kind !== undefined) {
       return upstreamToGateway(new UpstreamError({ kind: a.kind, message: `${a.provider}/${a.model} failed (${a.kind}); then ${out.error.message}` }));
     }
+    if (local === undefined && isLocalLimit(a.skipped)) local = `${a.provider}/${a.model}`;
+  }
+  if (local !== undefined) {
+    const why = isLocalLimit(out.error.skipped) ? out.error.message : `${local} is at the gateway's limit`;
+    return new GatewayError(503, `The gateway is overloaded: ${why}. Retry after ${LOCAL_RETRY_AFTER_S} s.`, {
+      type: 'api_error',
+      code: 'gateway_overloaded',
+      headers: { 'retry-after': String(LOCAL_RETRY_AFTER_S) },
+    });
   }
   return new GatewayError(503, `No target could take the request: ${out.error.message}.`, { type: 'api_error', code: 'no_available_target' });
 }

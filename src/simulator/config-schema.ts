@@ -28,7 +28,7 @@ const schedule = {
 };
 
 const fault = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('error'), kind, retry_after_s: ms.optional(), ...schedule }),
+  z.strictObject({ type: z.literal('error'), kind, retry_after_s: ms.optional(), message: z.string().min(1).optional(), ...schedule }),
   z.strictObject({ type: z.literal('reset'), ...schedule }),
   z.strictObject({ type: z.literal('hang'), ...schedule }),
   z.strictObject({ type: z.literal('slow_first_token'), delay_ms: ms, ...schedule }),
@@ -36,7 +36,7 @@ const fault = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('stall'), after_tokens: count.optional(), ...schedule }),
   z.strictObject({ type: z.literal('malformed'), after_tokens: count.optional(), ...schedule }),
   z.strictObject({ type: z.literal('no_done'), ...schedule }),
-  z.strictObject({ type: z.literal('in_band_error'), kind, ...schedule }),
+  z.strictObject({ type: z.literal('in_band_error'), kind, after_tokens: count.optional(), message: z.string().min(1).optional(), ...schedule }),
 ]);
 
 /** Zod schema of one model's behaviour. */
@@ -52,6 +52,8 @@ const fileFields = {
   seed: z.number().int().optional(),
   call_log_limit: z.number().int().min(1).optional(),
   api_keys: z.array(z.string().min(1)).optional(),
+  /** Keys the control API (`/_sim/*`) requires, as `Authorization: Bearer` or `x-api-key`. */
+  admin_keys: z.array(z.string().min(1)).optional(),
 };
 const modelName = z.string().min(1);
 
@@ -104,7 +106,7 @@ export function parseSimulatorFile(input: unknown): SimulatorFile {
 }
 
 /**
- * Validates a config file's own fields (unknown keys, seed, call_log_limit, api_keys) but not the
+ * Validates a config file's own fields (unknown keys, seed, call_log_limit, api_keys, admin_keys) but not the
  * model configs inside: `parrot simulate` hands those to startSimulator, which validates them
  * (with the same field names in its message), so they are checked once. @throws SimConfigError
  */

@@ -3,7 +3,7 @@
  * formats with deterministic answers and injectable faults. `npm start` runs the gateway
  * against it offline; tests, chaos runs and benchmarks drive it.
  */
-export { startSimulator } from './server.ts';
+export { SIMULATOR_TOKEN_HEADER, startSimulator } from './server.ts';
 export { parseModelConfig, parseSimulatorFile, SimConfigError } from './config-schema.ts';
 export type { SimulatorFile } from './config-schema.ts';
 export type {

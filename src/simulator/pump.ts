@@ -114,7 +114,11 @@ export class StreamPump {
     this.#turn = turn;
     this.#scheduler = scheduler;
     this.#interval = tokensPerSecond > 0 ? 1000 / tokensPerSecond : 0;
-    const after = fault !== null && (fault.type === 'cut' || fault.type === 'stall' || fault.type === 'malformed') ? (fault.after_tokens ?? 0) : -1;
+    const after =
+      fault === null ? -1
+      : fault.type === 'cut' || fault.type === 'stall' || fault.type === 'malformed' ? (fault.after_tokens ?? 0)
+      : fault.type === 'in_band_error' ? (fault.after_tokens ?? -1)
+      : -1;
     this.#faultAt = after < 0 ? -1 : Math.min(after, plan.deltas.length);
   }
 
@@ -122,9 +126,9 @@ export class StreamPump {
     const res = this.#out.res;
     const plan = this.#plan;
     res.writeHead(200, plan.headers);
-    if (this.#fault?.type === 'in_band_error') {
+    if (this.#fault?.type === 'in_band_error' && this.#fault.after_tokens === undefined) {
       const first = plan.head[0] ?? plan.deltas[0] ?? '';
-      res.end(first + this.#dialect.inBandError(this.#fault.kind, this.#turn));
+      res.end(first + this.#inBandError());
       return;
     }
     if (plan.head.length > 0) this.#out.write(plan.head.join(''));
@@ -139,6 +143,11 @@ export class StreamPump {
       this.#t0 = performance.now();
       this.#tick();
     }
+  }
+
+  #inBandError(): string {
+    const f = this.#fault as Extract<SimFault, { type: 'in_band_error' }>;
+    return this.#dialect.inBandError(f.kind, this.#turn, { message: f.message, headers: this.#out.res.req.headers });
   }
 
   #tick = (): void => {
@@ -159,6 +168,10 @@ export class StreamPump {
         if (type === 'stall') {
           // Nothing more, ever: the socket stays open until the client gives up or close().
           this.#out.write(out);
+          return;
+        }
+        if (type === 'in_band_error') {
+          res.end(out + this.#inBandError());
           return;
         }
         out += this.#dialect.malformed();

@@ -2,18 +2,21 @@
  * The simulator's HTTP server (plain node:http: it is a benchmark target, so the healthy
  * non-streamed path is a route switch, one JSON.parse, one JSON.stringify and no timers).
  */
+import { KeyChecker, presentedKey } from '../auth/keys.ts';
 import { collectBody } from '../http/body.ts';
+import { listen } from '../net/listen.ts';
+import { bareHost, isLoopbackHost } from '../net/loopback.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { decodePathSegment, handleAdmin } from './admin.ts';
 import { buildAnswer, type Turn } from './answer.ts';
 import type { Behaviour } from './behaviour.ts';
 import { CallLog } from './call-log.ts';
-import { parseModelConfig } from './config-schema.ts';
+import { parseModelConfig, SimConfigError } from './config-schema.ts';
 import { anthropicDialect, anthropicModelList } from './dialects/anthropic.ts';
 import { googleDialect, googleModelList, googleUnknownMethod } from './dialects/google.ts';
 import { openaiDialect, openaiModelList } from './dialects/openai.ts';
-import type { Dialect, RequestContext } from './dialects/types.ts';
+import type { Dialect, Rendered, RequestContext } from './dialects/types.ts';
 import { admitCall, ModelRegistry } from './models.ts';
 import { alive, sendBody, sendRendered, StreamPump, type Scheduler } from './pump.ts';
 import { seededRng, type Rng } from './rng.ts';
@@ -25,8 +28,24 @@ const PROBE_HEADER = 'x-parrot-probe';
 /** Anthropic's own request cap; a bigger body is a 413 before any parsing. */
 const MAX_BODY = 32 * 1024 * 1024;
 
-const TOO_LARGE_HEADERS = ['content-type', 'application/json', 'connection', 'close'];
+const JSON_CLOSE_HEADERS = ['content-type', 'application/json', 'connection', 'close'];
 const TOO_LARGE_BODY = JSON.stringify({ error: { message: 'Request body too large', type: 'request_too_large' } });
+
+/** The header carrying SimulatorOptions.token. */
+export const SIMULATOR_TOKEN_HEADER = 'x-parrot-simulator-token';
+
+function denied(status: number, message: string, type: string, code: string): Rendered {
+  return { status, headers: JSON_CLOSE_HEADERS, body: JSON.stringify({ error: { message, type, param: null, code } }) };
+}
+
+const TOKEN_REQUIRED = denied(
+  403,
+  'This simulator serves only the gateway that started it: requests need its x-parrot-simulator-token. Control it through the gateway\'s /admin/simulator/*.',
+  'permission_error',
+  'simulator_token_required',
+);
+const ADMIN_KEY_MISSING = denied(401, 'The simulator control API needs an admin key: "Authorization: Bearer <key>" or "x-api-key: <key>".', 'authentication_error', 'admin_key_required');
+const ADMIN_KEY_WRONG = denied(403, 'Incorrect admin key for the simulator control API.', 'permission_error', 'invalid_admin_key');
 
 const GOOGLE_PREFIXES = ['/v1beta/models/', '/v1/models/'] as const;
 
@@ -42,6 +61,8 @@ class Simulator implements Scheduler {
   readonly #startDefaults: SimModelConfig;
   readonly #seed: number;
   readonly #keys: ReadonlySet<string> | null;
+  readonly #token: KeyChecker | null;
+  readonly #adminKeys: KeyChecker | null;
   readonly registry: ModelRegistry;
   readonly log: CallLog;
   readonly sockets = new Set<Socket>();
@@ -54,6 +75,8 @@ class Simulator implements Scheduler {
     this.#startDefaults = parseModelConfig(opts.defaults ?? {}, 'defaults');
     this.#seed = opts.seed ?? 1;
     this.#keys = opts.apiKeys !== undefined ? new Set(opts.apiKeys) : null;
+    this.#token = opts.token !== undefined ? new KeyChecker([opts.token]) : null;
+    this.#adminKeys = opts.adminKeys !== undefined && opts.adminKeys.length > 0 ? new KeyChecker(opts.adminKeys) : null;
     this.registry = new ModelRegistry(this.#startModels, this.#startDefaults, Date.now());
     this.log = new CallLog(opts.callLogLimit ?? 10_000);
     this.#faultRng = seededRng(this.#seed);
@@ -107,6 +130,13 @@ class Simulator implements Scheduler {
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.#token !== null) {
+      const presented = req.headers[SIMULATOR_TOKEN_HEADER];
+      if (typeof presented !== 'string' || !this.#token.check(presented)) {
+        req.resume();
+        return void sendRendered(res, TOKEN_REQUIRED);
+      }
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -125,6 +155,13 @@ class Simulator implements Scheduler {
       if (path === '/v1beta/models') return void sendRendered(res, googleModelList(this.registry.configuredModels()));
     }
     if (path.startsWith('/_sim/')) {
+      if (this.#adminKeys !== null) {
+        const key = presentedKey(req.headers);
+        if (key === undefined || key === '' || !this.#adminKeys.check(key)) {
+          req.resume();
+          return void sendRendered(res, key === undefined || key === '' ? ADMIN_KEY_MISSING : ADMIN_KEY_WRONG);
+        }
+      }
       return readBody(req, res, (raw) => handleAdmin(this, method, path, query, raw, res));
     }
     req.resume();
@@ -208,7 +245,7 @@ class Simulator implements Scheduler {
       if (fault.type === 'reset') return void req.socket.resetAndDestroy();
       if (fault.type === 'error') {
         if (fault.kind === 'connection_error') return void req.socket.destroy();
-        call.status = sendRendered(res, dialect.error(fault.kind, turn, fault.retry_after_s));
+        call.status = sendRendered(res, dialect.error(fault.kind, turn, { retryAfterS: fault.retry_after_s, message: fault.message, headers: req.headers }));
         return;
       }
     }
@@ -225,20 +262,29 @@ class Simulator implements Scheduler {
 
 function readBody(req: IncomingMessage, res: ServerResponse, done: (raw: string) => void): void {
   collectBody(req, MAX_BODY, done, () => {
-    sendRendered(res, { status: 413, headers: TOO_LARGE_HEADERS, body: TOO_LARGE_BODY });
+    sendRendered(res, { status: 413, headers: JSON_CLOSE_HEADERS, body: TOO_LARGE_BODY });
   });
 }
 
 /**
  * Starts a provider simulator serving the real OpenAI, Anthropic and Gemini endpoints with
  * deterministic answers and injectable faults.
- * @throws SimConfigError when `models` or `defaults` is invalid (the message names the field).
+ * @throws SimConfigError when `models` or `defaults` is invalid (the message names the field),
+ *   or when `host` is not loopback and neither `adminKeys` nor `token` guards the control API.
+ * @throws ListenError when the port is taken or the host does not resolve.
  * @example
  * const sim = await startSimulator({ models: { 'gpt-4o': { faults: [{ type: 'error', kind: 'rate_limit', first_n: 2 }] } } });
  * await fetch(`${sim.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) });
  * await sim.close();
  */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<SimulatorHandle> {
+  const listenHost = bareHost(opts.host ?? '127.0.0.1');
+  if (!isLoopbackHost(listenHost) && opts.token === undefined && (opts.adminKeys === undefined || opts.adminKeys.length === 0)) {
+    throw new SimConfigError(
+      `refusing to listen on ${listenHost} without an admin key: anyone who reaches it could switch its faults through /_sim/*. ` +
+        'Set an admin key or listen on loopback (127.0.0.1, ::1 or localhost).',
+    );
+  }
   const sim = new Simulator(opts);
   const server = createServer(sim.handle);
   server.on('connection', (s: Socket) => {
@@ -247,13 +293,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   // A reset or cut socket can raise EPIPE/ECONNRESET on late writes; that is the point, not a crash.
   server.on('clientError', (_err, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, opts.port ?? 0, listenHost);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('simulator: unexpected server address');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

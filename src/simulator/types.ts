@@ -27,8 +27,12 @@ export interface SimSchedule {
 }
 
 export type SimFaultSpec =
-  /** The provider's real error response for `kind`; `retry_after_s` adds the provider's retry hint. */
-  | { type: 'error'; kind: ErrorKind; retry_after_s?: number }
+  /**
+   * The provider's real error response for `kind`; `retry_after_s` adds the provider's retry
+   * hint; `message` replaces the provider's message text (e.g. one that quotes a key, as some
+   * upstreams and proxies do), the rest of the body keeping the provider's shape.
+   */
+  | { type: 'error'; kind: ErrorKind; retry_after_s?: number; message?: string }
   /** TCP reset before any header. */
   | { type: 'reset' }
   /** Never answers; the socket stays open until the client gives up or the simulator closes. */
@@ -43,8 +47,12 @@ export type SimFaultSpec =
   | { type: 'malformed'; after_tokens?: number }
   /** Streams only: ends cleanly without [DONE] / message_stop / finishReason. */
   | { type: 'no_done' }
-  /** Streams only: a 200 stream whose first event is followed by the provider's in-band error event. */
-  | { type: 'in_band_error'; kind: ErrorKind };
+  /**
+   * Streams only: a 200 stream whose first event is followed by the provider's in-band error
+   * event; with `after_tokens`, the error follows that many content deltas instead (a failure
+   * after the answer started). `message` as for `error`.
+   */
+  | { type: 'in_band_error'; kind: ErrorKind; after_tokens?: number; message?: string };
 
 export type SimFault = SimFaultSpec & SimSchedule;
 
@@ -92,6 +100,18 @@ export interface SimulatorOptions {
   callLogLimit?: number;
   /** When set, only these keys are accepted; others get the provider's real auth error. */
   apiKeys?: string[];
+  /**
+   * When set, the control API (`/_sim/*`) needs one of these as `Authorization: Bearer <key>`
+   * or `x-api-key` (401 without a key, 403 with a wrong one). Required to listen beyond loopback.
+   */
+  adminKeys?: string[];
+  /**
+   * When set, every request must carry it in the `x-parrot-simulator-token` header (403
+   * otherwise). The gateway starts its in-process simulator with a random one, so only the
+   * gateway reaches it: its control API is then on the gateway's `/admin/simulator/*`, behind
+   * the gateway's admin key.
+   */
+  token?: string;
 }
 
 export interface SimulatorHandle {

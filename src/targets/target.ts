@@ -5,6 +5,7 @@ import type { BreakerConfig } from '../breaker/config.ts';
 import { BreakerSet, breakerSystemId } from '../breaker/registry.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import type { ErrorKind } from '../core/error-kinds.ts';
+import { DEFAULT_MAX_IN_FLIGHT, LocalLimit } from './local-limit.ts';
 import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.ts';
 import { TargetStats } from './stats.ts';
 
@@ -32,6 +33,7 @@ export interface TargetSnapshot {
   stats: ReturnType<TargetStats['toJSON']>;
   p95LatencyMs: number | null;
   recoveryProbe: boolean;
+  local: { inFlight: number; waiting: number; maxInFlight: number; refusedInFlight: number; refusedWait: number };
 }
 
 /**
@@ -63,13 +65,17 @@ export interface TargetOptions {
   retryBudget: { maxTokens: number; ratio: number };
   /** While a breaker is open, the recovery probe's interval. */
   probeIntervalMs: number;
+  /** A target's providers[].max_in_flight (default DEFAULT_MAX_IN_FLIGHT). */
+  maxInFlight?: (key: string) => number | undefined;
+  /** Where a target that starts refusing calls at its local limit writes a line. */
+  log?: (line: string) => void;
 }
 
 /**
  * The one owner of a target's (provider + model) resilience state, shared by every request:
  * its breakers (one per distinct X-Circuit-Breaker config, all fed by the target's one outcome
- * stream), its retry budget, its statistics, and its probes (active health checks, and the
- * recovery probe while a breaker is open). Its model health actor is fed from here, so what
+ * stream), its retry budget, its statistics, its probes (active health checks, and the
+ * recovery probe while a breaker is open), and the gateway's own limit on calls to it. Its model health actor is fed from here, so what
  * health shows is what routing does.
  */
 export class Target implements TargetState {
@@ -79,6 +85,8 @@ export class Target implements TargetState {
   readonly breakers: BreakerSet;
   readonly budget: RetryBudget;
   readonly stats = new TargetStats();
+  /** The gateway's own limit on calls to the target (which no breaker hears of). */
+  readonly local: LocalLimit;
   readonly #system: TargetSystem;
   readonly #probeIntervalMs: number;
   /** Set by active health checks (X-Failover-Config): true while they find the target down. */
@@ -96,6 +104,7 @@ export class Target implements TargetState {
     this.#system = system;
     this.#probeIntervalMs = opts.probeIntervalMs;
     this.budget = new RetryBudget(opts.retryBudget);
+    this.local = new LocalLimit(key, opts.maxInFlight?.(key) ?? DEFAULT_MAX_IN_FLIGHT, opts.log);
     this.breakers = new BreakerSet({
       target: key,
       defaultConfig: opts.defaultBreaker,
@@ -170,6 +179,13 @@ export class Target implements TargetState {
       stats: this.stats.toJSON(),
       p95LatencyMs: this.stats.latencyQuantile(0.95),
       recoveryProbe: this.#recovery !== undefined,
+      local: {
+        inFlight: this.local.inFlight,
+        waiting: this.local.waiting,
+        maxInFlight: this.local.maxInFlight,
+        refusedInFlight: this.local.refusedInFlight,
+        refusedWait: this.local.refusedWait,
+      },
     };
   }
 

@@ -69,6 +69,20 @@ describe('configuration', () => {
     );
   });
 
+  it('resilience.failover.triggers: any_error by default; a list of kinds, content_filter only when listed', () => {
+    const failover = (triggers?: unknown) => ({ ...minimal, resilience: { failover: triggers === undefined ? {} : { triggers } } });
+    expect(configFromObject(failover(), { env: {} }).resilience.policy.failover.triggers).toEqual(['any_error']);
+    expect(configFromObject(failover(['any_error', 'content_filter']), { env: {} }).resilience.policy.failover.triggers).toEqual(['any_error', 'content_filter']);
+    expect(errorOf(() => configFromObject(failover(['any_error', 'filtered']), { env: {} }))).toBe(
+      'config inline: resilience.failover.triggers[1]: unknown error kind "filtered" (expected one of: timeout, rate_limit, quota_exceeded, model_overloaded, server_error, connection_error, context_length_exceeded, content_filter, auth_error, bad_request, any_error)',
+    );
+    expect(errorOf(() => configFromObject(failover([]), { env: {} }))).toBe('config inline: resilience.failover.triggers: expected at least 1 error kind');
+    expect(errorOf(() => configFromObject(failover(['bad_request']), { env: {} }))).toBe(
+      'config inline: resilience.failover.triggers[0]: error kind "bad_request" never fails over (the client\'s own error)',
+    );
+    expect(errorOf(() => configFromObject(failover('any_error'), { env: {} }))).toBe('config inline: resilience.failover.triggers: expected an array');
+  });
+
   it('rejects a bad PORT', () => {
     expect(errorOf(() => configFromObject(minimal, { env: { PORT: 'eighty' } }))).toBe('PORT: not a port number: "eighty"');
   });

@@ -13,7 +13,8 @@ import { MODEL, PROVIDERS, type Outcome } from './harness.ts';
 type Headers = Record<string, string>;
 
 const json = (v: unknown): string => JSON.stringify(v);
-const TRIGGERS: readonly ErrorTrigger[] = [...ERROR_KINDS, 'any_error'];
+/** Failover triggers: bad_request never fails over, so naming it is a 400. */
+const TRIGGERS: readonly ErrorTrigger[] = [...ERROR_KINDS.filter((k) => k !== 'bad_request'), 'any_error'];
 
 /** Merge optional header groups into one header object. */
 const merge = (...parts: Headers[]): Headers => Object.assign({}, ...parts);
@@ -38,9 +39,9 @@ const fallback = (provider: string) =>
     )
     .map((f) => ({ ...f, provider, model: MODEL }));
 
-/** X-Failover-Config: a primary and 1-3 fallbacks on distinct providers. */
+/** X-Failover-Config: a primary and 0-3 fallbacks on distinct providers. */
 const advancedChain: fc.Arbitrary<Headers> = fc
-  .uniqueArray(fc.constantFrom(...PROVIDERS), { minLength: 2, maxLength: 4 })
+  .uniqueArray(fc.constantFrom(...PROVIDERS), { minLength: 1, maxLength: 4 })
   .chain(([primary, ...rest]) =>
     fc.record({
       fallbacks: fc.tuple(...rest.map(fallback)),
@@ -194,6 +195,8 @@ export const outcome: fc.Arbitrary<Outcome> = fc.oneof(
 /** One run: requests (each after a random clock advance, so they may overlap) over one script. */
 export interface Scenario {
   attemptTimeoutMs: number;
+  /** The config's resilience.failover.triggers: what moves a request along a chain without triggers. */
+  chainTriggers: readonly ErrorTrigger[];
   /** The config's default breaker. */
   breaker: Record<string, unknown>;
   budgetTokens: number;
@@ -209,15 +212,28 @@ const gap = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40_000 }));
  * A client usually sends the same policy headers on every request (its profile); some
  * requests carry their own. Breakers then see a stream of outcomes under one config.
  */
-export const scenario: fc.Arbitrary<Scenario> = fc
+export const scenario: fc.Arbitrary<Scenario> = scenarioOf(outcome);
+
+/** Scenarios whose upstreams often refuse with content_filter (a rare kind in `scenario`). */
+export const refusalScenario: fc.Arbitrary<Scenario> = scenarioOf(
+  fc.oneof(
+    { weight: 1, arbitrary: outcome },
+    { weight: 1, arbitrary: outcomeDelay.map((delayMs): Outcome => ({ type: 'error', kind: 'content_filter', delayMs })) },
+  ),
+);
+
+function scenarioOf(upstream: fc.Arbitrary<Outcome>): fc.Arbitrary<Scenario> {
+  return fc
   .record({
     attemptTimeoutMs: fc.integer({ min: 50, max: 20_000 }),
+    chainTriggers: fc.constantFrom<readonly ErrorTrigger[]>(['any_error'], ['any_error', 'content_filter'], ['timeout', 'content_filter']),
     breaker: breakerFields,
     budgetTokens: fc.integer({ min: 0, max: 10 }),
     profile: policyHeaders,
     requests: fc.array(fc.record({ gapMs: gap, own: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: policyHeaders }) }), { minLength: 1, maxLength: 10 }),
-    script: fc.array(outcome, { maxLength: 60 }),
+    script: fc.array(upstream, { maxLength: 60 }),
     probeScript: fc.array(outcome, { maxLength: 20 }),
     seed: fc.nat(),
   })
   .map(({ profile, requests, ...rest }) => ({ ...rest, requests: requests.map((r) => ({ gapMs: r.gapMs, headers: r.own ?? profile })) }));
+}

@@ -56,6 +56,13 @@ describe('the orchestration checks catch a broken orchestrator', () => {
     expect(() => checkNonRetryable(h)).toThrow('attempt 1 failed with context_length_exceeded on step 0, then attempt 2 went to step 0');
   });
 
+  it('non-retryable: a decider that fails a content_filter refusal over to an any_error fallback', async () => {
+    const chain = '{"primary":{"provider":"p0","model":"m"},"fallbacks":[{"trigger":"any_error","provider":"p1","model":"m"}]}';
+    const h = await run([err('content_filter')], { 'x-failover-config': chain }, () => ({ action: 'next', stepIndex: 1 }));
+    expect(h.calls.map((c) => c.provider)).toEqual(['p0', 'p1']);
+    expect(() => checkNonRetryable(h)).toThrow('attempt 1 was refused by the content filter, then attempt 2 went to step 1, whose trigger ["any_error"] does not name content_filter');
+  });
+
   it('breaker gate, deadline and revisits: doctored records of a real run', async () => {
     const h = await run([err('server_error'), { type: 'ok', delayMs: 0 }], { 'x-failover-providers': 'p0,p1', 'x-request-timeout-ms': '1000' });
     for (const check of [checkBreakerGate, checkDeadline, checkNoRevisit]) check(h);

@@ -134,7 +134,9 @@ const NOT_ON_SAME_STEP: ReadonlySet<ErrorKind> = new Set(['context_length_exceed
 
 /**
  * bad_request ends the request with that error (no retry, no failover);
- * context_length_exceeded and content_filter are never retried on the same step.
+ * context_length_exceeded and content_filter are never retried on the same step; a
+ * content_filter refusal moves on only to a step whose trigger (or, for a step without one,
+ * the config's resilience.failover.triggers) names content_filter: `any_error` does not.
  */
 export function checkNonRetryable(h: Harness): void {
   for (const rec of h.requests) {
@@ -149,6 +151,10 @@ export function checkNonRetryable(h: Harness): void {
       }
       if (NOT_ON_SAME_STEP.has(a.record.kind!) && next !== undefined && next.record.step <= a.record.step) {
         fail(rec, `attempt ${a.record.attempt} failed with ${a.record.kind} on step ${a.record.step}, then attempt ${next.record.attempt} went to step ${next.record.step}`);
+      }
+      const nextTrigger = next === undefined ? undefined : (rec.steps[next.record.step].trigger ?? rec.policy.failover.triggers);
+      if (a.record.kind === 'content_filter' && next !== undefined && !nextTrigger!.includes('content_filter')) {
+        fail(rec, `attempt ${a.record.attempt} was refused by the content filter, then attempt ${next.record.attempt} went to step ${next.record.step}, whose trigger ${JSON.stringify(nextTrigger)} does not name content_filter`);
       }
     });
   }

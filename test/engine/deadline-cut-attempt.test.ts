@@ -35,7 +35,7 @@ describe('an attempt cut by the request deadline', () => {
       await h.advance(0);
       // The open breaker refuses p0 without a call.
       expect(h.calls).toHaveLength(1);
-      expect(second.out?.attempts.map((a) => a.skipped ?? false)).toEqual([true]);
+      expect(second.out?.attempts.map((a) => a.skipped ?? false)).toEqual(['circuit_open']);
     } finally {
       h.stop();
     }
@@ -71,7 +71,7 @@ describe('an attempt cut by the request deadline', () => {
       // (still half-open, next request is the trial), a half-open refusal is wrong here.
       const next = h.start({});
       await h.advance(0);
-      expect([breakerState(h, 'p0'), next.out?.attempts[0].skipped ?? false]).not.toEqual(['half_open', true]);
+      expect([breakerState(h, 'p0'), next.out?.attempts[0].skipped ?? false]).not.toEqual(['half_open', 'circuit_open']);
       // Released, not reported: the next request is the new trial, let through to p0.
       expect(next.out?.attempts[0].skipped ?? false).toBe(false);
       expect(h.calls.map((c) => [c.request, c.breaker, c.holdsTrial])).toEqual([[0, 'closed', false], [1, 'half_open', true], [2, 'half_open', true]]);

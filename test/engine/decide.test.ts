@@ -8,15 +8,16 @@ import { RetryBudget } from '../../src/targets/retry-budget.ts';
 import { adapterFor } from '../../src/providers/adapters.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import { UpstreamError, type SkipReason } from '../../src/core/upstream-error.ts';
-import type { ErrorKind } from '../../src/core/error-kinds.ts';
+import type { ErrorKind, ErrorTrigger } from '../../src/core/error-kinds.ts';
 
-const config = configFromObject({ ...DEFAULT_CONFIG, resilience: { retry_budget: { max_tokens: 2 } } }, { env: {} });
+const config = configFromObject({ ...DEFAULT_CONFIG, resilience: { retry_budget: { max_tokens: 2 }, failover: { providers: ['openai', 'anthropic', 'google'] } } }, { env: {} });
 const routes = new RouteTable(config, adapterFor);
-const ctx = { providers: routes.providerNames, defaults: config.resilience.policy };
+const ctx = { providers: routes.providerNames, models: routes.modelNames, defaults: config.resilience.policy };
 
-/** The decision for the requested chain, with the target's retry budget spent as the runtime spends it. */
-function decider(headers: Record<string, string>, latency: Record<string, number> = {}) {
-  const policy = parsePolicy(headers, ctx);
+/** The decision for the requested chain, with the target's retry budget spent as the runtime spends it. `triggers` replaces the config's resilience.failover.triggers. */
+function decider(headers: Record<string, string>, latency: Record<string, number> = {}, triggers?: readonly ErrorTrigger[]) {
+  const defaults = triggers === undefined ? ctx.defaults : { ...ctx.defaults, failover: { ...ctx.defaults.failover, triggers } };
+  const policy = parsePolicy(headers, { ...ctx, defaults });
   const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', policy);
   const budgets = new Map<string, RetryBudget>();
   const budgetOf = (key: string) => budgets.get(key) ?? budgets.set(key, new RetryBudget(config.resilience.retryBudget)).get(key)!;
@@ -30,6 +31,7 @@ function decider(headers: Record<string, string>, latency: Record<string, number
         stepAttempts: o.stepAttempts ?? 1,
         remainingMs: o.remainingMs ?? 60_000,
         retry: policy.retry,
+        chainTriggers: policy.failover.triggers,
         latencyOf: (i) => latency[steps[i].provider] ?? null,
         budgetLeft: budget.hasToken(),
       },
@@ -76,6 +78,35 @@ describe('the retry-or-failover decision', () => {
     expect(d(0, 'server_error')).toEqual({ action: 'next', stepIndex: 2 });
     expect(d(0, 'context_length_exceeded')).toEqual({ action: 'next', stepIndex: 3 });
     expect(d(2, 'timeout')).toEqual({ action: 'next', stepIndex: 3 });
+  });
+
+  it('never fails a content_filter refusal over on any_error; only a trigger naming it does', () => {
+    expect(decider({ 'x-failover-config': ADVANCED })(0, 'content_filter')).toEqual({ action: 'fail' });
+    const named = JSON.stringify({
+      primary: { provider: 'openai', model: 'gpt-4-turbo-preview' },
+      fallbacks: [
+        { trigger: 'any_error', provider: 'anthropic', model: 'claude-3-opus' },
+        { trigger: ['timeout', 'content_filter'], provider: 'google', model: 'gemini-pro' },
+      ],
+    });
+    expect(decider({ 'x-failover-config': named })(0, 'content_filter')).toEqual({ action: 'next', stepIndex: 2 });
+    expect(decider({ 'x-failover-config': named })(0, 'server_error')).toEqual({ action: 'next', stepIndex: 1 });
+  });
+
+  it('a chain without triggers (X-Failover-Providers, the default chain) fails content_filter over only when the config lists it', () => {
+    expect(decider({ 'x-failover-providers': 'openai,anthropic' })(0, 'content_filter')).toEqual({ action: 'fail' });
+    expect(decider({})(0, 'content_filter')).toEqual({ action: 'fail' });
+    expect(decider({ 'x-failover-providers': 'openai,anthropic' }, {}, ['any_error', 'content_filter'])(0, 'content_filter')).toEqual({ action: 'next', stepIndex: 1 });
+    expect(decider({}, {}, ['content_filter'])(0, 'content_filter')).toEqual({ action: 'next', stepIndex: 1 });
+    // The config's list is the whole rule for such a chain: a kind it leaves out stays on the step.
+    expect(decider({}, {}, ['content_filter'])(0, 'context_length_exceeded')).toEqual({ action: 'fail' });
+  });
+
+  it('"fallbacks": [] is the primary alone: a failure is retried there as the policy allows, never failed over', () => {
+    const none = JSON.stringify({ primary: { provider: 'openai', model: 'gpt-4-turbo-preview' }, fallbacks: [] });
+    const d = decider({ 'x-failover-config': none, 'x-retry-strategy': 'fixed', 'x-retry-delay-ms': '100' });
+    expect(d(0, 'server_error', { stepAttempts: 1 })).toEqual({ action: 'retry', delayMs: 50 });
+    expect(d(0, 'context_length_exceeded')).toEqual({ action: 'fail' });
   });
 
   it('a skipped primary makes every later fallback eligible, whatever its trigger', () => {

@@ -7,7 +7,7 @@ import type { Decision, FlowOutput } from '../../src/core/flow.ts';
 import { ResponseCache } from '../../src/cache/response-cache.ts';
 import { configFromObject } from '../../src/config/load.ts';
 import type { GatewayConfig } from '../../src/config/types.ts';
-import type { ErrorKind } from '../../src/core/error-kinds.ts';
+import type { ErrorKind, ErrorTrigger } from '../../src/core/error-kinds.ts';
 import type { ChatCompletion, ChatRequest } from '../../src/core/openai-types.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 import type { FailureFacts } from '../../src/decisions/after-failure.ts';
@@ -20,6 +20,7 @@ import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../../src/policy/types.ts';
 import { adapterFor } from '../../src/providers/adapters.ts';
 import type { AttemptResult, Transport } from '../../src/providers/transport.ts';
+import type { SentStamp } from '../../src/providers/call-tracking.ts';
 import type { ProviderAdapter, TranslateContext } from '../../src/providers/types.ts';
 
 /**
@@ -77,6 +78,8 @@ export interface HarnessOptions {
   retryBudget: { maxTokens: number; ratio: number };
   /** The config's default breaker (resilience.breaker, X-Circuit-Breaker fields). */
   breaker?: Record<string, unknown>;
+  /** The config's resilience.failover.triggers (default: any_error). */
+  chainTriggers?: readonly ErrorTrigger[];
   script: readonly Outcome[];
   /** What the active health probes (X-Failover-Config) get, in order; then success. */
   probeScript?: readonly Outcome[];
@@ -91,12 +94,16 @@ export interface HarnessOptions {
 export { seededRng };
 
 /** Four openai-compatible providers on unreachable URLs, each serving model `m`. */
-export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>): GatewayConfig {
+export function testConfig(requestTimeoutMs = 30_000, attemptTimeoutMs = 60_000, breaker?: Record<string, unknown>, chainTriggers?: readonly ErrorTrigger[]): GatewayConfig {
   return configFromObject(
     {
       server: { request_timeout_ms: requestTimeoutMs },
       providers: PROVIDERS.map((name) => ({ name, type: 'openai-compatible', base_url: `http://127.0.0.1:9/${name}/v1`, models: [MODEL] })),
-      resilience: { failover: { enabled: true, providers: [] }, attempt_timeout_ms: attemptTimeoutMs, ...(breaker ? { breaker } : {}) },
+      resilience: {
+        failover: { enabled: true, providers: [], ...(chainTriggers ? { triggers: [...chainTriggers] } : {}) },
+        attempt_timeout_ms: attemptTimeoutMs,
+        ...(breaker ? { breaker } : {}),
+      },
     },
     { env: {} },
   );
@@ -113,7 +120,7 @@ const COMPLETION: ChatCompletion = Object.freeze({
 /** The runtime and the chat service, built the way src/gateway.ts builds them, around `transport`. */
 export function buildEngine(
   config: GatewayConfig,
-  transport: Pick<Transport, 'call'>,
+  transport: Pick<Transport, 'call' | 'probe'>,
   clock: SimulatedClock,
   retryBudget: { maxTokens: number; ratio: number },
   extra: { rng?: () => number; decide?: (facts: FailureFacts) => Decision } = {},
@@ -167,15 +174,18 @@ export class Harness {
 
   constructor(opts: HarnessOptions) {
     this.#opts = opts;
-    const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker);
-    const built = buildEngine(config, { call: (a, r, c, s) => this.#call(a, r, c, s) }, this.clock, opts.retryBudget, {
-      rng: seededRng(opts.seed),
-      ...(opts.decide ? { decide: opts.decide } : {}),
-    });
+    const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker, opts.chainTriggers);
+    const built = buildEngine(
+      config,
+      { call: (a, r, c, s, _counts, sent) => this.#call(a, r, c, s, sent), probe: (a, r, c, s) => this.#call(a, r, c, s) },
+      this.clock,
+      opts.retryBudget,
+      { rng: seededRng(opts.seed), ...(opts.decide ? { decide: opts.decide } : {}) },
+    );
     this.engine = built.runtime;
     this.#chat = built.chat;
     this.#hub = built.hub;
-    this.#ctx = { providers: built.routes.providerNames, defaults: config.resilience.policy };
+    this.#ctx = { providers: built.routes.providerNames, models: built.routes.modelNames, defaults: config.resilience.policy };
   }
 
   /** Starts one client request with these policy headers, through the entry point src/http/chat.ts calls. */
@@ -245,7 +255,9 @@ export class Harness {
     return min;
   }
 
-  #call(_adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
+  #call(_adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, sent?: SentStamp): Promise<AttemptResult> {
+    // This upstream has every request at once: no local wait.
+    if (sent !== undefined) sent.sentAt = this.clock.now();
     if (req.user === undefined) {
       this.probeCalls.push(`${ctx.target.name}/${ctx.model}`);
       const probe = this.#opts.probeScript?.[this.#nextProbe++] ?? { type: 'ok', delayMs: 0 };

@@ -41,11 +41,13 @@ describe('engine memory', () => {
       let calls = 0;
       // Every 10th call to p0 fails, so failover, breaker trips, skips and half-open trials all happen.
       const transport = {
-        call: (_a: unknown, _r: unknown, ctx: TranslateContext): Promise<AttemptResult> =>
-          ctx.target.name === 'p0' && ++calls % 10 === 0 ? Promise.reject(new UpstreamError({ kind: 'server_error', message: 'scripted' })) : Promise.resolve(OK),
+        call: (_a: unknown, _r: unknown, ctx: TranslateContext, _s: unknown, _c: unknown, sent: { sentAt: number }): Promise<AttemptResult> => {
+          sent.sentAt = clock.now(); // the upstream has it at once
+          return ctx.target.name === 'p0' && ++calls % 10 === 0 ? Promise.reject(new UpstreamError({ kind: 'server_error', message: 'scripted' })) : Promise.resolve(OK);
+        },
       };
       const { runtime, chat, hub } = buildEngine(config, transport as never, clock, config.resilience.retryBudget, { rng: seededRng(1) });
-      const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: runtime.routes.providerNames, defaults: config.resilience.policy });
+      const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: runtime.routes.providerNames, models: runtime.routes.modelNames, defaults: config.resilience.policy });
       const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'hi' }] };
       const outcomes = { ok: 0, failed: 0, skipped: 0 };
 

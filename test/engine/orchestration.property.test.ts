@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scenario, type Scenario } from './arbitraries.ts';
+import { refusalScenario, scenario, type Scenario } from './arbitraries.ts';
 import {
   attemptsOf,
   callsOf,
@@ -38,6 +38,7 @@ async function simulate(s: Scenario): Promise<Harness> {
     requestTimeoutMs: 30_000,
     retryBudget: { maxTokens: s.budgetTokens, ratio: 0.2 },
     breaker: s.breaker,
+    chainTriggers: s.chainTriggers,
     script: s.script,
     probeScript: s.probeScript,
     seed: s.seed,
@@ -124,6 +125,28 @@ describe('request orchestration (properties)', () => {
       runs,
     );
     expect(Object.values(seen).every((n) => n > 0)).toBe(true);
+  });
+
+  it('fails a content_filter refusal over only to a step whose trigger (or the chain\'s) names content_filter', async () => {
+    // Refusals with a later step in the chain: the request stopped there, or moved on.
+    const seen = { stopped: 0, failedOver: 0 };
+    await fc.assert(
+      fc.asyncProperty(refusalScenario, async (s) => {
+        const h = await simulate(s);
+        checkNonRetryable(h);
+        for (const rec of h.requests) {
+          const attempts = attemptsOf(h, rec);
+          attempts.forEach((a, i) => {
+            if (a.call === undefined || a.record.kind !== 'content_filter' || a.record.step === rec.steps.length - 1) return;
+            if (attempts[i + 1] === undefined) seen.stopped++;
+            else seen.failedOver++;
+          });
+        }
+      }),
+      runs,
+    );
+    expect(seen.stopped).toBeGreaterThan(0);
+    expect(seen.failedOver).toBeGreaterThan(0);
   });
 
   it('never revisits an earlier step after failing over', async () => {

@@ -9,7 +9,7 @@ import { GatewayError } from '../../src/core/openai-error.ts';
 
 const config = configFromObject({ ...DEFAULT_CONFIG, providers: [...DEFAULT_CONFIG.providers!, { name: 'local', type: 'openai-compatible', base_url: 'http://127.0.0.1:1/v1', models: ['llama3'] }] }, { env: {} });
 const routes = new RouteTable(config, adapterFor);
-const ctx = { providers: routes.providerNames, defaults: config.resilience.policy };
+const ctx = { providers: routes.providerNames, models: routes.modelNames, defaults: config.resilience.policy };
 const plan = (model: string, headers: Record<string, string> = {}) =>
   buildPlan(routes, routes.resolve(model)!, model, parsePolicy(headers, ctx)).map((s) => `${s.provider}/${s.model}`);
 

@@ -61,7 +61,7 @@ describe('the HTTP API with keys configured', () => {
     const noMessages = await post(JSON.stringify({ model: 'gpt-3.5-turbo' }));
     expect(noMessages.status).toBe(400);
     expect(await json(noMessages)).toEqual({
-      error: { message: "'messages' is a required property and must be an array.", type: 'invalid_request_error', param: 'messages', code: null },
+      error: { message: "Missing required parameter: 'messages'.", type: 'invalid_request_error', param: 'messages', code: 'missing_required_parameter' },
     });
     const badRole = await post(JSON.stringify({ model: 'gpt-3.5-turbo', messages: [{ role: 'wizard', content: 'x' }] }));
     expect(((await json(badRole)) as { error: { param: string } }).error.param).toBe('messages[0].role');
@@ -170,6 +170,28 @@ describe('simulator control through the gateway', () => {
       expect(bad.status).toBe(400);
       const { calls } = (await (await fetch(`${gw.url}/admin/simulator/calls?model=gpt-3.5-turbo`)).json()) as { calls: Array<{ status: number }> };
       expect(calls.map((c) => c.status)).toEqual([503]);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('POST /admin/simulator/reset works with no body (as curl -X POST sends it), and clears faults and the call log', async () => {
+    const gw = await startTestGateway({ resilience: { retry: { max_retries: 0 }, failover: { enabled: false } } });
+    try {
+      gw.simulator!.setModel('gpt-3.5-turbo', { faults: [{ type: 'error', kind: 'server_error' }] });
+      const failed = (await sdkClient(gw).chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e)) as { status: number };
+      expect(failed.status).toBe(502);
+      const reset = await fetch(`${gw.url}/admin/simulator/reset`, { method: 'POST' });
+      expect([reset.status, await reset.json()]).toEqual([200, { ok: true }]);
+      expect(gw.simulator!.calls()).toEqual([]);
+      await sdkClient(gw).chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] });
+      expect(gw.simulator!.calls().map((c) => c.status)).toEqual([200]);
+      // A PUT needs a model config: an empty one is the gateway's 400 in OpenAI's shape.
+      const empty = await fetch(`${gw.url}/admin/simulator/models/gpt-3.5-turbo`, { method: 'PUT' });
+      expect([empty.status, await empty.json()]).toEqual([
+        400,
+        { error: { message: 'We could not parse the JSON body of your request: the body is empty.', type: 'invalid_request_error', param: null, code: 'invalid_json' } },
+      ]);
     } finally {
       await gw.close();
     }

@@ -1,48 +1,62 @@
 import { describe, expect, it } from 'vitest';
 import { assign, createActor, fromPromise, SimulatedClock } from 'xstate';
-import { failoverMachine, type FailoverAttemptInput, type FailoverInput } from '../../machines/failover.machine.ts';
+import { failoverMachine, type FailoverAttemptInput, type FailoverContext, type FailoverInput } from '../../machines/failover.machine.ts';
+import { clockProvisions, newActivity, type LiveRequest } from '../../src/serve/flow-runtime.ts';
 import { AttemptFailure, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type ResultRef } from '../../src/core/flow.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 
-type Entry = { ok: true; result?: Partial<ResultRef>; latencyMs?: number } | { ok: false; kind: ErrorKind; skipped?: 'circuit_open'; latencyMs?: number } | 'hang';
-
-interface DecideView {
-  stepIndex: number;
-  stepAttempts: number;
-  steps: readonly unknown[];
-  lastError: UpstreamError | null;
-  elapsedMs: number;
-  deadlineMs: number;
-}
+type Entry =
+  | { ok: true; result?: Partial<ResultRef>; latencyMs?: number }
+  | { ok: false; kind: ErrorKind; skipped?: 'circuit_open'; latencyMs?: number }
+  | 'hang'
+  | 'manual';
 
 /**
- * The failover machine with scripted attempts (one entry per attempt), provided the way the
- * runtime provides it (src/serve/flow-runtime.ts), on a simulated clock.
+ * The failover machine with scripted attempts (one entry per attempt), provided with the
+ * runtime's own clock provisions (src/serve/flow-runtime.ts) on a simulated clock. An attempt
+ * is sent to its upstream at once unless `autoSend` is false (then the test stamps it, as
+ * the transport does when a local connection frees up).
  */
 function harness(
   script: Entry[],
-  opts: Partial<Omit<FailoverInput, 'steps'>> & { steps?: number; prefillFrom?: number; decide?: (c: DecideView) => Decision; primaryOpen?: boolean; cached?: boolean } = {},
+  opts: Partial<Omit<FailoverInput, 'steps'>> & {
+    steps?: number;
+    prefillFrom?: number;
+    queueTimeoutMs?: number;
+    autoSend?: boolean;
+    decide?: (c: FailoverContext) => Decision;
+    primaryOpen?: boolean;
+    cached?: boolean;
+  } = {},
 ) {
   const clock = new SimulatedClock();
   const reports: Array<Pick<AttemptRecord, 'provider' | 'ok' | 'kind' | 'latencyMs' | 'skipped'>> = [];
   const started: FailoverAttemptInput[] = [];
   const aborted: number[] = [];
-  const activity = { lastChunkAt: 0 };
+  const answers: Array<() => void> = [];
   let streamAborts = 0;
+  const live = { requestId: 'r1', startedAt: 0, activity: newActivity() } as LiveRequest;
+  const clocked = clockProvisions(() => clock.now(), () => live);
   const machine = failoverMachine.provide({
     actors: {
       attempt: fromPromise<AttemptSuccess, FailoverAttemptInput>(({ input, signal }) => {
         started.push(input);
         const entry = script[input.attempt - 1];
         signal.addEventListener('abort', () => aborted.push(input.attempt));
+        if (opts.autoSend !== false) send(input.attempt);
+        const since = () => clock.now() - (live.activity.sentAt >= 0 ? live.activity.sentAt : live.activity.attemptStartedAt);
+        const ok = (result: Partial<ResultRef> = {}, latencyMs?: number): AttemptSuccess => {
+          live.activity.lastChunkAt = clock.now();
+          return { result: { type: 'completion', complete: true, attempt: input.attempt, ...result }, latencyMs: latencyMs ?? since() };
+        };
         if (entry === 'hang' || entry === undefined) return new Promise(() => {});
+        if (entry === 'manual') return new Promise((resolve) => answers.push(() => resolve(ok())));
         if (!entry.ok) {
           const error = new UpstreamError({ kind: entry.kind, message: entry.kind, ...(entry.skipped ? { skipped: entry.skipped } : {}) });
-          return Promise.reject(new AttemptFailure(error, entry.latencyMs ?? 0));
+          return Promise.reject(new AttemptFailure(error, entry.latencyMs ?? since()));
         }
-        activity.lastChunkAt = clock.now();
-        return Promise.resolve({ result: { type: 'completion', complete: true, attempt: input.attempt, ...entry.result }, latencyMs: entry.latencyMs ?? 0 });
+        return Promise.resolve(ok(entry.result, entry.latencyMs));
       }),
       cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async () => {
         if (!opts.cached) throw new Error('miss');
@@ -50,6 +64,7 @@ function harness(
       }),
     },
     actions: {
+      ...clocked.actions,
       report: (_, params: { record: AttemptRecord }) => {
         const r = params.record;
         reports.push({ provider: r.provider, ok: r.ok, kind: r.kind, latencyMs: r.latencyMs, ...(r.skipped ? { skipped: r.skipped } : {}) });
@@ -59,19 +74,15 @@ function harness(
         streamAborts++;
       },
     },
-    guards: {
-      primaryCircuitOpen: () => opts.primaryOpen ?? true,
-      silentTooLong: ({ context }) => clock.now() - activity.lastChunkAt >= context.streamIdleTimeoutMs,
-    },
-    delays: {
-      streamIdle: ({ context }) => Math.max(1, context.streamIdleTimeoutMs - (clock.now() - activity.lastChunkAt)),
-    },
+    guards: { ...clocked.guards, primaryCircuitOpen: () => opts.primaryOpen ?? true },
+    delays: clocked.delays,
   });
   const steps = Array.from({ length: opts.steps ?? 2 }, (_, i) => ({
     provider: `p${i}`,
     model: `m${i}`,
     key: `p${i}/m${i}`,
     ...(opts.prefillFrom !== undefined && i >= opts.prefillFrom ? { prefill: true } : {}),
+    ...(opts.queueTimeoutMs !== undefined ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
   }));
   const actor = createActor(machine, {
     clock,
@@ -85,7 +96,12 @@ function harness(
       ...(opts.degradedStep ? { degradedStep: opts.degradedStep } : {}),
     },
   });
-  return { clock, actor, reports, started, aborted, activity, streamAborts: () => streamAborts };
+  /** The transport's part: the upstream got attempt `attempt` now. */
+  function send(attempt: number): void {
+    live.activity.sentAttempt = attempt;
+    live.activity.sentAt = clock.now();
+  }
+  return { clock, actor, reports, started, aborted, activity: live.activity, send, answers, streamAborts: () => streamAborts };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -138,15 +154,16 @@ describe('failover machine', () => {
     expect(output(h)).toMatchObject({ ok: true, stepIndex: 1 });
   });
 
-  it('keeps its time from events: measured attempt latencies and waited delays count toward the deadline', async () => {
-    // 600 ms failure + 300 ms backoff leave 100 ms of a 1000 ms deadline: the retry is cut there.
-    const h = harness([{ ok: false, kind: 'server_error', latencyMs: 600 }, 'hang'], {
-      deadlineMs: 1_000,
+  it('the deadline counts on the clock from the request start: failure, backoff and the retry share it', async () => {
+    // A failure and a 300 ms backoff leave 100 ms of a 400 ms deadline: the retry is cut there.
+    const h = harness([{ ok: false, kind: 'server_error' }, 'hang'], {
+      deadlineMs: 400,
       attemptTimeoutMs: 5_000,
       decide: () => ({ action: 'retry', delayMs: 300 }),
     });
     h.actor.start();
     await flush();
+    expect(h.actor.getSnapshot().value).toBe('backoff');
     h.clock.increment(300);
     expect(h.started).toHaveLength(2);
     h.clock.increment(99);
@@ -154,9 +171,8 @@ describe('failover machine', () => {
     h.clock.increment(1);
     expect(h.actor.getSnapshot().value).toBe('failed');
     const out = output(h);
-    expect(out.ok).toBe(false);
-    if (!out.ok) expect(out.error.message).toBe('request deadline of 1000 ms exceeded');
-    expect(out.attempts.map((a) => [a.kind, a.cut ?? false, a.latencyMs])).toEqual([['server_error', false, 600], ['timeout', true, 100]]);
+    if (!out.ok) expect(out.error.message).toBe('request deadline of 400 ms exceeded');
+    expect(out.attempts.map((a) => [a.kind, a.cut ?? false, a.latencyMs])).toEqual([['server_error', false, 0], ['timeout', true, 100]]);
   });
 
   it('fails with a timeout at the deadline, whatever is in flight', async () => {
@@ -209,6 +225,108 @@ describe('failover machine', () => {
       [1, 'p0', false, 'circuit_open'],
       [2, 'p1', true, false],
     ]);
+  });
+
+  describe('waiting for a local connection', () => {
+    it('the attempt limit counts from when the upstream got the request, not from the attempt start', async () => {
+      const h = harness(['hang', { ok: true }], { attemptTimeoutMs: 1_000, queueTimeoutMs: 5_000, autoSend: false });
+      h.actor.start();
+      h.clock.increment(700); // 700 ms waiting for a connection
+      h.send(1);
+      h.clock.increment(300); // 1000: the timer fires, finds the request sent 300 ms ago, re-arms for 700
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      expect(h.reports).toEqual([]);
+      h.clock.increment(699);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1); // 1700: the upstream has had it for 1000 ms
+      h.send(2);
+      await flush();
+      // A real timeout after dispatch still counts against the target, for its own 1000 ms.
+      expect(h.reports[0]).toEqual({ provider: 'p0', ok: false, kind: 'timeout', latencyMs: 1_000 });
+      expect(h.aborted).toEqual([1]);
+      expect(output(h)).toMatchObject({ ok: true, stepIndex: 1 });
+    });
+
+    it('a success reports its latency from when it was sent', async () => {
+      const h = harness(['manual'], { steps: 1, attemptTimeoutMs: 1_000, queueTimeoutMs: 5_000, autoSend: false });
+      h.actor.start();
+      await flush();
+      h.clock.increment(600);
+      h.send(1);
+      h.clock.increment(400); // the timer at 1000 re-arms
+      h.clock.increment(300);
+      h.answers[0]();
+      await flush();
+      expect(h.actor.getSnapshot().value).toBe('succeeded');
+      expect(h.reports.map((r) => r.latencyMs)).toEqual([700]);
+    });
+
+    it("waiting past the step's queue timeout is the gateway's own limit: skipped (wait_limit), on to the next step", async () => {
+      const h = harness(['hang', { ok: true }], { attemptTimeoutMs: 1_000, queueTimeoutMs: 2_500, autoSend: false });
+      h.actor.start();
+      h.clock.increment(1_000); // the attempt limit would have fired here: not sent, so nothing happens
+      h.clock.increment(1_000);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(499);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      h.send(2);
+      await flush();
+      expect(h.aborted).toEqual([1]);
+      expect(h.reports[0]).toEqual({ provider: 'p0', ok: false, kind: 'server_error', latencyMs: 2_500, skipped: 'wait_limit' });
+      const out = output(h);
+      expect(out).toMatchObject({ ok: true, stepIndex: 1 });
+      expect(out.attempts.map((a) => [a.provider, a.skipped ?? null])).toEqual([
+        ['p0', 'wait_limit'],
+        ['p1', null],
+      ]);
+    });
+
+    it('a stamp from an earlier attempt does not count as the current one sent', async () => {
+      const h = harness([{ ok: false, kind: 'server_error' }, 'hang'], { attemptTimeoutMs: 1_000, queueTimeoutMs: 3_000, autoSend: false });
+      h.actor.start();
+      h.send(1);
+      await flush(); // attempt 1 fails at once; attempt 2 starts and is not sent
+      expect(h.started.map((s) => s.attempt)).toEqual([1, 2]);
+      h.clock.increment(1_000);
+      h.clock.increment(1_000);
+      h.clock.increment(999);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      await flush();
+      expect(h.reports.map((r) => [r.provider, r.kind, r.skipped ?? null])).toEqual([
+        ['p0', 'server_error', null],
+        ['p1', 'server_error', 'wait_limit'],
+      ]);
+    });
+
+    it("the deadline running out while waiting locally fails as the gateway's limit, not as a timeout of the target", async () => {
+      const h = harness(['hang'], { steps: 1, deadlineMs: 1_500, attemptTimeoutMs: 1_000, queueTimeoutMs: 5_000, autoSend: false });
+      h.actor.start();
+      h.clock.increment(1_000);
+      h.clock.increment(499);
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      const snap = h.actor.getSnapshot();
+      expect(snap.value).toBe('failed');
+      const out = output(h);
+      expect(out.ok).toBe(false);
+      if (!out.ok) {
+        expect([out.error.kind, out.error.skipped]).toEqual(['server_error', 'wait_limit']);
+        expect(out.error.message).toBe("the request's deadline of 1500 ms ran out after 1500 ms waiting for a connection to p0/m0");
+      }
+      expect(h.reports).toEqual([{ provider: 'p0', ok: false, kind: 'server_error', latencyMs: 1_500, skipped: 'wait_limit' }]);
+      expect(h.aborted).toEqual([1]);
+    });
+
+    it('without a queue timeout, waiting is bounded by the deadline alone', async () => {
+      const h = harness(['hang'], { steps: 1, deadlineMs: 3_000, attemptTimeoutMs: 1_000, autoSend: false });
+      h.actor.start();
+      for (let t = 0; t < 2_999; t += 1_000) h.clock.increment(Math.min(1_000, 2_999 - t));
+      expect(h.actor.getSnapshot().value).toBe('attempting');
+      h.clock.increment(1);
+      expect(output(h)).toMatchObject({ ok: false, error: { skipped: 'wait_limit' } });
+    });
   });
 
   describe('the breaker fallback, when the requested target was refused by its breaker', () => {

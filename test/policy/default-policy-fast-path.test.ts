@@ -27,11 +27,14 @@ describe('a request without policy headers', () => {
 
   it('gets exactly the config defaults', () => {
     expect(parsePolicy({}, ctx)).toStrictEqual({
-      failover: { enabled: true, providers: [], maxRetries: 2, retryDelayMs: 100, advanced: undefined },
+      failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
       breaker: undefined,
       breakerFallback: 'error',
       retry: DEFAULT_RETRY_POLICY,
       requestTimeoutMs: 120_000,
+      hedging: undefined,
+      degradedMode: undefined,
+      userPriority: 'normal',
     });
   });
 
@@ -61,6 +64,10 @@ describe('a request without policy headers', () => {
       { 'x-retry-strategy': 'exponential' },
       { 'x-retry-config': '{}' },
       { 'x-request-timeout-ms': '120000' },
+      { 'x-request-hedging': 'false' },
+      { 'x-hedge-config': '{}' },
+      { 'x-degraded-mode-config': '{"triggers": ["high_latency"]}' },
+      { 'x-user-priority': 'normal' },
     ]) {
       expect(parsePolicy(h, ctx)).not.toBe(shared);
     }

@@ -6,9 +6,13 @@ import type { RequestPolicy, RetryPolicy } from '../../src/policy/types.ts';
 import {
   CIRCUIT_CONFIG,
   CUSTOM_RETRY_CONFIG,
+  DEGRADED_MODE_CONFIG,
   EXPONENTIAL_CONFIG,
   FAILOVER_CONFIG,
+  HEDGE_CONFIG,
+  REQUEST_HEDGING,
   SIMPLE_FAILOVER,
+  USER_PRIORITY,
   ctx,
 } from './seed-headers.ts';
 
@@ -26,11 +30,14 @@ const DEFAULT_RETRY: RetryPolicy = {
 /** The policy of a request with no headers, with `over` replacing whole sections. */
 function policy(over: Partial<RequestPolicy>): RequestPolicy {
   return {
-    failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 2, retryDelayMs: 100, advanced: undefined },
+    failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
     breaker: undefined,
     breakerFallback: 'error',
     retry: DEFAULT_RETRY,
     requestTimeoutMs: 120_000,
+    hedging: undefined,
+    degradedMode: undefined,
+    userPriority: 'normal',
     ...over,
   };
 }
@@ -46,6 +53,7 @@ describe('the seed examples parse to the exact policy', () => {
           maxRetries: 3,
           retryDelayMs: 100,
           advanced: undefined,
+          triggers: ['any_error'],
         },
         retry: { ...DEFAULT_RETRY, maxRetries: 3, initialDelayMs: 100 },
       }),
@@ -72,6 +80,7 @@ describe('the seed examples parse to the exact policy', () => {
             failureThreshold: 3,
             successThreshold: 2,
           },
+          triggers: ['any_error'],
         },
       }),
     );
@@ -98,7 +107,7 @@ describe('the seed examples parse to the exact policy', () => {
   it('exponential backoff', () => {
     expect(parsePolicy({ 'x-retry-strategy': 'exponential', 'x-retry-config': EXPONENTIAL_CONFIG }, ctx)).toStrictEqual(
       policy({
-        failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 5, retryDelayMs: 100, advanced: undefined },
+        failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 5, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
         retry: {
           strategy: 'exponential',
           initialDelayMs: 100,
@@ -129,6 +138,51 @@ describe('the seed examples parse to the exact policy', () => {
     );
   });
 
+  it('request hedging', () => {
+    expect(parsePolicy({ 'x-request-hedging': REQUEST_HEDGING, 'x-hedge-config': HEDGE_CONFIG }, ctx)).toStrictEqual(
+      policy({
+        hedging: {
+          enabled: true,
+          strategy: 'latency',
+          providers: ['openai', 'anthropic'],
+          delayMs: 200,
+          cancelSlower: true,
+          maxAdditionalCostUsd: 0.05,
+        },
+      }),
+    );
+  });
+
+  it('degraded mode operations, for a high-priority user', () => {
+    expect(parsePolicy({ 'x-degraded-mode-config': DEGRADED_MODE_CONFIG, 'x-user-priority': USER_PRIORITY }, ctx)).toStrictEqual(
+      policy({
+        degradedMode: {
+          enabled: true,
+          triggers: ['high_latency', 'partial_outage', 'rate_limiting'],
+          strategies: [
+            {
+              condition: 'high_latency',
+              action: 'reduce_quality',
+              config: { useModel: 'gpt-3.5-turbo', reduceMaxTokens: 0.7, disableStreaming: false, cacheAggressively: true },
+            },
+            {
+              condition: 'partial_outage',
+              action: 'feature_flags',
+              config: { disableFeatures: ['image_generation', 'code_execution'], simplifyPrompts: true, useCachedResponses: true, cacheTtlMultiplier: 10 },
+            },
+            {
+              condition: 'rate_limiting',
+              action: 'queue_and_batch',
+              config: { batchSize: 10, maxQueueTimeMs: 5000, priorityQueue: true, notifyUsers: true },
+            },
+          ],
+          userNotification: { enabled: true, message: "We're experiencing high demand. Responses may be simplified.", showStatus: true },
+        },
+        userPriority: 'high',
+      }),
+    );
+  });
+
   it('all of them on one request', () => {
     const p = parsePolicy(
       {
@@ -140,6 +194,10 @@ describe('the seed examples parse to the exact policy', () => {
         'x-circuit-breaker-fallback': 'degraded',
         'x-retry-config': CUSTOM_RETRY_CONFIG,
         'x-request-timeout-ms': '30000',
+        'x-request-hedging': 'true',
+        'x-hedge-config': HEDGE_CONFIG,
+        'x-degraded-mode-config': DEGRADED_MODE_CONFIG,
+        'x-user-priority': 'low',
       },
       ctx,
     );
@@ -147,10 +205,65 @@ describe('the seed examples parse to the exact policy', () => {
     expect([p.breaker?.errorThreshold, p.breakerFallback, p.retry.strategy, p.retry.maxRetries]).toEqual([5, 'degraded', 'custom', 3]);
     expect(p.retry.rules.map((r) => r.errorType)).toEqual(['rate_limit', 'timeout', 'server_error']);
     expect(p.requestTimeoutMs).toBe(30_000);
+    expect([p.hedging?.providers, p.degradedMode?.strategies.length, p.userPriority]).toEqual([['openai', 'anthropic'], 3, 'low']);
   });
 });
 
 describe('normalisation', () => {
+  it('"fallbacks": [] is accepted: the primary alone, no failover', () => {
+    const f = parsePolicy({ 'x-failover-config': '{"primary": {"provider": "anthropic", "model": "claude-3-opus"}, "fallbacks": []}' }, ctx).failover;
+    expect([f.enabled, f.providers, f.advanced?.primary, f.advanced?.fallbacks]).toEqual([true, ['anthropic'], { provider: 'anthropic', model: 'claude-3-opus' }, []]);
+  });
+
+  it('the default chain\'s triggers come from the config defaults', () => {
+    const defaults = { ...DEFAULT_POLICY_DEFAULTS, failover: { ...DEFAULT_POLICY_DEFAULTS.failover, triggers: ['any_error', 'content_filter'] as const } };
+    expect(parsePolicy({ 'x-failover-providers': 'openai,google' }, { ...ctx, defaults }).failover.triggers).toEqual(['any_error', 'content_filter']);
+  });
+
+  it('X-Hedge-Config alone asks for hedging; missing fields take their defaults or stay unset', () => {
+    expect(parsePolicy({ 'x-hedge-config': '{"providers": ["google"]}' }, ctx).hedging).toStrictEqual({
+      enabled: true,
+      strategy: 'latency',
+      providers: ['google'],
+      delayMs: undefined,
+      cancelSlower: true,
+      maxAdditionalCostUsd: undefined,
+    });
+  });
+
+  it('X-Request-Hedging alone (any case), or false with a config', () => {
+    expect(parsePolicy({ 'x-request-hedging': 'True' }, ctx).hedging).toStrictEqual({
+      enabled: true,
+      strategy: 'latency',
+      providers: undefined,
+      delayMs: undefined,
+      cancelSlower: true,
+      maxAdditionalCostUsd: undefined,
+    });
+    const off = parsePolicy({ 'x-request-hedging': 'false', 'x-hedge-config': '{"strategy": "first-success", "cancel_slower": false}' }, ctx).hedging;
+    expect([off?.enabled, off?.strategy, off?.cancelSlower]).toEqual([false, 'first-success', false]);
+  });
+
+  it('a minimal degraded-mode config: enabled, no strategies, no notification', () => {
+    expect(parsePolicy({ 'x-degraded-mode-config': '{"triggers": ["partial_outage"]}' }, ctx).degradedMode).toStrictEqual({
+      enabled: true,
+      triggers: ['partial_outage'],
+      strategies: [],
+      userNotification: undefined,
+    });
+  });
+
+  it('a strategy without config gets every config field unset', () => {
+    const d = parsePolicy({ 'x-degraded-mode-config': '{"triggers": ["rate_limiting"], "strategies": [{"condition": "rate_limiting", "action": "queue_and_batch"}]}' }, ctx).degradedMode;
+    expect(d?.strategies).toStrictEqual([
+      { condition: 'rate_limiting', action: 'queue_and_batch', config: { batchSize: undefined, maxQueueTimeMs: undefined, priorityQueue: undefined, notifyUsers: undefined } },
+    ]);
+  });
+
+  it.each(['high', 'normal', 'low'] as const)('X-User-Priority: %s', (priority) => {
+    expect(parsePolicy({ 'x-user-priority': priority }, ctx).userPriority).toBe(priority);
+  });
+
   it('a single trigger string becomes a one-element list', () => {
     const cfg = '{"primary": {"provider": "openai", "model": "a"}, "fallbacks": [{"trigger": "timeout", "provider": "google", "model": "b"}]}';
     expect(parsePolicy({ 'x-failover-config': cfg }, ctx).failover.advanced?.fallbacks).toStrictEqual([

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/core/openai-error.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
-import { CUSTOM_RETRY_CONFIG, FAILOVER_CONFIG, ctx } from './seed-headers.ts';
+import { CUSTOM_RETRY_CONFIG, DEGRADED_MODE_CONFIG, FAILOVER_CONFIG, HEDGE_CONFIG, ctx } from './seed-headers.ts';
 
 /** The error parsePolicy threw, as the client would see it. */
 function rejection(headers: IncomingHttpHeaders): { status: number; body: unknown } {
@@ -57,6 +57,11 @@ describe('plain headers', () => {
     ['X-Retry-Strategy', 'random', 'expected one of: exponential, linear, fixed, custom'],
     ['X-Retry-Strategy', 'Exponential', 'expected one of: exponential, linear, fixed, custom'],
     ['X-Circuit-Breaker-Fallback', 'retry', 'expected one of: error, cache, degraded'],
+    ['X-Request-Hedging', 'yes', 'expected "true" or "false"'],
+    ['X-Request-Hedging', '', 'expected "true" or "false"'],
+    ['X-User-Priority', 'urgent', 'expected one of: high, normal, low'],
+    ['X-User-Priority', 'High', 'expected one of: high, normal, low'],
+    ['X-User-Priority', '1', 'expected one of: high, normal, low'],
   ])('%s: %j', (header, value, message) => {
     expect400({ [header.toLowerCase()]: value }, header, `${header}: ${message}`);
   });
@@ -82,7 +87,8 @@ describe('X-Failover-Config', () => {
     ['null', 'null', 'expected a JSON object'],
     ['missing primary', '{"fallbacks": [{"trigger": "timeout", "provider": "google", "model": "b"}]}', 'field "primary": required'],
     ['missing model', '{"primary": {"provider": "openai"}, "fallbacks": []}', 'field "primary.model": required'],
-    ['no fallbacks', '{"primary": {"provider": "openai", "model": "a"}, "fallbacks": []}', 'field "fallbacks": expected at least 1 fallback'],
+    ['missing fallbacks', '{"primary": {"provider": "openai", "model": "a"}}', 'field "fallbacks": required'],
+    ['fallbacks not a list', '{"primary": {"provider": "openai", "model": "a"}, "fallbacks": {}}', 'field "fallbacks": expected an array'],
     ['unknown top-level field', FAILOVER_CONFIG.replace('"failure_threshold"', '"priority": 1, "failure_threshold"'), 'field "priority": unknown field'],
     ['unknown fallback field', failoverWith('{"trigger": "timeout", "provider": "google", "model": "c", "weight": 2}'), 'field "fallbacks[1].weight": unknown field'],
     ['wrong type', failoverWith('{"trigger": "timeout", "provider": "google", "model": "c", "reduce_quality": "yes"}'), 'field "fallbacks[1].reduce_quality": expected true or false'],
@@ -96,6 +102,8 @@ describe('X-Failover-Config', () => {
     ['unknown kind in a trigger list', failoverWith('{"trigger": ["timeout", "overloaded"], "provider": "google", "model": "c"}'), `field "fallbacks[1].trigger[1]": unknown error kind "overloaded" (expected one of: ${TRIGGERS})`],
     ['duplicate trigger', failoverWith('{"trigger": ["timeout", "timeout"], "provider": "google", "model": "c"}'), 'field "fallbacks[1].trigger[1]": duplicate "timeout"'],
     ['empty trigger list', failoverWith('{"trigger": [], "provider": "google", "model": "c"}'), 'field "fallbacks[1].trigger": expected at least 1 error kind'],
+    ['bad_request as a trigger', failoverWith('{"trigger": "bad_request", "provider": "google", "model": "c"}'), 'field "fallbacks[1].trigger": error kind "bad_request" never fails over (the client\'s own error)'],
+    ['bad_request in a trigger list', failoverWith('{"trigger": ["timeout", "bad_request"], "provider": "google", "model": "c"}'), 'field "fallbacks[1].trigger[1]": error kind "bad_request" never fails over (the client\'s own error)'],
     ['trigger of the wrong type', failoverWith('{"trigger": 5, "provider": "google", "model": "c"}'), 'field "fallbacks[1].trigger": expected an error kind or a list of error kinds'],
     ['primary provider not configured', FAILOVER_CONFIG.replace('"provider": "openai", "model": "gpt-4-turbo-preview"', '"provider": "mistral", "model": "m"'), `field "primary.provider": provider "mistral" is not configured (${CONFIGURED})`],
     ['fallback provider not configured', failoverWith('{"trigger": "timeout", "provider": "groq", "model": "c"}'), `field "fallbacks[1].provider": provider "groq" is not configured (${CONFIGURED})`],
@@ -153,6 +161,7 @@ describe('X-Retry-Config', () => {
     ['wait_ms with attempts', rulesWith('{"error_type": "timeout", "wait_ms": 100, "attempts": [100]}'), 'field "rules[1].attempts": cannot be combined with wait_ms'],
     ['immediate_failover with attempts', rulesWith('{"error_type": "server_error", "immediate_failover": true, "attempts": [100]}'), 'field "rules[1].attempts": cannot be combined with immediate_failover'],
     ['switch_provider_after out of range', rulesWith('{"error_type": "timeout", "switch_provider_after": 11}'), 'field "rules[1].switch_provider_after": expected an integer between 0 and 10'],
+    ['a rule without error_type', rulesWith('{"wait_ms": 5}'), 'field "rules[1].error_type": required'],
     ['unknown rule field', rulesWith('{"error_type": "timeout", "backoff": "exponential"}'), 'field "rules[1].backoff": unknown field'],
   ])('%s', (_name, value, message) => {
     expect400({ 'x-retry-config': value }, H, `${H}: ${message}`);
@@ -195,8 +204,77 @@ describe('X-Retry-Config', () => {
   });
 });
 
+describe('X-Hedge-Config', () => {
+  const H = 'X-Hedge-Config';
+  it.each([
+    ['invalid JSON', "{'strategy': 'latency'}", 'invalid JSON'],
+    ['not an object', '["openai"]', 'expected a JSON object'],
+    ['unknown field', HEDGE_CONFIG.replace('"delay_ms"', '"delay"'), 'field "delay": unknown field'],
+    ['unknown strategy', HEDGE_CONFIG.replace('"latency"', '"fastest"'), 'field "strategy": unknown strategy "fastest" (expected one of: latency, first-success)'],
+    ['strategy of the wrong type', '{"strategy": 1}', 'field "strategy": expected a strategy (a string)'],
+    ['providers not a list', '{"providers": "openai,anthropic"}', 'field "providers": expected an array'],
+    ['no providers', '{"providers": []}', 'field "providers": expected at least 1 provider'],
+    ['provider not configured', '{"providers": ["openai", "mistral"]}', `field "providers[1]": provider "mistral" is not configured (${CONFIGURED})`],
+    ['duplicate provider', '{"providers": ["openai", "openai"]}', 'field "providers[1]": duplicate "openai"'],
+    ['negative delay', HEDGE_CONFIG.replace('"delay_ms": 200', '"delay_ms": -1'), 'field "delay_ms": expected an integer between 0 and 600000'],
+    ['delay as a string', '{"delay_ms": "200ms"}', 'field "delay_ms": expected an integer between 0 and 600000'],
+    ['cancel_slower as a string', '{"cancel_slower": "True"}', 'field "cancel_slower": expected true or false'],
+    ['negative cost', '{"max_additional_cost": -0.05}', 'field "max_additional_cost": expected a number between 0 and 1000'],
+    ['cost as a string', '{"max_additional_cost": "$0.05"}', 'field "max_additional_cost": expected a number between 0 and 1000'],
+  ])('%s', (_name, value, message) => {
+    expect400({ 'x-hedge-config': value }, H, `${H}: ${message}`);
+  });
+
+  it('is validated even when X-Request-Hedging is false', () => {
+    expect400({ 'x-request-hedging': 'false', 'x-hedge-config': '{"delay_ms": -1}' }, H, `${H}: field "delay_ms": expected an integer between 0 and 600000`);
+  });
+});
+
+describe('X-Degraded-Mode-Config', () => {
+  const H = 'X-Degraded-Mode-Config';
+  /** The seed's config with its strategies replaced by `strategies` (JSON text). */
+  const withStrategies = (strategies: string) => `{"triggers": ["high_latency", "partial_outage", "rate_limiting"], "strategies": [${strategies}]}`;
+  const CONDITIONS = 'high_latency, partial_outage, rate_limiting';
+  it.each([
+    ['invalid JSON', '{"enabled": True}', 'invalid JSON'],
+    ['not an object', 'true', 'expected a JSON object'],
+    ['unknown top-level field', DEGRADED_MODE_CONFIG.replace('"enabled"', '"mode": "auto", "enabled"'), 'field "mode": unknown field'],
+    ['enabled as a string', DEGRADED_MODE_CONFIG.replace('"enabled": true', '"enabled": "yes"'), 'field "enabled": expected true or false'],
+    ['missing triggers', '{"enabled": true}', 'field "triggers": required'],
+    ['no triggers', '{"triggers": []}', 'field "triggers": expected at least 1 trigger'],
+    ['unknown trigger', '{"triggers": ["high_latency", "outage"]}', `field "triggers[1]": unknown condition "outage" (expected one of: ${CONDITIONS})`],
+    ['duplicate trigger', '{"triggers": ["high_latency", "high_latency"]}', 'field "triggers[1]": duplicate "high_latency"'],
+    ['strategies not a list', '{"triggers": ["high_latency"], "strategies": {}}', 'field "strategies": expected an array'],
+    ['a strategy not an object', withStrategies('"reduce_quality"'), 'field "strategies[0]": expected a JSON object'],
+    ['missing action', withStrategies('{"condition": "high_latency"}'), 'field "strategies[0].action": required'],
+    ['unknown action', withStrategies('{"condition": "high_latency", "action": "shed_load"}'), 'field "strategies[0].action": unknown action "shed_load" (expected one of: reduce_quality, feature_flags, queue_and_batch)'],
+    ['action of the wrong type', withStrategies('{"condition": "high_latency", "action": 3}'), 'field "strategies[0].action": expected an action (one of: reduce_quality, feature_flags, queue_and_batch)'],
+    ['missing condition', withStrategies('{"action": "reduce_quality"}'), 'field "strategies[0].condition": required'],
+    ['unknown condition', withStrategies('{"condition": "slow", "action": "reduce_quality"}'), `field "strategies[0].condition": unknown condition "slow" (expected one of: ${CONDITIONS})`],
+    ['a condition not among the triggers', '{"triggers": ["high_latency"], "strategies": [{"condition": "rate_limiting", "action": "queue_and_batch"}]}', 'field "strategies[0].condition": "rate_limiting" is not listed in triggers'],
+    ['two strategies for one condition', withStrategies('{"condition": "high_latency", "action": "reduce_quality"}, {"condition": "high_latency", "action": "feature_flags"}'), 'field "strategies[1].condition": duplicate strategy for "high_latency"'],
+    ['unknown strategy field', withStrategies('{"condition": "high_latency", "action": "reduce_quality", "priority": 1}'), 'field "strategies[0].priority": unknown field'],
+    ['a field of another action', withStrategies('{"condition": "high_latency", "action": "reduce_quality", "config": {"batch_size": 10}}'), 'field "strategies[0].config.batch_size": unknown field'],
+    ['config not an object', withStrategies('{"condition": "high_latency", "action": "reduce_quality", "config": []}'), 'field "strategies[0].config": expected a JSON object'],
+    ['use_model not configured', withStrategies('{"condition": "high_latency", "action": "reduce_quality", "config": {"use_model": "gpt-5"}}'), 'field "strategies[0].config.use_model": model "gpt-5" is not configured'],
+    ['reduce_max_tokens 0', withStrategies('{"condition": "high_latency", "action": "reduce_quality", "config": {"reduce_max_tokens": 0}}'), 'field "strategies[0].config.reduce_max_tokens": expected a number greater than 0 and at most 1'],
+    ['disable_streaming as a string', withStrategies('{"condition": "high_latency", "action": "reduce_quality", "config": {"disable_streaming": "False"}}'), 'field "strategies[0].config.disable_streaming": expected true or false'],
+    ['disable_features not a list', withStrategies('{"condition": "partial_outage", "action": "feature_flags", "config": {"disable_features": "image_generation"}}'), 'field "strategies[0].config.disable_features": expected an array'],
+    ['an empty feature name', withStrategies('{"condition": "partial_outage", "action": "feature_flags", "config": {"disable_features": [""]}}'), 'field "strategies[0].config.disable_features[0]": expected a non-empty string of at most 64 characters'],
+    ['cache_ttl_multiplier 0', withStrategies('{"condition": "partial_outage", "action": "feature_flags", "config": {"cache_ttl_multiplier": 0}}'), 'field "strategies[0].config.cache_ttl_multiplier": expected a number between 1 and 100'],
+    ['batch_size 0', withStrategies('{"condition": "rate_limiting", "action": "queue_and_batch", "config": {"batch_size": 0}}'), 'field "strategies[0].config.batch_size": expected an integer between 1 and 1000'],
+    ['max_queue_time_ms fractional', withStrategies('{"condition": "rate_limiting", "action": "queue_and_batch", "config": {"max_queue_time_ms": 5000.5}}'), 'field "strategies[0].config.max_queue_time_ms": expected an integer between 0 and 600000'],
+    ['notify_users as a number', withStrategies('{"condition": "rate_limiting", "action": "queue_and_batch", "config": {"notify_users": 1}}'), 'field "strategies[0].config.notify_users": expected true or false'],
+    ['unknown notification field', '{"triggers": ["high_latency"], "user_notification": {"channel": "email"}}', 'field "user_notification.channel": unknown field'],
+    ['empty notification message', '{"triggers": ["high_latency"], "user_notification": {"message": ""}}', 'field "user_notification.message": expected a non-empty string of at most 500 characters'],
+    ['show_status as a string', '{"triggers": ["high_latency"], "user_notification": {"show_status": "yes"}}', 'field "user_notification.show_status": expected true or false'],
+  ])('%s', (_name, value, message) => {
+    expect400({ 'x-degraded-mode-config': value }, H, `${H}: ${message}`);
+  });
+});
+
 describe('size limit', () => {
-  it.each(['X-Failover-Config', 'X-Circuit-Breaker', 'X-Retry-Config', 'X-Failover-Providers'])('%s over 8 KiB', (header) => {
+  it.each(['X-Failover-Config', 'X-Circuit-Breaker', 'X-Retry-Config', 'X-Failover-Providers', 'X-Hedge-Config', 'X-Degraded-Mode-Config'])('%s over 8 KiB', (header) => {
     expect400({ [header.toLowerCase()]: ' '.repeat(8193) }, header, `${header}: value is 8193 bytes, over the 8192-byte limit`);
   });
 });

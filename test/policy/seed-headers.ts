@@ -7,6 +7,7 @@ import type { PolicyContext } from '../../src/policy/types.ts';
 
 export const ctx: PolicyContext = {
   providers: new Set(['openai', 'anthropic', 'google']),
+  models: new Set(['gpt-4-turbo-preview', 'gpt-3.5-turbo', 'claude-3-opus', 'gemini-pro', 'openai/gpt-3.5-turbo']),
   defaults: DEFAULT_POLICY_DEFAULTS,
 };
 
@@ -43,3 +44,17 @@ export const CUSTOM_RETRY_CONFIG =
   '{"error_type": "rate_limit", "wait_ms": "parse_retry_after_header", "max_wait_ms": 60000}, ' +
   '{"error_type": "timeout", "attempts": [100, 200, 500, 1000, 2000], "switch_provider_after": 2}, ' +
   '{"error_type": "server_error", "immediate_failover": true}]}';
+
+/** "Request Hedging": X-Request-Hedging and json.dumps of its X-Hedge-Config. */
+export const REQUEST_HEDGING = 'true';
+export const HEDGE_CONFIG =
+  '{"strategy": "latency", "providers": ["openai", "anthropic"], "delay_ms": 200, "cancel_slower": true, "max_additional_cost": 0.05}';
+
+/** json.dumps(degraded_config) from "Degraded Mode Operations", sent with X-User-Priority: high. */
+export const DEGRADED_MODE_CONFIG =
+  '{"enabled": true, "triggers": ["high_latency", "partial_outage", "rate_limiting"], "strategies": [' +
+  '{"condition": "high_latency", "action": "reduce_quality", "config": {"use_model": "gpt-3.5-turbo", "reduce_max_tokens": 0.7, "disable_streaming": false, "cache_aggressively": true}}, ' +
+  '{"condition": "partial_outage", "action": "feature_flags", "config": {"disable_features": ["image_generation", "code_execution"], "simplify_prompts": true, "use_cached_responses": true, "cache_ttl_multiplier": 10}}, ' +
+  '{"condition": "rate_limiting", "action": "queue_and_batch", "config": {"batch_size": 10, "max_queue_time_ms": 5000, "priority_queue": true, "notify_users": true}}], ' +
+  '"user_notification": {"enabled": true, "message": "We\'re experiencing high demand. Responses may be simplified.", "show_status": true}}';
+export const USER_PRIORITY = 'high';

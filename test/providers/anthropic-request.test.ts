@@ -328,3 +328,52 @@ describe('anthropic request: tools and parameters', () => {
     expect('system' in body({ model: 'm', messages: [user('x')], response_format: { type: 'text' } })).toBe(false);
   });
 });
+
+describe('anthropic request: OpenAI shapes Anthropic has no equivalent for', () => {
+  // Each of these passes the gateway's edge (OpenAI accepts it, or an OpenAI-compatible
+  // server may); before, most made the translator throw a TypeError, and an unknown
+  // response_format was silently dropped.
+  const fn = { type: 'function' as const, function: { name: 'f' } };
+  it.each([
+    [
+      'a custom tool call',
+      { messages: [user('x'), { role: 'assistant', tool_calls: [{ id: 't', type: 'custom', custom: { name: 'grep', input: 'a' } }] }] },
+      'messages[1].tool_calls[0].type',
+      "Anthropic takes function tool calls only, not 'custom'.",
+    ],
+    ['a custom tool', { tools: [fn, { type: 'custom', custom: { name: 'grep' } }] }, 'tools[1].type', "Anthropic takes function tools only, not 'custom'."],
+    ['a tool of another type', { tools: [{ type: 'browser_search' }] }, 'tools[0].type', "Anthropic takes function tools only, not 'browser_search'."],
+    [
+      'an allowed_tools tool_choice',
+      { tools: [fn], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [fn] } } },
+      'tool_choice.type',
+      "Anthropic cannot take a tool_choice of type 'allowed_tools'.",
+    ],
+    [
+      'a custom tool_choice',
+      { tools: [fn], tool_choice: { type: 'custom', custom: { name: 'grep' } } },
+      'tool_choice.type',
+      "Anthropic cannot take a tool_choice of type 'custom'.",
+    ],
+    [
+      'a response_format of another type',
+      { response_format: { type: 'structural_tag' } },
+      'response_format.type',
+      "Anthropic cannot take a response_format of type 'structural_tag'.",
+    ],
+    [
+      'tool call arguments nested deeper than a request may be',
+      {
+        messages: [
+          user('x'),
+          { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '['.repeat(100_000) + ']'.repeat(100_000) } }] },
+        ],
+      },
+      'messages[1].tool_calls[0].function.arguments',
+      'Tool call arguments may nest at most 64 levels.',
+    ],
+  ])('%s: a 400 naming the field', (_, over, param, message) => {
+    const err = badRequest(() => body({ model: 'm', messages: [user('x')], ...over } as ChatRequest));
+    expect([err.status, err.param, err.message]).toEqual([400, param, message]);
+  });
+});

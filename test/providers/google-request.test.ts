@@ -313,3 +313,47 @@ describe('google request: tools and generation config', () => {
     });
   });
 });
+
+describe('google request: OpenAI shapes Gemini has no equivalent for', () => {
+  // Each of these passes the gateway's edge; before, most made the translator throw (a
+  // TypeError, a URIError), and an unknown response_format was silently dropped.
+  it.each([
+    [
+      'a custom tool call',
+      { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', tool_calls: [{ id: 't', type: 'custom', custom: { name: 'grep', input: 'a' } }] }] },
+      'messages[1].tool_calls[0].type',
+      'Gemini takes function tool calls only, not "custom"',
+    ],
+    ['a custom tool', { tools: [findTheaters, { type: 'custom', custom: { name: 'grep' } }] }, 'tools[1].type', 'Gemini only takes function tools, not "custom"'],
+    [
+      'an allowed_tools tool_choice',
+      { tools: [findTheaters], tool_choice: { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [findTheaters] } } },
+      'tool_choice.type',
+      'Gemini cannot take a tool_choice of type "allowed_tools"',
+    ],
+    ['a response_format of another type', { response_format: { type: 'structural_tag' } }, 'response_format.type', 'Gemini cannot take a response_format of type "structural_tag"'],
+    [
+      'a data: URL with a broken %-escape',
+      { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,%E0%A4%A' } }] }] },
+      'messages[0].content[0].image_url.url',
+      'a data: URL that is not base64 must be validly %-encoded',
+    ],
+  ])('%s: a 400 naming the field', (_, over, param, message) => {
+    const err = buildError(over as Partial<ChatRequest>);
+    expect({ kind: err.kind, status: err.status, param: err.param, message: err.message }).toEqual({ kind: 'bad_request', status: 400, param, message });
+  });
+
+  it('sends tool call arguments and tool results nested deeper than a request may be as text', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const deepObject = `{"a":${deep}}`;
+    const sent = body({
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: deepObject } }] },
+        { role: 'tool', tool_call_id: 't', content: deepObject },
+      ],
+    }) as { contents: Array<{ parts: Array<Record<string, { args?: unknown; response?: unknown }>> }> };
+    expect(sent.contents[1].parts[0].functionCall.args).toEqual({ arguments: deepObject });
+    expect(sent.contents[2].parts[0].functionResponse.response).toEqual({ content: deepObject });
+  });
+});

@@ -144,6 +144,8 @@ describe('openai stream translator', () => {
     ['vLLM InternalServerError', { error: { object: 'error', message: 'engine dead', type: 'InternalServerError', param: null, code: 500 } }, 'server_error', false],
     ['top-level object: error', { object: 'error', message: 'Bad input', type: 'BadRequestError', param: null, code: 400 }, 'bad_request', false],
     ['authentication_error', { error: { message: 'key revoked', type: 'authentication_error', param: null, code: null } }, 'auth_error', false],
+    // OpenAI's own invalid-key error: the type says invalid_request_error, the code says 401.
+    ['invalid_api_key', { error: { message: 'Incorrect API key provided: sk-****ARY3.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }, 'auth_error', false],
     ['unknown type', { error: { message: 'something broke' } }, 'server_error', false],
   ];
   for (const [name, payload, kind, fatal] of inBand) {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transport } from '../../src/providers/transport.ts';
+import { anthropicAdapter } from '../../src/providers/anthropic.ts';
 import { openaiAdapter } from '../../src/providers/openai.ts';
+import type { ChatRequest } from '../../src/core/openai-types.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
 import { until } from '../helpers/gateway.ts';
@@ -41,5 +43,25 @@ describe('Transport', () => {
     c.abort();
     const err = (await pending.catch((e: unknown) => e)) as UpstreamError;
     expect([err.kind, err.message]).toEqual(['connection_error', 'attempt aborted']);
+  });
+
+  // The gateway's edge rejects both requests (src/http/validate-chat.ts); a translator that
+  // still met one must fail the attempt as the client's error, not as the provider's.
+  it.each([
+    ['openai', openaiAdapter, { ...req, x_extension: JSON.parse('['.repeat(100_000) + ']'.repeat(100_000)) as unknown }, RangeError],
+    ['anthropic', anthropicAdapter, { ...req, messages: [{ role: 'user', content: [null] }] } as unknown as ChatRequest, TypeError],
+  ] as const)('whatever the %s translator throws on a request is a bad_request without an upstream call', async (name, adapter, request, cause) => {
+    const before = sim.calls().length;
+    const target = { name, type: name, baseUrl: name === 'openai' ? `${sim.url}/v1` : sim.url };
+    const err = (await transport.call(adapter, request, { target, model: 'm', stream: false }, new AbortController().signal).catch((e: unknown) => e)) as UpstreamError;
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect({ kind: err.kind, status: err.status, param: err.param, message: err.message }).toEqual({
+      kind: 'bad_request',
+      status: 400,
+      param: null,
+      message: `The request could not be translated into the ${name} format.`,
+    });
+    expect(err.cause).toBeInstanceOf(cause);
+    expect(sim.calls().length).toBe(before);
   });
 });

@@ -105,3 +105,74 @@ describe('continuing a cut stream', () => {
     expect(gw.simulator!.calls({ model: 'gemini-pro' })).toHaveLength(0);
   });
 });
+
+describe('an in-band error after the first bytes', () => {
+  // An OpenAI-style upstream that streams two chunks, then, once the test says the client has
+  // them (so the stream is committed), an in-band error whose code is the user message
+  // (OpenAI and Azure send `data: {"error": {...}}` mid-stream).
+  let openai: Server;
+  let gw2: RunningGateway;
+  let release: () => void = () => {};
+  beforeAll(async () => {
+    openai = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const { messages } = JSON.parse(body) as { messages: Array<{ content: string }> };
+        const code = messages.at(-1)!.content;
+        const chunk = (content: string) =>
+          `data: ${JSON.stringify({ id: 'chatcmpl-cf', object: 'chat.completion.chunk', created: 1, model: 'gpt-4-turbo-preview', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('Once upon a'));
+        res.write(chunk(' time'));
+        release = () => res.end(`data: ${JSON.stringify({ error: { message: `stopped: ${code}`, type: 'server_error', param: null, code } })}\n\n`);
+      });
+    });
+    await new Promise<void>((r) => openai.listen(0, '127.0.0.1', r));
+    gw2 = await startTestGateway({
+      providers: [
+        { name: 'openai', type: 'openai', base_url: `http://127.0.0.1:${(openai.address() as AddressInfo).port}/v1`, models: ['gpt-4-turbo-preview'] },
+        { name: 'anthropic', type: 'anthropic', base_url: `http://127.0.0.1:${(anthropic.address() as AddressInfo).port}`, models: ['claude-3-opus'] },
+      ],
+      models: { 'gpt-4-turbo-preview': { anthropic: 'claude-3-opus' } },
+      simulator: { enabled: false },
+      resilience: { retry: { max_retries: 0 } },
+    });
+  });
+  afterAll(async () => {
+    await gw2.close();
+    await new Promise((r) => openai.close(r));
+  });
+
+  /** Streams `code`'s request, releasing the upstream's error once the first content arrived; the text, or the error. */
+  async function streamed(code: string): Promise<{ text: string; err: unknown }> {
+    const stream = await sdkClient(gw2).chat.completions.create(
+      { model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: code }], stream: true },
+      { headers: { 'X-Failover-Providers': 'openai,anthropic' } },
+    );
+    let text = '';
+    const err = await (async () => {
+      for await (const c of stream) {
+        const piece = c.choices[0]?.delta?.content ?? '';
+        if (text === '' && piece !== '') release();
+        text += piece;
+      }
+    })().catch((e: unknown) => e);
+    return { text, err };
+  }
+
+  it('a content_filter refusal mid-stream is not finished by the prefill-capable fallback: the stream ends with the error', async () => {
+    const { text, err } = await streamed('content_filter');
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('content_filter');
+    expect(text).toBe('Once upon a time');
+    expect(received).toHaveLength(0);
+  });
+
+  it('a server error mid-stream is still continued there (the same chain, another kind)', async () => {
+    const { text, err } = await streamed('server_error');
+    expect(err).toBeUndefined();
+    expect(text).toBe(`Once upon a time${CONTINUATION.join('')}`);
+    expect(received).toHaveLength(1);
+  });
+});

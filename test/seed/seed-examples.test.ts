@@ -8,7 +8,8 @@ import { gaps, seedHarness, seedHeaders, type SeedHarness } from './harness.ts';
 
 /**
  * The seed's examples (uptime-optimization.txt: "Automatic Failover", "Circuit Breaker
- * Pattern", "Retry Strategies"), with their headers copied verbatim, sent by the official
+ * Pattern", "Retry Strategies"; the headers of "Request Hedging" and "Degraded Mode
+ * Operations", which are validated before those features exist), with their headers copied verbatim, sent by the official
  * openai SDK to the gateway on a SimulatedClock, against the in-process simulator with
  * faults. Every count is exact (upstream calls per model from the simulator's call log) and
  * every wait is measured on the gateway's clock, which the tests advance explicitly.
@@ -705,6 +706,80 @@ describe('Retry Strategies: custom retry logic (X-Retry-Config with rules), defa
   });
 });
 
+// ---- Request Hedging and Degraded Mode Operations ----------------------------------------
+
+// Request Hedging (verbatim; Python's True is JSON true).
+const HEDGING = {
+  'X-Request-Hedging': 'true',
+  'X-Hedge-Config': JSON.stringify({
+    strategy: 'latency', // or "first-success"
+    providers: ['openai', 'anthropic'],
+    delay_ms: 200, // Start second request after 200ms
+    cancel_slower: true,
+    max_additional_cost: 0.05, // Cost limit for hedging
+  }),
+};
+
+// Degraded Mode Operations (verbatim).
+const degraded_config = {
+  enabled: true,
+  triggers: ['high_latency', 'partial_outage', 'rate_limiting'],
+  strategies: [
+    {
+      condition: 'high_latency',
+      action: 'reduce_quality',
+      config: {
+        use_model: 'gpt-3.5-turbo', // Faster model
+        reduce_max_tokens: 0.7,
+        disable_streaming: false,
+        cache_aggressively: true,
+      },
+    },
+    {
+      condition: 'partial_outage',
+      action: 'feature_flags',
+      config: {
+        disable_features: ['image_generation', 'code_execution'],
+        simplify_prompts: true,
+        use_cached_responses: true,
+        cache_ttl_multiplier: 10, // 10x longer cache
+      },
+    },
+    {
+      condition: 'rate_limiting',
+      action: 'queue_and_batch',
+      config: {
+        batch_size: 10,
+        max_queue_time_ms: 5000,
+        priority_queue: true,
+        notify_users: true,
+      },
+    },
+  ],
+  user_notification: {
+    enabled: true,
+    message: "We're experiencing high demand. Responses may be simplified.",
+    show_status: true,
+  },
+};
+const DEGRADED = {
+  'X-Degraded-Mode-Config': JSON.stringify(degraded_config),
+  'X-User-Priority': 'high', // Priority users skip degradation
+};
+
+describe('Request Hedging and Degraded Mode Operations: the seed\'s headers are validated and accepted (the features themselves are not built yet)', () => {
+  it.each([
+    ['Request Hedging', 'Time-critical request', HEDGING],
+    ['Degraded Mode Operations', 'Process request', DEGRADED],
+  ])('%s: answered (200) by openai/gpt-4-turbo-preview with one upstream call', async (_name, content, headers) => {
+    const x = await harness();
+    const { data, response } = await create(x.client, content, headers);
+    expect(data.choices[0].message.content).toMatch(/^Simulated reply from gpt-4-turbo-preview/);
+    expect([response.status, response.headers.get('x-provider'), response.headers.get('x-attempts')]).toEqual([200, 'openai', '1']);
+    expect(x.sim.calls().map((c) => c.model)).toEqual(['gpt-4-turbo-preview']);
+  });
+});
+
 // ---- Malformed headers -------------------------------------------------------------------
 
 describe('every seed header, malformed, is a 400 in OpenAI\'s shape naming the header (and no upstream call)', () => {
@@ -742,6 +817,26 @@ describe('every seed header, malformed, is a 400 in OpenAI\'s shape naming the h
       JSON.stringify({ ...retry_config, rules: [{ error_type: 'server_error', immediate_failover: true, switch_provider_after: 2 }] }),
       'X-Retry-Config: field "rules[0].switch_provider_after": cannot be combined with immediate_failover',
     ],
+    ['X-Request-Hedging', 'sometimes', 'X-Request-Hedging: expected "true" or "false"'],
+    ['X-Hedge-Config', '{"strategy": "latency",', 'X-Hedge-Config: invalid JSON'],
+    ['X-Hedge-Config', HEDGING['X-Hedge-Config'].replace('"latency"', '"fastest"'), 'X-Hedge-Config: field "strategy": unknown strategy "fastest" (expected one of: latency, first-success)'],
+    ['X-Hedge-Config', HEDGING['X-Hedge-Config'].replace('"anthropic"', '"mistral"'), 'X-Hedge-Config: field "providers[1]": provider "mistral" is not configured (configured: anthropic, google, openai)'],
+    ['X-Hedge-Config', HEDGING['X-Hedge-Config'].replace('"delay_ms":200', '"delay_ms":"200ms"'), 'X-Hedge-Config: field "delay_ms": expected an integer between 0 and 600000'],
+    ['X-Hedge-Config', HEDGING['X-Hedge-Config'].replace('"cancel_slower"', '"cancel_others"'), 'X-Hedge-Config: field "cancel_others": unknown field'],
+    ['X-Degraded-Mode-Config', JSON.stringify({ ...degraded_config, triggers: ['high_latency', 'meltdown'] }), 'X-Degraded-Mode-Config: field "triggers[1]": unknown condition "meltdown" (expected one of: high_latency, partial_outage, rate_limiting)'],
+    [
+      'X-Degraded-Mode-Config',
+      JSON.stringify({ ...degraded_config, strategies: [{ ...degraded_config.strategies[0], action: 'drop_requests' }] }),
+      'X-Degraded-Mode-Config: field "strategies[0].action": unknown action "drop_requests" (expected one of: reduce_quality, feature_flags, queue_and_batch)',
+    ],
+    [
+      'X-Degraded-Mode-Config',
+      JSON.stringify({ ...degraded_config, strategies: [{ ...degraded_config.strategies[2], config: { ...degraded_config.strategies[2].config, batch_size: 'ten' } }] }),
+      'X-Degraded-Mode-Config: field "strategies[0].config.batch_size": expected an integer between 1 and 1000',
+    ],
+    ['X-Degraded-Mode-Config', JSON.stringify({ ...degraded_config, user_notification: { ...degraded_config.user_notification, show_status: 'yes' } }), 'X-Degraded-Mode-Config: field "user_notification.show_status": expected true or false'],
+    ['X-Degraded-Mode-Config', JSON.stringify({ ...degraded_config, mode: 'auto' }), 'X-Degraded-Mode-Config: field "mode": unknown field'],
+    ['X-User-Priority', 'vip', 'X-User-Priority: expected one of: high, normal, low'],
   ];
 
   it.each(cases)('%s: %s', async (header, value, message) => {

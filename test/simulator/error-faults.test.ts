@@ -172,3 +172,51 @@ describe('error faults, Gemini', () => {
     expect(JSON.parse(events[0].data).promptFeedback.blockReason).toBe('SAFETY');
   });
 });
+
+describe('what an error says', () => {
+  const KEY_MESSAGE = (masked: string) => `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+
+  it('OpenAI auth_error quotes the key the call presented, masked as OpenAI does (first 3 and last 4 shown)', async () => {
+    inject('gpt-4o', 'auth_error');
+    const keyed = await json(await post(sim.url, '/v1/chat/completions', openaiBody(), { authorization: 'Bearer sk-abcdefghijklARY3' }));
+    expect(keyed.error).toEqual({ message: KEY_MESSAGE('sk-************ARY3'), type: 'invalid_request_error', param: null, code: 'invalid_api_key' });
+    const keyless = await json(await post(sim.url, '/v1/chat/completions', openaiBody()));
+    expect(keyless.error.message).toBe(KEY_MESSAGE('sk-sim***********'));
+  });
+
+  it('OpenAI in-band auth_error quotes it too', async () => {
+    sim.setModel('gpt-4o', { faults: [{ type: 'in_band_error', kind: 'auth_error' }] });
+    const res = await post(sim.url, '/v1/chat/completions', openaiBody({ stream: true }), { authorization: 'Bearer sk-abcdefghijklARY3' });
+    const last = parseSse(await res.text()).at(-1)!;
+    expect(JSON.parse(last.data).error.message).toBe(KEY_MESSAGE('sk-************ARY3'));
+  });
+
+  const QUOTE = 'upstream proxy: bad credential Bearer zzz-quoted-key-zzz';
+
+  it('an error fault with `message` sends that text in the provider\'s own error shape', async () => {
+    sim.setModel('gpt-4o', { faults: [{ type: 'error', kind: 'server_error', message: QUOTE }] });
+    expect((await json(await post(sim.url, '/v1/chat/completions', openaiBody()))).error).toEqual({ message: QUOTE, type: 'server_error', param: null, code: null });
+
+    sim.setModel('claude-3-opus', { faults: [{ type: 'error', kind: 'auth_error', message: QUOTE }] });
+    const anthropic = await post(sim.url, '/v1/messages', anthropicBody(), ANTHROPIC_HEADERS);
+    expect([anthropic.status, (await json(anthropic)).error]).toEqual([401, { type: 'authentication_error', message: QUOTE }]);
+
+    sim.setModel('gemini-pro', { faults: [{ type: 'error', kind: 'auth_error', message: QUOTE }] });
+    const google = (await json(await post(sim.url, GEMINI_PATH, geminiBody()))).error;
+    expect([google.code, google.status, google.message, google.details[0].reason]).toEqual([400, 'INVALID_ARGUMENT', QUOTE, 'API_KEY_INVALID']);
+  });
+
+  it('an in_band_error fault with `message` sends that text in the provider\'s in-band error event', async () => {
+    sim.setModel('gemini-pro', { faults: [{ type: 'in_band_error', kind: 'server_error', message: QUOTE }] });
+    const events = parseSse(await (await post(sim.url, GEMINI_STREAM_PATH, geminiBody())).text());
+    expect(JSON.parse(events.at(-1)!.data).error).toEqual({ code: 500, message: QUOTE, status: 'INTERNAL' });
+
+    sim.setModel('claude-3-opus', { faults: [{ type: 'in_band_error', kind: 'model_overloaded', message: QUOTE }] });
+    const anthropic = parseSse(await (await post(sim.url, '/v1/messages', anthropicBody({ stream: true }), ANTHROPIC_HEADERS)).text());
+    expect(JSON.parse(anthropic.at(-1)!.data)).toEqual({ type: 'error', error: { type: 'overloaded_error', message: QUOTE } });
+  });
+
+  it('`message` must be a non-empty string', () => {
+    expect(() => sim.setModel('gpt-4o', { faults: [{ type: 'error', kind: 'server_error', message: '' }] })).toThrow(/faults\[0\]\.message/);
+  });
+});

@@ -14,8 +14,8 @@ const cliUrl = pathToFileURL(join(import.meta.dirname, '../../src/simulator/cli.
 const runner = join(dir, 'run.mjs');
 writeFileSync(runner, `import { simulateMain } from ${JSON.stringify(cliUrl)};\nawait simulateMain(process.argv.slice(2));\n`);
 
-function run(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PARROT_SIMULATOR_ADMIN_KEY: '', ...env } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -82,5 +82,57 @@ describe('parrot simulate', () => {
     const s = run(['--port', '0', '--config', badSeed]);
     expect(await s.exit).toBe(2);
     expect(s.err()).toBe(`parrot simulate: ${badSeed}: seed: Invalid input: expected number, received string; (root): Unrecognized key: "modles"\n`);
+  });
+
+  describe('with an admin key, the control API needs it; provider endpoints do not', () => {
+    const FAULT = JSON.stringify({ faults: [{ type: 'error', kind: 'rate_limit' }] });
+
+    it.each([
+      ['--admin-key', ['--admin-key', 'sim-admin'], {}],
+      ['PARROT_SIMULATOR_ADMIN_KEY', [], { PARROT_SIMULATOR_ADMIN_KEY: 'sim-admin' }],
+      ['admin_keys in the config file', ['--config', 'admin.yaml'], {}],
+    ])('%s', async (_how, args, env) => {
+      writeFileSync(join(dir, 'admin.yaml'), 'admin_keys: [sim-admin]\n');
+      const p = run(['--port', '0', ...args.map((a) => (a === 'admin.yaml' ? join(dir, a) : a))], env);
+      try {
+        await waitFor(() => p.out().includes('admin key'));
+        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(p.out())![1];
+        expect(p.out()).toContain('  control endpoints need an admin key (Authorization: Bearer <key> or x-api-key)\n');
+        const put = (headers: Record<string, string>) =>
+          fetch(`${url}/_sim/models/gpt-4o`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: FAULT });
+
+        const none = await put({});
+        expect(none.status).toBe(401);
+        expect(await none.json()).toEqual({
+          error: { message: 'The simulator control API needs an admin key: "Authorization: Bearer <key>" or "x-api-key: <key>".', type: 'authentication_error', param: null, code: 'admin_key_required' },
+        });
+        const wrong = await put({ authorization: 'Bearer guess' });
+        expect(wrong.status).toBe(403);
+        expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('invalid_admin_key');
+        expect((await fetch(`${url}/_sim/state`)).status).toBe(401);
+        expect((await fetch(`${url}/_sim/reset`, { method: 'POST', headers: { 'x-api-key': 'guess' } })).status).toBe(403);
+        // Refused requests changed nothing: the model still answers.
+        expect((await post(url, '/v1/chat/completions', openaiBody())).status).toBe(200);
+
+        expect((await put({ authorization: 'Bearer sim-admin' })).status).toBe(200);
+        expect((await post(url, '/v1/chat/completions', openaiBody())).status).toBe(429);
+        expect((await fetch(`${url}/_sim/reset`, { method: 'POST', headers: { 'x-api-key': 'sim-admin' } })).status).toBe(200);
+        expect((await post(url, '/v1/chat/completions', openaiBody())).status).toBe(200);
+      } finally {
+        p.child.kill('SIGTERM');
+        expect(await p.exit).toBe(0);
+      }
+    });
+  });
+
+  it('refuses a host beyond loopback without an admin key: exit 2, one line, nothing bound', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: nothing could listen there anyway.
+    const p = run(['--port', '0', '--host', '192.0.2.1']);
+    expect(await p.exit).toBe(2);
+    expect(p.err()).toBe(
+      'parrot simulate: refusing to listen on 192.0.2.1 without an admin key: anyone who reaches it could switch its faults through /_sim/*. ' +
+        'Pass --admin-key (or set PARROT_SIMULATOR_ADMIN_KEY, or admin_keys in the config file), or use --host 127.0.0.1.\n',
+    );
+    expect(p.out()).toBe('');
   });
 });

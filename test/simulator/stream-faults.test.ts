@@ -137,6 +137,12 @@ describe('in_band_error: a 200 stream, its first event, then the provider in-ban
     expect(JSON.parse(events[1].data)).toEqual({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
   });
 
+  it('after_tokens: that many content deltas (paced as the stream is), then the error', async () => {
+    sim.setModel('gemini-pro', { tokens_per_second: 100, faults: [{ type: 'in_band_error', kind: 'server_error', after_tokens: 2 }] });
+    const events = parseSse(await (await post(sim.url, GEMINI_STREAM_PATH, geminiBody())).text()).map(eventJson);
+    expect(events.map((e) => (e.error ? `error ${e.error.code}` : e.candidates[0].content.parts[0].text))).toEqual(['Simulated', ' reply', 'error 500']);
+  });
+
   it('Gemini: a content chunk then an error object chunk', async () => {
     sim.setModel('gemini-pro', { faults: [{ type: 'in_band_error', kind: 'rate_limit' }] });
     const events = parseSse(await (await post(sim.url, GEMINI_STREAM_PATH, geminiBody())).text()).map(eventJson);

@@ -1,7 +1,8 @@
 /**
  * OpenAI Chat Completions request → Anthropic Messages request. Pure; runs once per attempt.
  */
-import type { ChatMessage, ChatRequest, ContentPart, ResponseFormat, ToolChoice } from '../../core/openai-types.ts';
+import { MAX_NESTING, tooDeep } from '../../core/json-depth.ts';
+import type { ChatMessage, ChatRequest, ContentPart, FunctionTool, FunctionToolCall, FunctionToolChoice, JsonSchemaResponseFormat, ResponseFormat, Tool, ToolChoice } from '../../core/openai-types.ts';
 import { invalidRequest } from '../invalid-request.ts';
 import type { TranslateContext, UpstreamRequest } from '../types.ts';
 import type {
@@ -96,7 +97,7 @@ export function toMessagesRequest(req: ChatRequest, model: string, stream: boole
 
   if (req.tools !== undefined && req.tools.length > 0) {
     out.tools = req.tools.map(toolParam);
-    const choice = toolChoice(req.tool_choice, req.parallel_tool_calls);
+    const choice = toolChoice(req.tool_choice, req.parallel_tool_calls ?? undefined);
     if (choice !== undefined) out.tool_choice = choice;
   }
 
@@ -198,7 +199,11 @@ function assistantBlocks(msg: ChatMessage, i: number): RequestBlock[] {
   if (calls !== undefined) {
     for (let j = 0; j < calls.length; j++) {
       const call = calls[j];
-      blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments, i, j) });
+      if (call.type !== 'function') {
+        throw invalidRequest(`messages[${i}].tool_calls[${j}].type`, `Anthropic takes function tool calls only, not '${call.type}'.`);
+      }
+      const fn = (call as FunctionToolCall).function;
+      blocks.push({ type: 'tool_use', id: call.id, name: fn.name, input: toolInput(fn.arguments, i, j) });
     }
   }
   return blocks;
@@ -206,11 +211,17 @@ function assistantBlocks(msg: ChatMessage, i: number): RequestBlock[] {
 
 function toolInput(args: string, i: number, j: number): unknown {
   if (args === '') return {};
+  const param = `messages[${i}].tool_calls[${j}].function.arguments`;
+  let input: unknown;
   try {
-    return JSON.parse(args);
+    input = JSON.parse(args);
   } catch {
-    throw invalidRequest(`messages[${i}].tool_calls[${j}].function.arguments`, 'Tool call arguments must be valid JSON.');
+    throw invalidRequest(param, 'Tool call arguments must be valid JSON.');
   }
+  // They go out inside the JSON body: arguments nested deeper than a request may be would
+  // overflow its serialisation.
+  if (tooDeep(input, MAX_NESTING) !== undefined) throw invalidRequest(param, `Tool call arguments may nest at most ${MAX_NESTING} levels.`);
+  return input;
 }
 
 function toolResult(msg: ChatMessage, i: number): RequestBlock {
@@ -223,8 +234,9 @@ function toolResult(msg: ChatMessage, i: number): RequestBlock {
   return { type: 'tool_result', tool_use_id: msg.tool_call_id, content };
 }
 
-function toolParam(tool: { function: { name: string; description?: string; parameters?: Record<string, unknown> } }): ToolParam {
-  const fn = tool.function;
+function toolParam(tool: Tool, k: number): ToolParam {
+  if (tool.type !== 'function') throw invalidRequest(`tools[${k}].type`, `Anthropic takes function tools only, not '${tool.type}'.`);
+  const fn = (tool as FunctionTool).function;
   const out: ToolParam = { name: fn.name, input_schema: fn.parameters ?? { type: 'object', properties: {} } };
   if (fn.description !== undefined) out.description = fn.description;
   return out;
@@ -235,7 +247,10 @@ function toolChoice(choice: ToolChoice | undefined, parallel: boolean | undefine
   if (choice === 'none') return { type: 'none' };
   if (choice === 'auto') out = { type: 'auto' };
   else if (choice === 'required') out = { type: 'any' };
-  else if (choice !== undefined && typeof choice === 'object') out = { type: 'tool', name: choice.function.name };
+  else if (choice !== undefined) {
+    if (choice.type !== 'function') throw invalidRequest('tool_choice.type', `Anthropic cannot take a tool_choice of type '${choice.type}'.`);
+    out = { type: 'tool', name: (choice as FunctionToolChoice).function.name };
+  }
   if (parallel === false) {
     out ??= { type: 'auto' };
     out.disable_parallel_tool_use = true;
@@ -252,14 +267,15 @@ function toolChoice(choice: ToolChoice | undefined, parallel: boolean | undefine
  */
 function jsonInstruction(format: ResponseFormat): string | undefined {
   const tail = 'Do not wrap it in Markdown code fences and do not add any text before or after it.';
+  if (format.type === 'text') return undefined;
   if (format.type === 'json_object') return `Respond only with a single valid JSON object. ${tail}`;
   if (format.type === 'json_schema') {
-    const { name, description, schema } = format.json_schema;
+    const { name, description, schema } = (format as JsonSchemaResponseFormat).json_schema;
     const about = description === undefined ? '' : ` (${description})`;
     return (
       `Respond only with a single valid JSON value that conforms to the JSON Schema named "${name}"${about}:\n` +
       `${JSON.stringify(schema ?? {})}\n${tail}`
     );
   }
-  return undefined;
+  throw invalidRequest('response_format.type', `Anthropic cannot take a response_format of type '${format.type}'.`);
 }

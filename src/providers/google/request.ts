@@ -1,4 +1,5 @@
-import type { ChatMessage, ChatRequest, ContentPart, FunctionTool, ToolCall, ToolChoice } from '../../core/openai-types.ts';
+import { MAX_NESTING, tooDeep } from '../../core/json-depth.ts';
+import type { ChatMessage, ChatRequest, ContentPart, FunctionTool, FunctionToolCall, FunctionToolChoice, JsonSchemaResponseFormat, Tool, ToolChoice } from '../../core/openai-types.ts';
 import { invalidRequest } from '../invalid-request.ts';
 import type { ProviderTarget } from '../types.ts';
 import type {
@@ -144,7 +145,7 @@ function contentPart(part: ContentPart, param: string): GeminiPart | undefined {
       if (typeof data !== 'string' || !data.startsWith('data:')) {
         throw invalidRequest(`${param}.file`, 'Gemini takes a file part only as inline file_data (a data: URL), not a file_id');
       }
-      return { inlineData: dataUrl(data) };
+      return { inlineData: dataUrl(data, `${param}.file.file_data`) };
     }
     default:
       throw invalidRequest(`${param}.type`, `Gemini cannot take a "${part.type}" content part`);
@@ -152,20 +153,26 @@ function contentPart(part: ContentPart, param: string): GeminiPart | undefined {
 }
 
 function imagePart(url: string, param: string): GeminiPart {
-  if (url.startsWith('data:')) return { inlineData: dataUrl(url) };
+  if (url.startsWith('data:')) return { inlineData: dataUrl(url, param) };
   if (/^https?:\/\//i.test(url)) return { fileData: { mimeType: guessMimeType(url), fileUri: url } };
   throw invalidRequest(param, 'an image URL must be a data: URL or an http(s) URL');
 }
 
 /** `data:<mime>[;params][;base64],<payload>` → inlineData (always base64). */
-function dataUrl(url: string): { mimeType: string; data: string } {
+function dataUrl(url: string, param: string): { mimeType: string; data: string } {
   const comma = url.indexOf(',');
   const header = comma === -1 ? url.slice(5) : url.slice(5, comma);
   const payload = comma === -1 ? '' : url.slice(comma + 1);
   const semi = header.indexOf(';');
   const mimeType = (semi === -1 ? header : header.slice(0, semi)) || 'text/plain';
-  const data = header.endsWith(';base64') ? payload : Buffer.from(decodeURIComponent(payload)).toString('base64');
-  return { mimeType, data };
+  if (header.endsWith(';base64')) return { mimeType, data: payload };
+  let text: string;
+  try {
+    text = decodeURIComponent(payload);
+  } catch {
+    throw invalidRequest(param, 'a data: URL that is not base64 must be validly %-encoded');
+  }
+  return { mimeType, data: Buffer.from(text).toString('base64') };
 }
 
 const MIME_BY_EXTENSION: Record<string, string> = {
@@ -194,9 +201,11 @@ function assistantParts(m: ChatMessage, i: number, toolNames: Map<string, string
   const calls = m.tool_calls ?? [];
   for (let j = 0; j < calls.length; j++) {
     const call = calls[j];
-    toolNames.set(call.id, call.function.name);
-    const part: GeminiPart = { functionCall: { name: call.function.name, args: argsObject(call.function.arguments) } };
-    const signature = thoughtSignatureOf(call);
+    if (call.type !== 'function') throw invalidRequest(`messages[${i}].tool_calls[${j}].type`, `Gemini takes function tool calls only, not "${call.type}"`);
+    const fn = (call as FunctionToolCall).function;
+    toolNames.set(call.id, fn.name);
+    const part: GeminiPart = { functionCall: { name: fn.name, args: argsObject(fn.arguments) } };
+    const signature = thoughtSignatureOf(call as FunctionToolCall);
     // Only the first call of a step carries a signature; Gemini 3 refuses the turn without it.
     if (signature !== undefined) part.thoughtSignature = signature;
     else if (j === 0) part.thoughtSignature = SKIP_THOUGHT_SIGNATURE;
@@ -206,17 +215,20 @@ function assistantParts(m: ChatMessage, i: number, toolNames: Map<string, string
 }
 
 /** The signature parseResponse left on a tool call, in Google's own OpenAI-compatible spot. */
-function thoughtSignatureOf(call: ToolCall): string | undefined {
-  const sig = (call as ToolCall & { extra_content?: { google?: { thought_signature?: unknown } } }).extra_content?.google?.thought_signature;
+function thoughtSignatureOf(call: FunctionToolCall): string | undefined {
+  const sig = (call as FunctionToolCall & { extra_content?: { google?: { thought_signature?: unknown } } }).extra_content?.google?.thought_signature;
   return typeof sig === 'string' && sig !== '' ? sig : undefined;
 }
 
-/** OpenAI arguments are a JSON string; Gemini args are a JSON object. */
+/**
+ * OpenAI arguments are a JSON string; Gemini args are a JSON object. JSON nested deeper than
+ * a request may be goes as text too: inside the body it would overflow its serialisation.
+ */
 function argsObject(args: string): Record<string, unknown> {
   if (args.trim() === '') return {};
   try {
     const parsed: unknown = JSON.parse(args);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (isShallowObject(parsed)) return parsed;
   } catch {
     // The model that wrote them may have emitted broken JSON; keep the text rather than lose it.
   }
@@ -237,7 +249,7 @@ function responseObject(text: string): Record<string, unknown> {
   if (text.trimStart().startsWith('{')) {
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+      if (isShallowObject(parsed)) return parsed;
     } catch {
       // not JSON after all: fall through to text
     }
@@ -245,21 +257,26 @@ function responseObject(text: string): Record<string, unknown> {
   return { content: text };
 }
 
-function declaration(tool: FunctionTool, k: number): { name: string; description?: string; parametersJsonSchema?: Record<string, unknown> } {
-  if (tool.type !== 'function' || tool.function === undefined) {
-    throw invalidRequest(`tools[${k}].type`, `Gemini only takes function tools, not "${String(tool.type)}"`);
-  }
-  const decl: { name: string; description?: string; parametersJsonSchema?: Record<string, unknown> } = { name: tool.function.name };
-  if (tool.function.description !== undefined) decl.description = tool.function.description;
-  if (tool.function.parameters !== undefined) decl.parametersJsonSchema = tool.function.parameters;
+/** A JSON object whose nesting stays within a request's limit. */
+function isShallowObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && tooDeep(v, MAX_NESTING) === undefined;
+}
+
+function declaration(tool: Tool, k: number): { name: string; description?: string; parametersJsonSchema?: Record<string, unknown> } {
+  if (tool.type !== 'function') throw invalidRequest(`tools[${k}].type`, `Gemini only takes function tools, not "${tool.type}"`);
+  const fn = (tool as FunctionTool).function;
+  const decl: { name: string; description?: string; parametersJsonSchema?: Record<string, unknown> } = { name: fn.name };
+  if (fn.description !== undefined) decl.description = fn.description;
+  if (fn.parameters !== undefined) decl.parametersJsonSchema = fn.parameters;
   return decl;
 }
 
 function callingConfig(choice: ToolChoice): { mode: GeminiFunctionCallingMode; allowedFunctionNames?: string[] } {
   if (choice === 'none') return { mode: 'NONE' };
   if (choice === 'required') return { mode: 'ANY' };
-  if (typeof choice === 'object' && choice !== null) return { mode: 'ANY', allowedFunctionNames: [choice.function.name] };
-  return { mode: 'AUTO' };
+  if (choice === 'auto') return { mode: 'AUTO' };
+  if (choice.type !== 'function') throw invalidRequest('tool_choice.type', `Gemini cannot take a tool_choice of type "${choice.type}"`);
+  return { mode: 'ANY', allowedFunctionNames: [(choice as FunctionToolChoice).function.name] };
 }
 
 function generation(req: ChatRequest): GeminiGenerationConfig | undefined {
@@ -278,10 +295,14 @@ function generation(req: ChatRequest): GeminiGenerationConfig | undefined {
   if (req.presence_penalty != null) { g.presencePenalty = req.presence_penalty; set = true; }
   if (req.frequency_penalty != null) { g.frequencyPenalty = req.frequency_penalty; set = true; }
   const format = req.response_format;
-  if (format?.type === 'json_object' || format?.type === 'json_schema') {
+  if (format !== undefined && format.type !== 'text') {
+    if (format.type !== 'json_object' && format.type !== 'json_schema') {
+      throw invalidRequest('response_format.type', `Gemini cannot take a response_format of type "${format.type}"`);
+    }
     g.responseMimeType = 'application/json';
     set = true;
-    if (format.type === 'json_schema' && format.json_schema.schema !== undefined) g.responseJsonSchema = format.json_schema.schema;
+    const schema = format.type === 'json_schema' ? (format as JsonSchemaResponseFormat).json_schema.schema : undefined;
+    if (schema !== undefined) g.responseJsonSchema = schema;
   }
   return set ? g : undefined;
 }

@@ -125,6 +125,8 @@ function transient(kind: ErrorKind): { kind: ErrorKind; fatal: boolean } {
 /** The HTTP status an in-band error stands for. */
 function statusOfInBand(code: string | undefined, type: string | undefined): number {
   if (code !== undefined && /^[1-5]\d\d$/.test(code)) return Number(code);
+  // OpenAI's rejected key: type invalid_request_error, but a 401, never the client's request.
+  if (code === 'invalid_api_key') return 401;
   switch (type ?? code) {
     case 'invalid_request_error':
     case 'BadRequestError':

@@ -9,7 +9,7 @@ import type { ErrorKind } from '../../core/error-kinds.ts';
 import { PromptDigest, type Answer, type Turn } from '../answer.ts';
 import { uniqueId } from '../../core/ids.ts';
 import { firstUnknownKey, isObject, isPositiveInt, type Json } from './json.ts';
-import type { Dialect, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
+import type { Dialect, ErrorDetail, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
 
 const KNOWN_PARAMS = new Set([
   'model', 'messages', 'max_tokens', 'system', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_k', 'top_p',
@@ -265,8 +265,9 @@ function specFor(kind: ErrorKind): { status: number; type: string; message: stri
   return ERRORS[kind === 'connection_error' ? 'server_error' : kind];
 }
 
-function error(kind: ErrorKind, _turn: Turn, retryAfterS: number | undefined): Rendered {
+function error(kind: ErrorKind, _turn: Turn, detail: ErrorDetail): Rendered {
   const spec = specFor(kind);
+  const retryAfterS = detail.retryAfterS;
   const extra: FlatHeaders = [];
   if (kind === 'rate_limit') {
     const reset = new Date(Date.now() + (retryAfterS ?? 1) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -278,7 +279,7 @@ function error(kind: ErrorKind, _turn: Turn, retryAfterS: number | undefined): R
   }
   if (retryAfterS !== undefined) extra.push('retry-after', String(Math.ceil(retryAfterS)));
   if (spec.status >= 500 || spec.status === 429) extra.push('x-should-retry', 'true');
-  return errorResponse(spec.status, spec.type, spec.message, extra);
+  return errorResponse(spec.status, spec.type, detail.message ?? spec.message, extra);
 }
 
 function checkHeaders(ctx: RequestContext, keys: ReadonlySet<string> | null): Rendered | null {
@@ -301,9 +302,9 @@ export const anthropicDialect: Dialect = {
   respond,
   stream,
   error,
-  inBandError(kind) {
+  inBandError(kind, _turn, detail) {
     const spec = specFor(kind);
-    return event('error', JSON.stringify({ type: 'error', error: { type: spec.type, message: spec.message } }));
+    return event('error', JSON.stringify({ type: 'error', error: { type: spec.type, message: detail.message ?? spec.message } }));
   },
   malformed: () => 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\n\n',
   notFound: () => errorResponse(404, 'not_found_error', 'Not Found'),

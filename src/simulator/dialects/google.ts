@@ -11,7 +11,7 @@ import type { ErrorKind } from '../../core/error-kinds.ts';
 import { PromptDigest, type Answer, type Turn } from '../answer.ts';
 import { uniqueId } from '../../core/ids.ts';
 import { firstUnknownKey, isObject, type Json } from './json.ts';
-import type { Dialect, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
+import type { Dialect, ErrorDetail, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
 
 function snake(camel: string): string {
   return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -243,8 +243,8 @@ function quotaDetails(model: string, perDay: boolean, retryAfterS: number | unde
 
 const API_KEY_INVALID = 'API key not valid. Please pass a valid API key.';
 
-function apiKeyInvalid(): Rendered {
-  return errorResponse(400, API_KEY_INVALID, [
+function apiKeyInvalid(message = API_KEY_INVALID): Rendered {
+  return errorResponse(400, message, [
     { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
     { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: API_KEY_INVALID },
   ]);
@@ -288,14 +288,14 @@ function errorFor(kind: Exclude<ErrorKind, 'content_filter' | 'auth_error'>, mod
   }
 }
 
-function error(kind: ErrorKind, turn: Turn, retryAfterS: number | undefined): Rendered {
+function error(kind: ErrorKind, turn: Turn, detail: ErrorDetail): Rendered {
   if (kind === 'content_filter') {
     if (!turn.stream) return { status: 200, headers: JSON_HEADERS, body: blocked(turn) };
     return turn.sse ? { status: 200, headers: SSE_HEADERS, body: sse(blocked(turn)) } : jsonArray([blocked(turn)]);
   }
-  if (kind === 'auth_error') return apiKeyInvalid();
-  const e = errorFor(kind, turn.model, retryAfterS);
-  return errorResponse(e.code, e.message, e.details);
+  if (kind === 'auth_error') return apiKeyInvalid(detail.message);
+  const e = errorFor(kind, turn.model, detail.retryAfterS);
+  return errorResponse(e.code, detail.message ?? e.message, e.details);
 }
 
 function checkHeaders(ctx: RequestContext, keys: ReadonlySet<string> | null): Rendered | null {
@@ -319,12 +319,12 @@ export const googleDialect: Dialect = {
   respond,
   stream,
   error,
-  inBandError(kind, turn) {
+  inBandError(kind, turn, detail) {
     if (kind === 'content_filter') {
       return sse(`{"candidates":[{"content":{"parts":[],"role":"model"},"finishReason":"SAFETY","index":0}],"modelVersion":${JSON.stringify(turn.model)}}`);
     }
     const e = errorFor(kind === 'auth_error' ? 'server_error' : kind, turn.model, undefined);
-    return sse(errorJson(e.code, e.message));
+    return sse(errorJson(e.code, detail.message ?? e.message));
   },
   malformed: () => 'data: {"candidates":[{"content":{"parts":[{"text":"\r\n\r\n',
   notFound: (method, path) => errorResponse(404, `Method not found: ${method} ${path}`),

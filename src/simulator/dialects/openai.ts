@@ -4,11 +4,12 @@
  * `{"error":{"message","type","param","code"}}` with its headers (x-request-id,
  * x-ratelimit-*, retry-after).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorKind } from '../../core/error-kinds.ts';
 import { PromptDigest, type Answer, type Turn } from '../answer.ts';
 import { uniqueId, unixSeconds } from '../../core/ids.ts';
 import { firstUnknownKey, isObject, isPositiveInt, jsonType, type Json } from './json.ts';
-import type { Dialect, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
+import type { Dialect, ErrorDetail, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
 
 const KNOWN_PARAMS = new Set([
   'model', 'messages', 'stream', 'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'temperature',
@@ -295,7 +296,8 @@ const ERRORS: Record<Exclude<ErrorKind, 'connection_error'>, ErrorSpec> = {
   },
   auth_error: {
     status: 401,
-    message: () => 'Incorrect API key provided: sk-sim***********. You can find your API key at https://platform.openai.com/account/api-keys.',
+    // error() quotes the key the call presented instead (as OpenAI does); this is for a call with none.
+    message: () => incorrectKey('sk-sim***********'),
     type: 'invalid_request_error',
     param: null,
     code: 'invalid_api_key',
@@ -314,8 +316,34 @@ function specFor(kind: ErrorKind): ErrorSpec {
   return ERRORS[kind === 'connection_error' ? 'server_error' : kind];
 }
 
-function error(kind: ErrorKind, turn: Turn, retryAfterS: number | undefined): Rendered {
+/** OpenAI's 401 message: the rejected key, masked (the first three and the last four characters shown). */
+function incorrectKey(masked: string): string {
+  return `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+}
+
+function maskKey(key: string): string {
+  return key.length > 8 ? `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}` : '********';
+}
+
+/** The key a call presented (`Authorization: Bearer <key>`), or '' when none. */
+function presentedKey(headers: IncomingHttpHeaders): string {
+  const auth = headers.authorization;
+  return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+}
+
+/** An injected error's message: the fault's own, the presented key quoted masked for auth_error, else the canned one. */
+function messageFor(kind: ErrorKind, spec: ErrorSpec, turn: Turn, detail: ErrorDetail): string {
+  if (detail.message !== undefined) return detail.message;
+  if (kind === 'auth_error') {
+    const key = presentedKey(detail.headers);
+    if (key !== '') return incorrectKey(maskKey(key));
+  }
+  return spec.message(turn.model);
+}
+
+function error(kind: ErrorKind, turn: Turn, detail: ErrorDetail): Rendered {
   const spec = specFor(kind);
+  const retryAfterS = detail.retryAfterS;
   const headers = baseHeaders('application/json');
   if (kind === 'rate_limit') {
     headers.push(
@@ -325,13 +353,12 @@ function error(kind: ErrorKind, turn: Turn, retryAfterS: number | undefined): Re
     );
   }
   if (retryAfterS !== undefined) headers.push('retry-after', String(Math.ceil(retryAfterS)));
-  return { status: spec.status, headers, body: errorBody(spec.message(turn.model), spec.type, spec.param, spec.code) };
+  return { status: spec.status, headers, body: errorBody(messageFor(kind, spec, turn, detail), spec.type, spec.param, spec.code) };
 }
 
 function checkHeaders(ctx: RequestContext, keys: ReadonlySet<string> | null): Rendered | null {
   if (keys === null) return null;
-  const auth = ctx.headers.authorization;
-  const key = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7).trim() : '';
+  const key = presentedKey(ctx.headers);
   if (key === '') {
     return {
       status: 401,
@@ -346,11 +373,10 @@ function checkHeaders(ctx: RequestContext, keys: ReadonlySet<string> | null): Re
     };
   }
   if (keys.has(key)) return null;
-  const masked = key.length > 8 ? `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}` : '********';
   return {
     status: 401,
     headers: baseHeaders('application/json'),
-    body: errorBody(`Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', null, 'invalid_api_key'),
+    body: errorBody(incorrectKey(maskKey(key)), 'invalid_request_error', null, 'invalid_api_key'),
   };
 }
 
@@ -362,9 +388,9 @@ export const openaiDialect: Dialect = {
   respond,
   stream,
   error,
-  inBandError(kind, turn) {
+  inBandError(kind, turn, detail) {
     const spec = specFor(kind);
-    return `data: ${errorBody(spec.message(turn.model), spec.type, spec.param, spec.code)}\n\n`;
+    return `data: ${errorBody(messageFor(kind, spec, turn, detail), spec.type, spec.param, spec.code)}\n\n`;
   },
   malformed: () => 'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\n\n',
   notFound: (method, path) => ({

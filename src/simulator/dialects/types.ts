@@ -49,6 +49,16 @@ export interface RequestContext {
   queryKey?: string | null;
 }
 
+/** What an injected error is made of beside its kind. */
+export interface ErrorDetail {
+  /** The provider's retry hint, in seconds (`error` faults). */
+  retryAfterS?: number;
+  /** Replaces the provider's own message text. */
+  message?: string;
+  /** The call's request headers: OpenAI quotes the key it was given, masked, in its auth error. */
+  headers: IncomingHttpHeaders;
+}
+
 export interface Dialect {
   readonly provider: SimProvider;
   /** Header-level checks (API key when keys are restricted, required version headers). */
@@ -60,9 +70,9 @@ export interface Dialect {
   /** The answer as a paced SSE stream: turns whose `sse` is true. */
   stream(turn: Turn, answer: Answer): StreamPlan;
   /** The provider's real error response for `kind` (status, headers, body) to this request. */
-  error(kind: ErrorKind, turn: Turn, retryAfterS: number | undefined): Rendered;
+  error(kind: ErrorKind, turn: Turn, detail: ErrorDetail): Rendered;
   /** The provider's in-band stream error event for `kind`. */
-  inBandError(kind: ErrorKind, turn: Turn): string;
+  inBandError(kind: ErrorKind, turn: Turn, detail: ErrorDetail): string;
   /** One SSE data event whose JSON is broken. */
   malformed(): string;
   notFound(method: string, path: string): Rendered;

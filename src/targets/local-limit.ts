@@ -1,0 +1,92 @@
+import type { LocalLimitReason } from '../core/upstream-error.ts';
+import type { CallCounts } from '../providers/call-tracking.ts';
+
+/** Upstream calls one target may have at once, waiting for a connection included (providers[].max_in_flight). */
+export const DEFAULT_MAX_IN_FLIGHT = 10_000;
+
+/** How long a call may wait for a local connection before the gateway refuses it (providers[].queue_timeout_ms). */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 30_000;
+
+/** Seconds a client refused by a local limit is told to wait (Retry-After): the queue moves in about one call's time. */
+export const LOCAL_RETRY_AFTER_S = 1;
+
+/** At most one log line per target this often while it keeps refusing calls. */
+export const LOCAL_LIMIT_LOG_INTERVAL_MS = 10_000;
+
+/** The log line a target writes when it starts refusing calls, and then at most every interval. */
+export interface LocalLimitLine {
+  at: string;
+  event: 'local_limit';
+  target: string;
+  /** Refusals since the previous line (or since start-up), by reason. */
+  in_flight_limit: number;
+  wait_limit: number;
+  /** The target's calls at this moment. */
+  in_flight: number;
+  waiting: number;
+  max_in_flight: number;
+}
+
+/**
+ * A target's share of the gateway's own capacity: the calls in flight to it (the transport
+ * keeps `inFlight` and `waiting`), the most it may have (`maxInFlight`; beyond it a call is
+ * refused at once), and the refusals so far, for metrics. A refusal is the gateway's limit,
+ * never the target's failure: no breaker, budget or health sees it.
+ *
+ * The wait limit itself is a delay of the request machine (RequestStep.queueTimeoutMs), since
+ * only it knows when a call started to wait.
+ */
+export class LocalLimit implements CallCounts {
+  readonly key: string;
+  readonly maxInFlight: number;
+  inFlight = 0;
+  waiting = 0;
+  /** Calls refused because `maxInFlight` were in flight. */
+  refusedInFlight = 0;
+  /** Calls refused because they waited their queue timeout for a connection. */
+  refusedWait = 0;
+  readonly #log: ((line: string) => void) | undefined;
+  #loggedAt = Number.NEGATIVE_INFINITY;
+  #sinceInFlight = 0;
+  #sinceWait = 0;
+
+  constructor(key: string, maxInFlight: number, log?: (line: string) => void) {
+    this.key = key;
+    this.maxInFlight = maxInFlight;
+    this.#log = log;
+  }
+
+  /** True when a new call must be refused. */
+  get full(): boolean {
+    return this.inFlight >= this.maxInFlight;
+  }
+
+  /**
+   * Counts one refusal. The first one logs a line, and so does the first one an interval or
+   * more after the previous line (with what was refused since): a saturated target writes at
+   * most one line per interval, not one per request.
+   */
+  refused(reason: LocalLimitReason, now: number): void {
+    if (reason === 'in_flight_limit') {
+      this.refusedInFlight++;
+      this.#sinceInFlight++;
+    } else {
+      this.refusedWait++;
+      this.#sinceWait++;
+    }
+    if (this.#log === undefined || now - this.#loggedAt < LOCAL_LIMIT_LOG_INTERVAL_MS) return;
+    this.#loggedAt = now;
+    const line: LocalLimitLine = {
+      at: new Date().toISOString(),
+      event: 'local_limit',
+      target: this.key,
+      in_flight_limit: this.#sinceInFlight,
+      wait_limit: this.#sinceWait,
+      in_flight: this.inFlight,
+      waiting: this.waiting,
+      max_in_flight: this.maxInFlight,
+    };
+    this.#sinceInFlight = this.#sinceWait = 0;
+    this.#log(JSON.stringify(line));
+  }
+}

@@ -1,19 +1,24 @@
 /**
- * Part 4 of `npm run bench`: the CPU cost of the request actor alone, in-process, with no
- * I/O: create + start + invoke an attempt whose promise is already resolved + reach `done`.
- * Two variants: the bare request machine (the `report` action a no-op), and `Engine.run`,
- * which adds what the gateway really does per request (the outcome sent to the model actor
- * and the target's breakers). For scale, a third figure: the smallest XState machine with one
- * invoked promise, the floor of any actor-per-request design.
+ * Part 4 of `npm run bench`: the CPU cost of the request's orchestration alone, in-process,
+ * with no I/O: create + start + invoke an attempt whose promise is already resolved + reach
+ * `done`. Two variants: the bare failover machine (the `report` action a no-op), and
+ * `ChatService.serveChat`, the gateway's own entry point, which adds what the gateway really
+ * does per request (the plan, the flow on the runtime with its clock, the outcome reported to
+ * the target and its breakers, the headers). For scale, a third figure: the smallest XState
+ * machine with one invoked promise, the floor of any actor-per-request design.
  *
  * `node bench/actor-cost.ts` runs it alone, as `parrot serve` runs (pretenuring off);
  * `node bench/actor-cost.ts --v8-defaults` runs it with V8's defaults, for comparison.
  */
 import { createActor, fromPromise, setup } from 'xstate';
-import { requestMachine, type AttemptInput, type RequestStep } from '../machines/request.machine.ts';
+import { failoverMachine } from '../machines/failover.machine.ts';
+import { ResponseCache } from '../src/cache/response-cache.ts';
 import { configFromObject } from '../src/config/load.ts';
-import { Engine } from '../src/engine/engine.ts';
-import { RouteTable } from '../src/engine/routes.ts';
+import type { AttemptInput, AttemptSuccess, FlowStep } from '../src/core/flow.ts';
+import { defaultPolicy } from '../src/policy/defaults.ts';
+import { RouteTable } from '../src/routing/routes.ts';
+import { FlowRuntime } from '../src/serve/flow-runtime.ts';
+import { ChatService } from '../src/serve/serve-chat.ts';
 import { TransitionHub } from '../src/events/transitions.ts';
 import { adapterFor } from '../src/providers/adapters.ts';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';
@@ -29,11 +34,11 @@ export interface ActorCostVariant {
 }
 
 export interface ActorCostReport {
-  /** The bare request machine, one request at a time. */
+  /** The bare failover machine, one request at a time. */
   requestActor: ActorCostVariant;
   /** The same with 50 request actors in flight at once (as at 50 connections). */
   requestActor50: ActorCostVariant;
-  /** Engine.run: request actor + model-actor report, one at a time. */
+  /** ChatService.serveChat: the flow on the runtime + the target's report + headers, one at a time. */
   engineRun: ActorCostVariant;
   /** For scale: the smallest useful XState machine (one invoked promise, two final states). */
   xstateFloor: ActorCostVariant;
@@ -82,24 +87,25 @@ async function measure(runOne: RunOne, opts: { iterations: number; rounds: numbe
   return { iterations: opts.iterations * opts.rounds, cpuUsPerRequest: median(cpu), wallUsPerRequest: median(wall) };
 }
 
+const SUCCESS: AttemptSuccess = { result: { type: 'completion', complete: true, attempt: 1 }, latencyMs: 0 };
+const SUCCEEDED = Promise.resolve(SUCCESS);
+
 /**
- * One request through the bare request machine (provided exactly as the engine provides it,
- * `report` a no-op) and through the floor machine, each to `done`, with an attempt that is
- * already resolved. Shared with bench/gc-promotion.ts.
+ * One request through the bare failover machine (provided once, `report` a no-op) and
+ * through the floor machine, each to `done`, with an attempt that is already resolved.
+ * Shared with bench/gc-promotion.ts.
  */
 export function actorRunners(): { runBare: RunOne; runFloor: RunOne; runPromise: RunOne } {
-  // The bare machine, provided exactly as the engine provides it (once, not per request).
-  const machine = requestMachine.provide({
-    actors: { attempt: fromPromise<AttemptResult, AttemptInput>(() => RESOLVED) as never },
+  // The bare machine, provided once, not per request.
+  const machine = failoverMachine.provide({
+    actors: { attempt: fromPromise<AttemptSuccess, AttemptInput>(() => SUCCEEDED) },
     actions: { report: () => {} },
   });
-  const step: RequestStep = { provider: 'openai', model: 'gpt-4-turbo-preview' };
+  const step: FlowStep = { provider: 'openai', model: 'gpt-4-turbo-preview', key: 'openai/gpt-4-turbo-preview' };
   const steps = [step];
-  const decide = () => ({ action: 'fail' as const });
-  const payload = { request: { model: 'gpt-4-turbo-preview', messages: [] }, stream: false };
   const runBare: RunOne = () =>
     new Promise((resolve, reject) => {
-      const actor = createActor(machine, { input: { steps, payload, deadlineMs: 120_000, attemptTimeoutMs: 120_000, decide, now: Date.now } });
+      const actor = createActor(machine, { input: { steps, payload: 'bench', deadlineMs: 120_000, attemptTimeoutMs: 120_000 } });
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output), error: reject });
       actor.start();
     });
@@ -138,30 +144,27 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
     providers: [{ name: 'openai', type: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'bench', models: ['gpt-4-turbo-preview'] }],
   });
   const routes = new RouteTable(config, adapterFor);
-  const transport = { call: () => RESOLVED, close: async () => {} } as unknown as Transport;
-  const engine = new Engine({
+  const transport = { call: () => RESOLVED, probe: () => RESOLVED, close: async () => {} } as unknown as Transport;
+  const r = config.resilience;
+  const runtime = new FlowRuntime({
     routes,
     transport,
     hub: new TransitionHub(),
-    providers: [{ name: 'openai', models: ['gpt-4-turbo-preview'] }],
-    targets: {
-      defaultBreaker: config.resilience.policy.breaker,
-      maxBreakersPerTarget: config.resilience.maxBreakersPerTarget,
-      retryBudget: config.resilience.retryBudget,
-    },
+    targets: { defaultBreaker: r.policy.breaker, maxBreakersPerTarget: r.maxBreakersPerTarget, retryBudget: r.retryBudget, probeIntervalMs: r.breakerProbeIntervalMs },
   });
-  const route = routes.resolve('gpt-4-turbo-preview')!;
+  const chat = new ChatService({
+    runtime,
+    defaults: r.policy,
+    cache: new ResponseCache(r.cacheEntries),
+    attemptTimeoutMs: r.attemptTimeoutMs,
+    ttftTimeoutMs: r.ttftTimeoutMs,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    degraded: r.degraded,
+  });
+  const policy = defaultPolicy(r.policy);
+  const request = { model: 'gpt-4-turbo-preview', messages: [{ role: 'user' as const, content: 'hi' }] };
   let n = 0;
-  const runEngine: RunOne = () =>
-    engine.run(
-      { request: { model: 'gpt-4-turbo-preview', messages: [] } as never, stream: false, requestId: `bench${++n}`, breakerConfig: undefined, activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 } },
-      {
-        steps: [route],
-        deadlineMs: config.server.requestTimeoutMs,
-        attemptTimeoutMs: config.resilience.attemptTimeoutMs,
-        streamIdleTimeoutMs: config.resilience.streamIdleTimeoutMs,
-      },
-    ).done;
+  const runEngine: RunOne = () => chat.serveChat(request, policy, { requestId: `bench${++n}` }).then((o) => o.flow);
 
   const { runBare, runFloor } = actorRunners();
 
@@ -171,11 +174,11 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
     const engineRun = await measure(runEngine, { iterations, rounds, warmup, inFlight: 1 });
     // Sanity: the measured path really finished successfully.
     const out = (await runEngine()) as { ok: boolean };
-    if (!out.ok) throw new Error('Engine.run did not succeed with a resolved attempt');
+    if (!out.ok) throw new Error('serveChat did not succeed with a resolved attempt');
     const xstateFloor = await measure(runFloor, { iterations, rounds, warmup, inFlight: 1 });
     return { requestActor, requestActor50, engineRun, xstateFloor };
   } finally {
-    engine.stop();
+    runtime.stop();
   }
 }
 

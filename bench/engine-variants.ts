@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { assign, createActor, fromPromise, setup, spawnChild, stopChild, type AnyActorRef } from 'xstate';
 import { configFromObject } from '../src/config/load.ts';
-import { RouteTable } from '../src/engine/routes.ts';
+import { RouteTable } from '../src/routing/routes.ts';
 import { startGateway } from '../src/gateway.ts';
 import { readJsonBody } from '../src/http/body.ts';
 import { validateChatRequest } from '../src/http/validate-chat.ts';

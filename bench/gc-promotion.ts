@@ -6,7 +6,7 @@
  * kind to `done`, one at a time, in a child process under `--trace-gc-nvp`, and reports the
  * bytes allocated and promoted per actor: a bare `fromPromise` actor, an idle one-state machine
  * started and stopped, the smallest machine with one invoke (bench/actor-cost.ts's floor), and
- * the gateway's request machine. Each runs once with V8's defaults and once with
+ * the gateway's failover machine. Each runs once with V8's defaults and once with
  * allocation-site pretenuring off (`tuneGc()`, as `parrot serve` runs), since pretenuring is
  * what promotes most of it.
  *

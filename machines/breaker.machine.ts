@@ -18,6 +18,10 @@ import {
  * a pure function of the events. The trip decision lives in src/breaker/sliding-window.ts and
  * the failure/success verdict in src/breaker/outcome.ts; this file only wires them to states.
  *
+ * While open, a background probe of the target (machines/recovery-probe.machine.ts, run by
+ * the runtime) sends PROBE_SUCCEEDED as soon as the target answers again: traffic returns
+ * within one probe interval of recovery; `openTimeoutMs` stays the upper bound.
+ *
  * Trials: in `half_open` a request must be admitted (ACQUIRE with its token) to pass. At most
  * `halfOpenRequests` trials are in flight; only their outcomes count there, because every
  * breaker of a target observes the same outcome stream. The first trial of a round starts a
@@ -65,7 +69,12 @@ export interface BreakerReleaseEvent {
   token: string;
 }
 
-export type BreakerEvent = BreakerOutcomeEvent | BreakerAcquireEvent | BreakerReleaseEvent;
+/** A background probe of the open breaker's target succeeded: try traffic again now. */
+export interface BreakerProbeSucceededEvent {
+  type: 'PROBE_SUCCEEDED';
+}
+
+export type BreakerEvent = BreakerOutcomeEvent | BreakerAcquireEvent | BreakerReleaseEvent | BreakerProbeSucceededEvent;
 
 export interface BreakerContext {
   readonly config: BreakerConfig;
@@ -102,7 +111,7 @@ function normaliseConfig(c: BreakerConfig): BreakerConfig {
 
 /** Whether the event carries the token of a trial this breaker admitted. */
 function isTrialEvent(context: BreakerContext, event: BreakerEvent): boolean {
-  return event.token !== undefined && context.trials.includes(event.token);
+  return event.type !== 'PROBE_SUCCEEDED' && event.token !== undefined && context.trials.includes(event.token);
 }
 
 function verdictOf(context: BreakerContext, event: BreakerEvent) {
@@ -214,8 +223,12 @@ export const breakerMachine = setup({
     },
     open: {
       // Refuses every ACQUIRE and ignores outcomes of requests that started before it opened.
+      // Half-opens when a background probe finds the target answering, or at `timeout` at the latest.
       after: {
         openTimeout: { target: 'half_open', actions: 'startHalfOpen' },
+      },
+      on: {
+        PROBE_SUCCEEDED: { target: 'half_open', actions: 'startHalfOpen' },
       },
     },
     half_open: {

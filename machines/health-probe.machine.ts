@@ -34,7 +34,7 @@ function probeCycle(onSuccess: ProbeTransition[], onFailure: ProbeTransition[]) 
       probing: {
         invoke: {
           src: 'probe' as const,
-          input: ({ context }: { context: { target: string } }) => ({ target: context.target }),
+          input: ({ context }: { context: { target: string } }) => ({ target: context.target, kind: 'health' }),
           onDone: onSuccess,
           onError: onFailure,
         },
@@ -48,7 +48,7 @@ export const healthProbeMachine = setup({
   types: { context: {} as Context, input: {} as HealthProbeInput },
   actors: {
     // Provided by the runtime: resolves when the target answered, rejects otherwise.
-    probe: fromPromise<void, { target: string }>(async () => {
+    probe: fromPromise<void, { target: string; kind: string }>(async () => {
       throw new Error('probe not provided');
     }),
   },

@@ -8,8 +8,9 @@ import { bindSimulator } from './config/load.ts';
 import { configSecrets } from './config/secrets.ts';
 import { assertStartable } from './config/startable.ts';
 import type { GatewayConfig } from './config/types.ts';
-import { Engine, type EngineClock } from './engine/engine.ts';
-import { RouteTable } from './engine/routes.ts';
+import { RouteTable } from './routing/routes.ts';
+import { FlowRuntime, type FlowClock } from './serve/flow-runtime.ts';
+import { ChatService } from './serve/serve-chat.ts';
 import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
@@ -27,7 +28,10 @@ export interface RunningGateway {
   url: string;
   port: number;
   server: Server;
-  engine: Engine;
+  /** The actor runtime: targets, the gateway's actor system, the request flows. */
+  runtime: FlowRuntime;
+  /** The chat entry point the HTTP layer calls (`serveChat`). */
+  chat: ChatService;
   hub: TransitionHub;
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
@@ -42,7 +46,7 @@ export interface RunningGateway {
 }
 
 export interface StartOptions {
-  clock?: EngineClock;
+  clock?: FlowClock;
   /**
    * Where to write one JSON line per state change of a long-lived actor (a breaker opening,
    * a provider going down, a health probe marking a target down), and a rate-limited line
@@ -86,14 +90,28 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
-  const engine = new Engine({
+  const runtime = new FlowRuntime({
     routes,
     transport,
     hub,
-    targets: { defaultBreaker: r.policy.breaker, maxBreakersPerTarget: r.maxBreakersPerTarget, retryBudget: r.retryBudget },
-    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name), maxInFlight: p.maxInFlight })),
+    targets: {
+      defaultBreaker: r.policy.breaker,
+      maxBreakersPerTarget: r.maxBreakersPerTarget,
+      retryBudget: r.retryBudget,
+      probeIntervalMs: r.breakerProbeIntervalMs,
+      maxInFlight: maxInFlightOf(config),
+      ...(opts.log ? { log: opts.log } : {}),
+    },
     ...(clock ? { clock } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const chat = new ChatService({
+    runtime,
+    defaults: r.policy,
+    cache: new ResponseCache(r.cacheEntries),
+    attemptTimeoutMs: r.attemptTimeoutMs,
+    ttftTimeoutMs: r.ttftTimeoutMs,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    degraded: r.degraded,
   });
 
   const log = opts.log;
@@ -101,18 +119,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   const streams = new OpenStreams();
   const listener = createListener({
-    engine,
+    chat,
+    routes,
     keys,
     adminKeys: new KeyChecker(config.auth.adminKeys),
     simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
     streams,
     bodyLimitBytes: config.server.bodyLimitBytes,
     policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
-    cache: new ResponseCache(r.cacheEntries),
-    attemptTimeoutMs: r.attemptTimeoutMs,
-    ttftTimeoutMs: r.ttftTimeoutMs,
-    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
-    degraded: r.degraded,
     nextRequestId: () => `req_${uniqueId()}`,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
@@ -120,7 +134,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   server.on('clientError', answerClientError);
   const stopRuntime = async (): Promise<void> => {
     logging?.unsubscribe();
-    engine.stop();
+    runtime.stop();
     hub.complete();
     await transport.close();
     await simulator?.close();
@@ -136,7 +150,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     url: `http://${hostPort(config.server.host, port)}`,
     port,
     server,
-    engine,
+    runtime,
+    chat,
     hub,
     config,
     simulator,
@@ -161,6 +176,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       await stopRuntime();
     },
   };
+}
+
+/** Each target's providers[].max_in_flight, by target key. */
+function maxInFlightOf(config: GatewayConfig): (key: string) => number | undefined {
+  const byKey = new Map<string, number>();
+  for (const p of config.providers) for (const m of p.models) byKey.set(`${p.target.name}/${m.name}`, p.maxInFlight);
+  return (key) => byKey.get(key);
 }
 
 /** Each upstream origin's pool size: the largest `connections` of the providers on it. */

@@ -132,7 +132,7 @@ export function renderActorCost(a: ActorCostReport): string[] {
   return [
     row('request actor alone, 1 at a time', a.requestActor),
     row('request actor alone, 50 in flight', a.requestActor50),
-    row('Engine.run (actor + model/breaker report)', a.engineRun),
+    row('serveChat (flow + target report + headers)', a.engineRun),
     row('floor: minimal XState machine, one invoke', a.xstateFloor),
   ];
 }

@@ -22,9 +22,7 @@ export interface BreakerConfig {
   latencyThresholdMs: number;
 }
 
-/** What a request gets when the requested target's breaker refuses it. */
-export const BREAKER_FALLBACKS = ['error', 'cache', 'degraded'] as const;
-export type BreakerFallback = (typeof BREAKER_FALLBACKS)[number];
+export { BREAKER_FALLBACKS, type BreakerFallback } from '../core/flow.ts';
 
 export const DEFAULT_BREAKER_CONFIG: BreakerConfig = Object.freeze({
   errorThreshold: 5,

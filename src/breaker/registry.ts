@@ -33,6 +33,15 @@ export interface BreakerSetOptions {
   trialTimeoutMs?: number;
   /** Per-actor options: a shared clock, an inspector, a systemId (see breakerSystemId). */
   actorOptions?: (ctx: BreakerActorContext) => BreakerActorOptions;
+  /**
+   * Creates (and starts) the breaker actor instead of a root of its own: the runtime spawns it
+   * into the gateway's actor system. `actorOptions` is not used then.
+   */
+  spawn?: (ctx: BreakerActorContext) => BreakerActor;
+  /** Stops a breaker made by `spawn` (evicted, or the set stopped). */
+  despawn?: (actor: BreakerActor) => void;
+  /** Called once for every breaker the set creates (e.g. to watch its state). */
+  onCreate?: (actor: BreakerActor, key: string) => void;
 }
 
 /** The conventional systemId of a breaker actor: `breaker:<provider>/<model>#<config key>`. */
@@ -127,15 +136,20 @@ export class BreakerSet {
 
   /** Stops every breaker (their systemIds are released). */
   stop(): void {
-    for (const actor of this.#breakers.values()) actor.stop();
+    for (const actor of this.#breakers.values()) this.#stopActor(actor);
     this.#breakers.clear();
+  }
+
+  #stopActor(actor: BreakerActor): void {
+    if (this.#options.despawn) this.#options.despawn(actor);
+    else actor.stop();
   }
 
   #evictOne(): boolean {
     for (const [key, actor] of this.#breakers) {
       if (key === this.#defaultKey || actor.getSnapshot().value !== 'closed') continue;
       this.#breakers.delete(key);
-      actor.stop();
+      this.#stopActor(actor);
       return true;
     }
     return false;
@@ -144,7 +158,9 @@ export class BreakerSet {
   #create(key: string, config: BreakerConfig): BreakerActor {
     const input: BreakerInput = { config, target: this.target };
     if (this.#options.trialTimeoutMs !== undefined) input.trialTimeoutMs = this.#options.trialTimeoutMs;
-    const extra = this.#options.actorOptions?.({ target: this.target, key, input }) ?? {};
-    return createActor(breakerMachine, { ...extra, input }).start();
+    const ctx = { target: this.target, key, input };
+    const actor = this.#options.spawn ? this.#options.spawn(ctx) : createActor(breakerMachine, { ...(this.#options.actorOptions?.(ctx) ?? {}), input }).start();
+    this.#options.onCreate?.(actor, key);
+    return actor;
   }
 }

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../core/field-path.ts';
 import { bareHost } from '../net/loopback.ts';
-import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_TIMEOUT_MS } from '../engine/local-limit.ts';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_TIMEOUT_MS } from '../targets/local-limit.ts';
 import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../providers/transport.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
@@ -97,7 +97,28 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       ...(p.deployments ? { azureDeployments: p.deployments } : {}),
       ...(p.anthropic_version ? { anthropicVersion: p.anthropic_version } : {}),
     },
-    models: p.models.map((m) => (typeof m === 'string' ? { name: m, upstream: m } : { name: m.name, upstream: m.upstream ?? m.name })),
+    models: p.models.map((m) => {
+      // Anthropic's Messages API continues a final assistant message; others only when declared.
+      const prefill = p.prefill ?? p.type === 'anthropic';
+      if (typeof m === 'string') return { name: m, upstream: m, prefill };
+      return {
+        name: m.name,
+        upstream: m.upstream ?? m.name,
+        prefill: m.prefill ?? prefill,
+        ...(m.price ? { price: { inputPer1k: m.price.input_per_1k, outputPer1k: m.price.output_per_1k } } : {}),
+        ...(m.hedge
+          ? {
+              hedge: {
+                providers: m.hedge.providers,
+                strategy: m.hedge.strategy,
+                cancelSlower: m.hedge.cancel_slower,
+                ...(m.hedge.delay_ms !== undefined ? { delayMs: m.hedge.delay_ms } : {}),
+                ...(m.hedge.max_additional_cost !== undefined ? { maxAdditionalCost: m.hedge.max_additional_cost } : {}),
+              },
+            }
+          : {}),
+      };
+    }),
     connections: p.connections ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
     maxInFlight: p.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
     queueTimeoutMs: p.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
@@ -121,6 +142,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       cacheEntries: r.cache_entries,
       degraded: r.degraded,
       maxBreakersPerTarget: r.max_breakers_per_target,
+      breakerProbeIntervalMs: r.breaker_probe_interval_ms,
+      hedgeMinDelayMs: r.hedge_min_delay_ms,
     },
     server: { host: server.host, port: server.port, bodyLimitBytes: server.body_limit_bytes, requestTimeoutMs: server.request_timeout_ms },
     // An unset ${VAR} leaves an empty key: never accept "" as a key.

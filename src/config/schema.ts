@@ -15,6 +15,18 @@ const modelEntry = z.union([
     name: z.string().min(1),
     /** The provider's own model id, when it differs (e.g. claude-3-opus -> claude-3-opus-20240229). */
     upstream: z.string().min(1).optional(),
+    /** This model continues a trailing assistant message (overrides the provider's `prefill`). */
+    prefill: z.boolean().optional(),
+    /** USD per 1,000 tokens, for hedging's max_additional_cost estimate. */
+    price: z.object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) }).strict().optional(),
+    /** Hedging on by default for requests to this model (X-Request-Hedging still decides per request). */
+    hedge: z.object({
+      providers: z.array(z.string()).min(1),
+      delay_ms: z.number().int().min(0).max(600_000).optional(),
+      strategy: z.enum(['latency', 'first-success']).default('latency'),
+      cancel_slower: z.boolean().default(true),
+      max_additional_cost: z.number().min(0).optional(),
+    }).strict().optional(),
   }).strict(),
 ]);
 
@@ -33,6 +45,12 @@ const provider = z.object({
   /** Azure OpenAI: model name -> deployment name. */
   deployments: z.record(z.string(), z.string()).optional(),
   anthropic_version: z.string().optional(),
+  /**
+   * The provider continues a trailing assistant message as a prefix (Anthropic always does;
+   * vLLM with continue_final_message, DeepSeek's and Mistral's prefix modes can be declared so):
+   * a stream broken mid-answer may be continued there.
+   */
+  prefill: z.boolean().optional(),
   /** Keep-alive connections to this provider's origin (default 128; providers sharing an origin share the largest). */
   connections: z.number().int().min(1).max(4096).optional(),
   /**
@@ -108,6 +126,10 @@ const resilience = z.object({
   cache_entries: z.number().int().min(0).max(1_000_000).default(1000),
   /** Model to serve when a breaker is open and the request asked for `degraded`: model -> cheaper model. */
   degraded: z.record(z.string(), z.string()).default({}),
+  /** While a breaker is open, how often one background probe tests its target (a success half-opens it at once). */
+  breaker_probe_interval_ms: ms(3_600_000).default(5_000),
+  /** Floor of the hedge delay when X-Hedge-Config gives no delay_ms (the primary's p95 time to first token). */
+  hedge_min_delay_ms: z.number().int().min(0).max(600_000).default(50),
   /** Most distinct X-Circuit-Breaker configs kept per target. */
   max_breakers_per_target: z.number().int().min(1).max(1024).default(32),
 }).strict();

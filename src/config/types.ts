@@ -5,6 +5,21 @@ import type { ProviderTarget } from '../providers/types.ts';
 export interface ModelRoute {
   name: string;
   upstream: string;
+  /** Continues a trailing assistant message (see providers[].prefill). */
+  prefill: boolean;
+  /** USD per 1,000 tokens (hedging's cost estimate); undefined when not configured. */
+  price?: { inputPer1k: number; outputPer1k: number };
+  /** Hedging enabled by config for this model. */
+  hedge?: HedgeDefaults;
+}
+
+/** Hedging for a model, from config (X-Hedge-Config's fields). */
+export interface HedgeDefaults {
+  providers: string[];
+  delayMs?: number;
+  strategy: 'latency' | 'first-success';
+  cancelSlower: boolean;
+  maxAdditionalCost?: number;
 }
 
 export interface ProviderConfig {
@@ -42,6 +57,8 @@ export interface GatewayConfig {
     cacheEntries: number;
     degraded: Record<string, string>;
     maxBreakersPerTarget: number;
+    breakerProbeIntervalMs: number;
+    hedgeMinDelayMs: number;
   };
   /** Where the config came from, for the start-up banner. */
   source: string;

@@ -3,12 +3,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { GatewayError, modelNotFound } from '../core/openai-error.ts';
 import type { KeyChecker } from '../auth/keys.ts';
 import { presentedKey } from '../auth/keys.ts';
-import type { Engine } from '../engine/engine.ts';
+import type { RouteTable } from '../routing/routes.ts';
 import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
 import { simulatorAdmin, type SimulatorLink } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
+  routes: RouteTable;
   keys: KeyChecker;
   adminKeys: KeyChecker;
   /** The in-process simulator, when running. */
@@ -73,10 +74,10 @@ function createApp(opts: AppOptions): express.Express {
   app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulator));
 
   app.get('/v1/models', requireKey, (_req, res) => {
-    res.json({ object: 'list', data: opts.engine.routes.models() });
+    res.json({ object: 'list', data: opts.routes.models() });
   });
   app.get('/v1/models/:model', requireKey, (req, res) => {
-    const m = opts.engine.routes.models().find((x) => x.id === req.params.model);
+    const m = opts.routes.models().find((x) => x.id === req.params.model);
     if (!m) throw modelNotFound(String(req.params.model));
     res.json(m);
   });

@@ -55,6 +55,7 @@ export function defaultPolicy(defaults: PolicyDefaults): RequestPolicy {
       failover: {
         enabled: defaults.failover.enabled,
         providers: defaults.failover.providers,
+        explicitProviders: false,
         maxRetries: defaults.retry.maxRetries,
         retryDelayMs: defaults.retry.initialDelayMs,
         advanced: undefined,

@@ -116,6 +116,7 @@ function parseSent(headers: IncomingHttpHeaders, ctx: PolicyContext): RequestPol
     failover: {
       enabled: enabled ?? (providers !== undefined || advanced !== undefined ? true : d.failover.enabled),
       providers: providers ?? (advanced !== undefined ? chainOf(advanced) : d.failover.providers),
+      explicitProviders: providers !== undefined,
       maxRetries: retry.maxRetries,
       retryDelayMs: retry.initialDelayMs,
       advanced,

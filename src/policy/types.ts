@@ -49,6 +49,8 @@ export interface FailoverPolicy {
    * config (primary first, then fallbacks in order), or the config default.
    */
   readonly providers: readonly string[];
+  /** True when the request named the providers (X-Failover-Providers): one without an equivalent model is a 400. */
+  readonly explicitProviders: boolean;
   /** X-Max-Retries: retries on one target before moving to the next. Always equal to `retry.maxRetries`. */
   readonly maxRetries: number;
   /** X-Retry-Delay-Ms: base delay between those retries. Always equal to `retry.initialDelayMs`. */

@@ -22,6 +22,9 @@ import { alive, sendBody, sendRendered, StreamPump, type Scheduler } from './pum
 import { seededRng, type Rng } from './rng.ts';
 import type { SimCall, SimCallFilter, SimFault, SimModelConfig, SimulatorHandle, SimulatorOptions } from './types.ts';
 
+/** Marks the gateway's own health and recovery probes (src/serve/flow-runtime.ts), so the call log tells them from client traffic. */
+const PROBE_HEADER = 'x-parrot-probe';
+
 /** Anthropic's own request cap; a bigger body is a 413 before any parsing. */
 const MAX_BODY = 32 * 1024 * 1024;
 
@@ -217,7 +220,7 @@ class Simulator implements Scheduler {
       const parsed = dialect.parse(body, ctx);
       if (!parsed.ok) {
         const status = sendRendered(res, parsed.error);
-        if (parsed.model !== null) this.log.push({ at, provider: dialect.provider, model: parsed.model, stream: parsed.stream, fault: null, status });
+        if (parsed.model !== null) this.log.push({ at, provider: dialect.provider, model: parsed.model, stream: parsed.stream, fault: null, status, ...(req.headers[PROBE_HEADER] !== undefined ? { probe: true } : {}) });
         return;
       }
       const turn = parsed.turn;
@@ -226,6 +229,7 @@ class Simulator implements Scheduler {
       // Stream-only faults (no_done, in_band_error) need an SSE stream to strike in.
       const fault = admitCall(slot, turn.sse, at, this.#faultRng);
       const call: SimCall = { at, provider: dialect.provider, model: turn.model, stream: turn.stream, fault: fault === null ? null : fault.type, status: null };
+      if (req.headers[PROBE_HEADER] !== undefined) call.probe = true;
       this.log.push(call);
       if (fault !== null && fault.type === 'hang') return;
       const wait = behaviour.latency === null ? 0 : behaviour.latency(this.#latencyRng);

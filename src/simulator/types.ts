@@ -78,6 +78,8 @@ export interface SimCall {
   fault: string | null;
   /** HTTP status sent; null when no status line was ever sent (reset, hang, connection error). */
   status: number | null;
+  /** The gateway's own probe (an `x-parrot-probe` header), not client traffic. */
+  probe?: boolean;
 }
 
 export interface SimCallFilter {

@@ -91,7 +91,7 @@ describe('configuration', () => {
     const good = fileWith('providers:\n  - { name: g, type: google, base_url: "https://generativelanguage.googleapis.com", api_key: "${GEMINI_API_KEY}", models: [gemini-pro] }\n');
     const c = loadConfig({ path: good, env: { GEMINI_API_KEY: 'k' } });
     expect(c.providers[0].target).toMatchObject({ name: 'g', type: 'google', apiKey: 'k' });
-    expect(c.providers[0].models).toEqual([{ name: 'gemini-pro', upstream: 'gemini-pro' }]);
+    expect(c.providers[0].models).toEqual([{ name: 'gemini-pro', upstream: 'gemini-pro', prefill: false }]);
     const bad = fileWith('providers: [}');
     expect(errorOf(() => loadConfig({ path: bad, env: {} }))).toMatch(new RegExp(`^config ${bad}: not valid YAML`));
     expect(errorOf(() => loadConfig({ path: '/nonexistent/parrot.yaml', env: {} }))).toMatch(/^config \/nonexistent\/parrot.yaml: cannot read/);

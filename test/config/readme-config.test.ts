@@ -18,7 +18,7 @@ describe('the README configuration reference', () => {
       ['local', 'openai-compatible'],
       ['azure', 'openai-compatible'],
     ]);
-    expect(config.providers[1].models).toEqual([{ name: 'claude-3-opus', upstream: 'claude-3-opus-20240229' }]);
+    expect(config.providers[1].models).toEqual([{ name: 'claude-3-opus', upstream: 'claude-3-opus-20240229', prefill: true }]);
     expect(config.providers.map((p) => [p.target.name, p.connections, p.maxInFlight, p.queueTimeoutMs])).toEqual([
       ['openai', 128, 10_000, 30_000],
       ['anthropic', 128, 10_000, 30_000],

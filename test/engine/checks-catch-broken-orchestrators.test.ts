@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Decision } from '../../machines/request.machine.ts';
+import type { Decision } from '../../src/core/flow.ts';
 import { checkBreakerGate, checkCallBound, checkDeadline, checkNonRetryable, checkNoRevisit, checkRetryDelays } from './checks.ts';
 import { Harness, type HarnessOptions, type Outcome } from './harness.ts';
 
@@ -18,7 +18,7 @@ async function run(script: Outcome[], headers: Record<string, string>, decide?: 
     retryBudget: { maxTokens: 10, ratio: 0.2 },
     script,
     seed: 7,
-    ...(decide ? { decide: () => decide } : {}),
+    ...(decide ? { decide } : {}),
     ...extra,
   });
   h.start(headers);

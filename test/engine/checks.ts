@@ -1,9 +1,9 @@
-import type { AttemptRecord } from '../../machines/request.machine.ts';
+import type { AttemptRecord } from '../../src/core/flow.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import type { RetryPolicy, RetryRule } from '../../src/policy/types.ts';
 import type { CallRecord, Harness, RequestRecord } from './harness.ts';
 
-import { MIN_CUT_TO_COUNT_MS } from '../../src/engine/engine.ts';
+import { MIN_CUT_TO_COUNT_MS } from '../../src/serve/flow-runtime.ts';
 
 /**
  * The orchestration invariants, as checks over one finished Harness run. Each throws an

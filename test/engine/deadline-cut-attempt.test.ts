@@ -56,7 +56,7 @@ describe('an attempt cut by the request deadline', () => {
       await h.advance(5_000);
       expect(breakerState(h, 'p0')).toBe('half_open');
 
-      // A 500 ms client deadline, under MIN_CUT_TO_COUNT_MS (src/engine/engine.ts): the cut is
+      // A 500 ms client deadline, under MIN_CUT_TO_COUNT_MS (src/serve/flow-runtime.ts): the cut is
       // not held against p0, so this exercises the path that releases the trial slot rather
       // than reporting the cut as a failed trial.
       const trial = h.start({ 'x-request-timeout-ms': '500' });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../../src/config/default-config.ts';
-import { createDecider } from '../../src/engine/decide.ts';
-import { buildPlan, type PlanStep } from '../../src/engine/plan.ts';
-import { RouteTable } from '../../src/engine/routes.ts';
-import { Targets } from '../../src/engine/targets.ts';
+import { decideAfterFailure } from '../../src/decisions/after-failure.ts';
+import { buildPlan } from '../../src/routing/plan.ts';
+import { RouteTable } from '../../src/routing/routes.ts';
+import { RetryBudget } from '../../src/targets/retry-budget.ts';
 import { adapterFor } from '../../src/providers/adapters.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import { UpstreamError, type SkipReason } from '../../src/core/upstream-error.ts';
@@ -14,26 +14,33 @@ const config = configFromObject({ ...DEFAULT_CONFIG, resilience: { retry_budget:
 const routes = new RouteTable(config, adapterFor);
 const ctx = { providers: routes.providerNames, models: routes.modelNames, defaults: config.resilience.policy };
 
-/** `triggers` replaces the config's resilience.failover.triggers. */
+/** The decision for the requested chain, with the target's retry budget spent as the runtime spends it. `triggers` replaces the config's resilience.failover.triggers. */
 function decider(headers: Record<string, string>, latency: Record<string, number> = {}, triggers?: readonly ErrorTrigger[]) {
   const defaults = triggers === undefined ? ctx.defaults : { ...ctx.defaults, failover: { ...ctx.defaults.failover, triggers } };
   const policy = parsePolicy(headers, { ...ctx, defaults });
-  const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', policy, headers['x-failover-providers'] !== undefined);
-  const targets = new Targets(
-    config.providers.flatMap((p) => p.models.map((m) => `${p.target.name}/${m.name}`)),
-    { defaultBreaker: config.resilience.policy.breaker, maxBreakersPerTarget: 4, retryBudget: config.resilience.retryBudget, inspect: { next: () => {} } },
-  );
-  const decide = createDecider({ policy, steps, targets, latencyOf: (s: PlanStep) => latency[s.provider] ?? null, rng: () => 0.5 });
-  return (stepIndex: number, kind: ErrorKind, o: { stepAttempts?: number; skipped?: SkipReason; retryAfterMs?: number; remainingMs?: number } = {}) =>
-    decide({
-      error: new UpstreamError({ kind, message: kind, ...(o.skipped ? { skipped: o.skipped } : {}), hints: o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs } }),
-      step: steps[stepIndex],
-      stepIndex,
-      stepAttempts: o.stepAttempts ?? 1,
-      attempts: 1,
-      hasNextStep: stepIndex + 1 < steps.length,
-      remainingMs: o.remainingMs ?? 60_000,
-    });
+  const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', policy);
+  const budgets = new Map<string, RetryBudget>();
+  const budgetOf = (key: string) => budgets.get(key) ?? budgets.set(key, new RetryBudget(config.resilience.retryBudget)).get(key)!;
+  return (stepIndex: number, kind: ErrorKind, o: { stepAttempts?: number; skipped?: SkipReason; retryAfterMs?: number; remainingMs?: number } = {}) => {
+    const budget = budgetOf(steps[stepIndex].key);
+    const decision = decideAfterFailure(
+      {
+        error: new UpstreamError({ kind, message: kind, ...(o.skipped ? { skipped: o.skipped } : {}), hints: o.retryAfterMs === undefined ? {} : { retryAfterMs: o.retryAfterMs } }),
+        steps,
+        stepIndex,
+        stepAttempts: o.stepAttempts ?? 1,
+        remainingMs: o.remainingMs ?? 60_000,
+        retry: policy.retry,
+        chainTriggers: policy.failover.triggers,
+        latencyOf: (i) => latency[steps[i].provider] ?? null,
+        budgetLeft: budget.hasToken(),
+      },
+      () => 0.5,
+    );
+    // The flow spends the token when it takes the retry (the spendRetryToken action).
+    if (decision.action === 'retry') budget.canRetry();
+    return decision;
+  };
 }
 
 const ADVANCED = JSON.stringify({

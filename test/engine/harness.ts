@@ -3,16 +3,18 @@ import { seededRng } from '../../src/simulator/rng.ts';
 import { SimulatedClock } from 'xstate';
 import type { BreakerStatus } from '../../machines/breaker.machine.ts';
 import { modelSystemId } from '../../machines/provider.machine.ts';
-import type { DecideInput, Decision } from '../../machines/request.machine.ts';
+import type { Decision, FlowOutput } from '../../src/core/flow.ts';
+import { ResponseCache } from '../../src/cache/response-cache.ts';
 import { configFromObject } from '../../src/config/load.ts';
 import type { GatewayConfig } from '../../src/config/types.ts';
 import type { ErrorKind, ErrorTrigger } from '../../src/core/error-kinds.ts';
 import type { ChatCompletion, ChatRequest } from '../../src/core/openai-types.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
-import { createDecider } from '../../src/engine/decide.ts';
-import { Engine, type AttemptPayload, type RunOutput } from '../../src/engine/engine.ts';
-import { buildPlan, type PlanStep } from '../../src/engine/plan.ts';
-import { RouteTable } from '../../src/engine/routes.ts';
+import type { FailureFacts } from '../../src/decisions/after-failure.ts';
+import type { PlanStep } from '../../src/routing/plan.ts';
+import { RouteTable } from '../../src/routing/routes.ts';
+import { FlowRuntime } from '../../src/serve/flow-runtime.ts';
+import { ChatService } from '../../src/serve/serve-chat.ts';
 import { TransitionHub } from '../../src/events/transitions.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { PolicyContext, RequestPolicy } from '../../src/policy/types.ts';
@@ -22,9 +24,10 @@ import type { SentStamp } from '../../src/providers/call-tracking.ts';
 import type { ProviderAdapter, TranslateContext } from '../../src/providers/types.ts';
 
 /**
- * The real request path (Engine: request machine, breakers, retry budgets, model actors;
- * createDecider; buildPlan; parsePolicy) over a scripted fake transport, on a SimulatedClock
- * that the harness steps timer by timer, so every delay fires at exactly its due time.
+ * The real request path (ChatService.serveChat: the plan, the failover machine on the
+ * FlowRuntime, breakers, retry budgets, model actors, the policy's decisions; parsePolicy)
+ * over a scripted fake transport, on a SimulatedClock that the harness steps timer by timer,
+ * so every delay fires at exactly its due time.
  */
 
 /** What the upstream does with one call. `delayMs` 0 settles at once (same clock instant). */
@@ -60,7 +63,7 @@ export interface RequestRecord {
   startedAt: number;
   /** Clock time the request's outcome was known; null while it runs. */
   doneAt: number | null;
-  out: RunOutput | null;
+  out: FlowOutput | null;
   /** Half-open trial slots this request still held in any breaker when it finished. */
   trialsAtDone: string[];
 }
@@ -83,8 +86,8 @@ export interface HarnessOptions {
   /** Outcome of calls past the end of the script. */
   afterScript?: Outcome;
   seed: number;
-  /** Replaces createDecider (to show the checks catch a broken orchestrator). */
-  decide?: (policy: RequestPolicy, steps: readonly PlanStep[]) => (d: DecideInput<PlanStep>) => Decision;
+  /** Replaces the policy's decision after a failure (to show the checks catch a broken orchestrator). */
+  decide?: (facts: FailureFacts) => Decision;
 }
 
 /** The decider's jitter source: the simulator's seeded PRNG (mulberry32). */
@@ -114,19 +117,36 @@ const COMPLETION: ChatCompletion = Object.freeze({
   choices: [],
 }) as ChatCompletion;
 
-/** What an Engine needs, built the way src/gateway.ts builds it, around `transport`. */
-export function buildEngine(config: GatewayConfig, transport: Pick<Transport, 'call' | 'probe'>, clock: SimulatedClock, retryBudget: { maxTokens: number; ratio: number }) {
+/** The runtime and the chat service, built the way src/gateway.ts builds them, around `transport`. */
+export function buildEngine(
+  config: GatewayConfig,
+  transport: Pick<Transport, 'call' | 'probe'>,
+  clock: SimulatedClock,
+  retryBudget: { maxTokens: number; ratio: number },
+  extra: { rng?: () => number; decide?: (facts: FailureFacts) => Decision } = {},
+) {
   const hub = new TransitionHub({ now: () => clock.now() });
   const routes = new RouteTable(config, adapterFor, 0);
-  const engine = new Engine({
+  const r = config.resilience;
+  const runtime = new FlowRuntime({
     routes,
-    transport: transport as Transport,
+    transport,
     hub,
-    targets: { defaultBreaker: config.resilience.policy.breaker, maxBreakersPerTarget: config.resilience.maxBreakersPerTarget, retryBudget },
-    providers: config.providers.map((p) => ({ name: p.target.name, models: p.models.map((m) => m.name) })),
+    targets: { defaultBreaker: r.policy.breaker, maxBreakersPerTarget: r.maxBreakersPerTarget, retryBudget, probeIntervalMs: r.breakerProbeIntervalMs },
     clock,
+    ...(extra.rng ? { rng: extra.rng } : {}),
+    ...(extra.decide ? { decide: extra.decide } : {}),
   });
-  return { hub, routes, engine };
+  const chat = new ChatService({
+    runtime,
+    defaults: r.policy,
+    cache: new ResponseCache(0),
+    attemptTimeoutMs: r.attemptTimeoutMs,
+    ttftTimeoutMs: r.ttftTimeoutMs,
+    streamIdleTimeoutMs: r.streamIdleTimeoutMs,
+    degraded: {},
+  });
+  return { hub, routes, runtime, chat };
 }
 
 interface PendingTimer {
@@ -143,57 +163,42 @@ export class Harness {
   /** Health probe calls (target keys), kept apart: probes call unhealthy targets on purpose. */
   readonly probeCalls: string[] = [];
   readonly requests: RequestRecord[] = [];
-  readonly engine: Engine;
+  readonly engine: FlowRuntime;
+  readonly #chat: ChatService;
   readonly #hub: TransitionHub;
   readonly #ctx: PolicyContext;
   readonly #opts: HarnessOptions;
-  readonly #rng: () => number;
   #next = 0;
   #nextProbe = 0;
   readonly #heard = new Map<string, number>();
 
   constructor(opts: HarnessOptions) {
     this.#opts = opts;
-    this.#rng = seededRng(opts.seed);
     const config = testConfig(opts.requestTimeoutMs, opts.attemptTimeoutMs, opts.breaker, opts.chainTriggers);
     const built = buildEngine(
       config,
       { call: (a, r, c, s, _counts, sent) => this.#call(a, r, c, s, sent), probe: (a, r, c, s) => this.#call(a, r, c, s) },
       this.clock,
       opts.retryBudget,
+      { rng: seededRng(opts.seed), ...(opts.decide ? { decide: opts.decide } : {}) },
     );
-    this.engine = built.engine;
+    this.engine = built.runtime;
+    this.#chat = built.chat;
     this.#hub = built.hub;
     this.#ctx = { providers: built.routes.providerNames, models: built.routes.modelNames, defaults: config.resilience.policy };
   }
 
-  /** Starts one client request with these policy headers, the way src/http/chat.ts does. */
+  /** Starts one client request with these policy headers, through the entry point src/http/chat.ts calls. */
   start(headers: IncomingHttpHeaders): RequestRecord {
     const index = this.requests.length;
     const policy = parsePolicy(headers, this.#ctx);
-    const routes = this.engine.routes;
-    const steps = buildPlan(routes, routes.resolve(MODEL)!, MODEL, policy, headers['x-failover-providers'] !== undefined);
-    const adv = policy.failover.advanced;
-    if (adv !== undefined) {
-      this.engine.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
-    }
     const request: ChatRequest = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, user: `r${index}` };
-    const payload: AttemptPayload = { request, stream: false, requestId: `r${index}`, breakerConfig: policy.breaker, activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 } };
-    const engine = this.engine;
+    const steps = this.#chat.plan(request, policy).steps;
     const record: RequestRecord = { index, headers, policy, steps, startedAt: this.clock.now(), doneAt: null, out: null, trialsAtDone: [] };
     this.requests.push(record);
-    const handle = engine.run(payload, {
-      steps,
-      deadlineMs: policy.requestTimeoutMs,
-      attemptTimeoutMs: this.#opts.attemptTimeoutMs,
-      streamIdleTimeoutMs: 30_000,
-      decide: this.#opts.decide
-        ? this.#opts.decide(policy, steps)
-        : createDecider({ policy, steps, targets: engine.targets, rng: this.#rng }),
-    });
-    void handle.done.then((out) => {
+    void this.#chat.serveChat(request, policy, { requestId: `r${index}` }).then((outcome) => {
       record.doneAt = this.clock.now();
-      record.out = out;
+      record.out = outcome.flow;
       record.trialsAtDone = this.#trialsHeldBy(`r${index}#`);
     });
     return record;
@@ -260,7 +265,7 @@ export class Harness {
     }
     const index = Number(req.user.slice(1));
     const rec = this.requests[index];
-    const stepIndex = rec.steps.findIndex((s) => s.target.name === ctx.target.name && s.upstreamModel === ctx.model);
+    const stepIndex = rec.steps.findIndex((s) => s.provider === ctx.target.name && s.model === ctx.model);
     if (stepIndex === -1) throw new Error(`call of request ${index} to ${ctx.target.name}/${ctx.model}, which is not in its plan`);
     // The breaker the engine consults: the target's breaker for this request's config.
     const step = rec.steps[stepIndex];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCAL_LIMIT_LOG_INTERVAL_MS, LocalLimit } from '../../src/engine/local-limit.ts';
+import { LOCAL_LIMIT_LOG_INTERVAL_MS, LocalLimit } from '../../src/targets/local-limit.ts';
 
 describe('LocalLimit', () => {
   it('is full at max_in_flight', () => {

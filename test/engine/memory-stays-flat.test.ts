@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
-import { createDecider } from '../../src/engine/decide.ts';
-import type { AttemptPayload } from '../../src/engine/engine.ts';
-import { buildPlan } from '../../src/engine/plan.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { AttemptResult } from '../../src/providers/transport.ts';
 import type { TranslateContext } from '../../src/providers/types.ts';
@@ -49,23 +46,14 @@ describe('engine memory', () => {
           return ctx.target.name === 'p0' && ++calls % 10 === 0 ? Promise.reject(new UpstreamError({ kind: 'server_error', message: 'scripted' })) : Promise.resolve(OK);
         },
       };
-      const { engine, hub } = buildEngine(config, transport as never, clock, config.resilience.retryBudget);
-      const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: engine.routes.providerNames, models: engine.routes.modelNames, defaults: config.resilience.policy });
-      const steps = buildPlan(engine.routes, engine.routes.resolve(MODEL)!, MODEL, policy, true);
-      const rng = seededRng(1);
+      const { runtime, chat, hub } = buildEngine(config, transport as never, clock, config.resilience.retryBudget, { rng: seededRng(1) });
+      const policy = parsePolicy({ 'x-failover-providers': 'p0,p1', 'x-max-retries': '0' }, { providers: runtime.routes.providerNames, models: runtime.routes.modelNames, defaults: config.resilience.policy });
       const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'hi' }] };
       const outcomes = { ok: 0, failed: 0, skipped: 0 };
 
       const runMany = async (from: number, to: number): Promise<void> => {
         for (let i = from; i < to; i++) {
-          const payload: AttemptPayload = { request, stream: false, requestId: `r${i}`, breakerConfig: undefined, activity: { lastChunkAt: 0, sentAttempt: 0, sentAt: -1 } };
-          const out = await engine.run(payload, {
-            steps,
-            deadlineMs: policy.requestTimeoutMs,
-            attemptTimeoutMs: 60_000,
-            streamIdleTimeoutMs: 30_000,
-            decide: createDecider({ policy, steps, targets: engine.targets, rng }),
-          }).done;
+          const out = (await chat.serveChat(request, policy, { requestId: `r${i}` })).flow;
           if (out.ok) outcomes.ok++;
           else outcomes.failed++;
           if (out.attempts[0]?.skipped) outcomes.skipped++;
@@ -84,7 +72,7 @@ describe('engine memory', () => {
         expect((clock as unknown as { timeouts: Map<unknown, unknown> }).timeouts.size).toBeLessThanOrEqual(4);
         expect(grown).toBeLessThan(MAX_GROWTH_BYTES);
       } finally {
-        engine.stop();
+        runtime.stop();
         hub.complete();
       }
     },

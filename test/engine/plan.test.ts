@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../../src/config/default-config.ts';
-import { RouteTable } from '../../src/engine/routes.ts';
-import { buildPlan } from '../../src/engine/plan.ts';
+import { RouteTable } from '../../src/routing/routes.ts';
+import { buildPlan } from '../../src/routing/plan.ts';
 import { adapterFor } from '../../src/providers/adapters.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import { GatewayError } from '../../src/core/openai-error.ts';
@@ -11,7 +11,7 @@ const config = configFromObject({ ...DEFAULT_CONFIG, providers: [...DEFAULT_CONF
 const routes = new RouteTable(config, adapterFor);
 const ctx = { providers: routes.providerNames, models: routes.modelNames, defaults: config.resilience.policy };
 const plan = (model: string, headers: Record<string, string> = {}) =>
-  buildPlan(routes, routes.resolve(model)!, model, parsePolicy(headers, ctx), headers['x-failover-providers'] !== undefined).map((s) => `${s.provider}/${s.model}`);
+  buildPlan(routes, routes.resolve(model)!, model, parsePolicy(headers, ctx)).map((s) => `${s.provider}/${s.model}`);
 
 describe('the failover chain', () => {
   it('follows the config default chain through the equivalents', () => {
@@ -46,7 +46,7 @@ describe('the failover chain', () => {
         { trigger: 'any_error', provider: 'openai', model: 'gpt-3.5-turbo', reduce_max_tokens: 0.5 },
       ],
     };
-    const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', parsePolicy({ 'x-failover-config': JSON.stringify(cfg) }, ctx), false);
+    const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', parsePolicy({ 'x-failover-config': JSON.stringify(cfg) }, ctx));
     expect(steps.map((s) => [s.provider, s.model, s.trigger, s.maxLatencyIncreaseMs, s.reduceMaxTokens])).toEqual([
       ['openai', 'gpt-4-turbo-preview', undefined, undefined, undefined],
       ['anthropic', 'claude-3-opus', ['timeout', 'rate_limit'], 500, undefined],

@@ -41,7 +41,7 @@ describe('the transition stream', () => {
 
   it('includes request actors only while someone watches them', async () => {
     gw = await startTestGateway();
-    const requests = collect(gw.hub.transitions$, (e) => e.machine === 'request');
+    const requests = collect(gw.hub.transitions$, (e) => e.machine === 'failover');
     const client = sdkClient(gw);
     await client.chat.completions.create({ model: 'gpt-3.5-turbo', messages: [{ role: 'user', content: 'x' }] });
     expect(requests).toHaveLength(0);
@@ -94,6 +94,8 @@ describe('the state-change log', () => {
       ['provider', 'provider:google', 'healthy', 'down'],
       ['model', 'model:google/gemini-pro', 'healthy', 'failing'],
       ['breaker', 'breaker:google/gemini-pro', 'closed', 'open'],
+      // Routing skips the target while its default breaker is open: health says so.
+      ['model', 'model:google/gemini-pro', 'failing', 'down'],
     ]);
   });
 });

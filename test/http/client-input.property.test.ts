@@ -264,9 +264,9 @@ async function send(body: string, stream: boolean): Promise<{ status: number; he
 
 /** Every failure any target has counted: its breakers' windows and its own totals. */
 function countedFailures(): Record<string, number[]> {
-  const now = gw.engine.now();
+  const now = gw.runtime.now();
   const out: Record<string, number[]> = {};
-  for (const target of gw.engine.targets.values()) {
+  for (const target of gw.runtime.targets.values()) {
     const windows = [...target.breakers.entries()].map(([, b]) => failuresNow(b.getSnapshot(), now));
     out[target.key] = [...windows, target.stats.failures, target.stats.consecutiveFailures];
   }
@@ -321,7 +321,7 @@ describe.each([
       }),
       runs,
     );
-    for (const target of gw.engine.targets.values()) expect([target.key, breakerStatus(target.breakers.default.getSnapshot())]).toEqual([target.key, 'closed']);
+    for (const target of gw.runtime.targets.values()) expect([target.key, breakerStatus(target.breakers.default.getSnapshot())]).toEqual([target.key, 'closed']);
     expect(seen.edge).toBeGreaterThan(0);
     expect(seen.served).toBeGreaterThan(0);
     // Anthropic and Gemini cannot take everything OpenAI can: some input reaches their translators and is refused there.

@@ -99,8 +99,8 @@ describe.each(MODELS)('malformed requests for %s (%s)', (provider, model) => {
       expect(res.headers.get('x-provider')).toBeNull();
     }
     expect(g.simulator!.calls()).toEqual([]);
-    const now = g.engine.now();
-    for (const target of g.engine.targets.values()) {
+    const now = g.runtime.now();
+    for (const target of g.runtime.targets.values()) {
       const breaker = target.breakers.default.getSnapshot();
       expect({ target: target.key, status: breakerStatus(breaker), failures: failuresNow(breaker, now), recorded: target.stats.failures, requests: target.stats.requests }).toEqual({
         target: target.key,

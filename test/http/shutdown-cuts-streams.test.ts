@@ -48,7 +48,7 @@ describe('shutdown with a stream open', () => {
     const events = text.split('\n\n').filter((e) => e !== '');
     expect(events.slice(0, -1).every((e) => (JSON.parse(e.slice('data: '.length)) as { object: string }).object === 'chat.completion.chunk')).toBe(true);
     // Shutdown is not the provider's failure: nothing counts against the target.
-    expect(gw.engine.targets.get('openai', 'gpt-3.5-turbo').stats.failures).toBe(0);
+    expect(gw.runtime.targets.get('openai', 'gpt-3.5-turbo').stats.failures).toBe(0);
   });
 
   it('the official SDK raises the error event as an APIError', async () => {

@@ -3,14 +3,14 @@ import { createActor, type AnyActorRef } from 'xstate';
 import { providerMachine, modelSystemId } from '../../machines/provider.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
-import { TargetStats } from '../../src/engine/target-stats.ts';
+import { TargetStats } from '../../src/targets/stats.ts';
 
 function system(models: string[]) {
   const root = createActor(gatewayMachine, { input: { providers: [{ name: 'p', models }] } }).start();
   const model = (m: string) => root.system.get(modelSystemId('p', m)) as AnyActorRef;
   const provider = () => root.system.get('provider:p') as AnyActorRef;
   // Each model's totals come from a real TargetStats, as the engine's `report` keeps them
-  // (src/engine/engine.ts): record the outcome, then send the running totals.
+  // (src/targets/target.ts): record the outcome, then send the running totals.
   const stats = new Map(models.map((m) => [m, new TargetStats()]));
   /** Sends the outcome to the model; returns what TargetStats.record said (must the model hear it). */
   const outcome = (m: string, ok: boolean, kind?: ErrorKind, latencyMs = 10): boolean => {

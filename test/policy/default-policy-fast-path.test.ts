@@ -27,7 +27,7 @@ describe('a request without policy headers', () => {
 
   it('gets exactly the config defaults', () => {
     expect(parsePolicy({}, ctx)).toStrictEqual({
-      failover: { enabled: true, providers: [], maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
+      failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
       breaker: undefined,
       breakerFallback: 'error',
       retry: DEFAULT_RETRY_POLICY,

@@ -30,7 +30,7 @@ const DEFAULT_RETRY: RetryPolicy = {
 /** The policy of a request with no headers, with `over` replacing whole sections. */
 function policy(over: Partial<RequestPolicy>): RequestPolicy {
   return {
-    failover: { enabled: true, providers: [], maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
+    failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 2, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
     breaker: undefined,
     breakerFallback: 'error',
     retry: DEFAULT_RETRY,
@@ -49,6 +49,7 @@ describe('the seed examples parse to the exact policy', () => {
         failover: {
           enabled: true,
           providers: ['openai', 'anthropic', 'google'],
+          explicitProviders: true,
           maxRetries: 3,
           retryDelayMs: 100,
           advanced: undefined,
@@ -65,6 +66,7 @@ describe('the seed examples parse to the exact policy', () => {
         failover: {
           enabled: true,
           providers: ['openai', 'anthropic', 'google'],
+          explicitProviders: false,
           maxRetries: 2,
           retryDelayMs: 100,
           advanced: {
@@ -105,7 +107,7 @@ describe('the seed examples parse to the exact policy', () => {
   it('exponential backoff', () => {
     expect(parsePolicy({ 'x-retry-strategy': 'exponential', 'x-retry-config': EXPONENTIAL_CONFIG }, ctx)).toStrictEqual(
       policy({
-        failover: { enabled: true, providers: [], maxRetries: 5, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
+        failover: { enabled: true, providers: [], explicitProviders: false, maxRetries: 5, retryDelayMs: 100, advanced: undefined, triggers: ['any_error'] },
         retry: {
           strategy: 'exponential',
           initialDelayMs: 100,

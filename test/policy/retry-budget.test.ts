@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RetryBudget } from '../../src/policy/retry-budget.ts';
+import { RetryBudget } from '../../src/targets/retry-budget.ts';
 
 /** How many of `n` canRetry calls the budget grants. */
 function grants(budget: RetryBudget, n: number): number {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERROR_KINDS, type ErrorKind } from '../../src/core/error-kinds.ts';
-import { decideRetry, type RetryState } from '../../src/policy/retry-decision.ts';
+import { decideRetry, type RetryState } from '../../src/decisions/retry.ts';
 import { RETRYABLE_KINDS } from '../../src/policy/schemas.ts';
 import { PARSE_RETRY_AFTER, type RetryPolicy, type RetryRule } from '../../src/policy/types.ts';
 

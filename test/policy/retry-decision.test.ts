@@ -3,7 +3,7 @@ import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import type { RetryHints } from '../../src/core/upstream-error.ts';
 import { DEFAULT_RETRY_POLICY } from '../../src/policy/defaults.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
-import { backoffDelay, decideRetry, type RetryState } from '../../src/policy/retry-decision.ts';
+import { backoffDelay, decideRetry, type RetryState } from '../../src/decisions/retry.ts';
 import type { RetryPolicy } from '../../src/policy/types.ts';
 import { CUSTOM_RETRY_CONFIG, ctx } from './seed-headers.ts';
 

@@ -35,7 +35,7 @@ async function chat(g: RunningGateway, body: Record<string, unknown>): Promise<A
 }
 
 /** The state of the breaker that guards claude-3-opus on Anthropic (the default config's). */
-const anthropicBreaker = (g: RunningGateway) => breakerStatus(g.engine.targets.get('anthropic', 'claude-3-opus').breakers.default.getSnapshot());
+const anthropicBreaker = (g: RunningGateway) => breakerStatus(g.runtime.targets.get('anthropic', 'claude-3-opus').breakers.default.getSnapshot());
 
 describe('untranslatable client input to Anthropic', () => {
   const cases: Array<[string, Record<string, unknown>, string, string]> = [

@@ -76,7 +76,7 @@ async function setup(provider: Record<string, unknown>, resilience: ConfigFile['
   );
   const changes: StateChange[] = [];
   stateChanges(gw.hub.transitions$).subscribe((c) => changes.push(c));
-  return { gw, clock, held: up.held, lines, changes, target: gw.engine.targets.byKey('local/m') };
+  return { gw, clock, held: up.held, lines, changes, target: gw.runtime.targets.byKey('local/m') };
 }
 
 const STREAMS = 1_500;
@@ -200,7 +200,7 @@ describe('health probes under local saturation', () => {
     await settle();
     clock.increment(1_000); // a probe still waiting here would count as failed
     await settle();
-    expect([target.unhealthy, gw.engine.targets.byKey('local/m2').unhealthy]).toEqual([false, false]);
+    expect([target.unhealthy, gw.runtime.targets.byKey('local/m2').unhealthy]).toEqual([false, false]);
     expect(target.local.inFlight).toBe(1); // the probe is no call of the pool
     held[0].writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({ id: 'a', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }),
@@ -266,7 +266,7 @@ describe('local saturation (real clock)', () => {
     // Both happened: streams that waited past the 3 s TTFT limit were served, the rest refused.
     expect(served).toBeGreaterThan(3 * CONNECTIONS);
     expect(refused).toBeGreaterThan(0);
-    const target = gw.engine.targets.byKey('openai/slow');
+    const target = gw.runtime.targets.byKey('openai/slow');
     expect(target.breakers.default.getSnapshot().value).toBe('closed');
     // The refusals are the gateway's own, counted for metrics; every call was accounted for.
     console.log(JSON.stringify({ tally: Object.fromEntries(tally), ms: Date.now() - t0 }));

@@ -28,7 +28,6 @@ export interface AttemptStart {
 
 interface RequestContextView {
   attempts: unknown[];
-  attemptStartedAt: number;
   stepIndex: number;
   steps: ReadonlyArray<{ provider: string; model: string }>;
 }
@@ -65,14 +64,15 @@ export async function seedHarness(resilience: ConfigFile['resilience'] = {}): Pr
   let lastState: unknown;
   const unwatch = gw.hub.watchRequests();
   const sub = gw.hub.transitions$.subscribe((ev) => {
-    if (ev.machine !== 'request') return;
+    if (ev.machine !== 'failover') return;
     lastState = ev.state;
     if (!isState(ev.state, 'attempting')) return;
     const ctx = ev.context as RequestContextView;
     const n = ctx.attempts.length + 1;
     if (starts.some((s) => s.request === ev.actorId && s.n === n)) return;
     const step = ctx.steps[ctx.stepIndex];
-    starts.push({ request: ev.actorId, n, t: ctx.attemptStartedAt, provider: step.provider, model: step.model });
+    // Transitions are published synchronously, so the clock reads the attempt's start.
+    starts.push({ request: ev.actorId, n, t: clock.now(), provider: step.provider, model: step.model });
   });
   return {
     gw,

@@ -54,8 +54,9 @@ async function rejected(p: Promise<unknown>): Promise<HttpError> {
   return r as HttpError;
 }
 
-const callsOf = (x: SeedHarness, model: string) => x.sim.calls({ model }).length;
-const statusesOf = (x: SeedHarness, model: string) => x.sim.calls({ model }).map((c) => c.status);
+/** Client traffic only: the gateway's own recovery probes of an open breaker are marked and left out. */
+const callsOf = (x: SeedHarness, model: string) => x.sim.calls({ model }).filter((c) => !c.probe).length;
+const statusesOf = (x: SeedHarness, model: string) => x.sim.calls({ model }).filter((c) => !c.probe).map((c) => c.status);
 const fail = (kind: ErrorKind, extra: { retry_after_s?: number; first_n?: number } = {}) => ({ faults: [{ type: 'error' as const, kind, ...extra }] });
 
 // ---- Automatic Failover ------------------------------------------------------------------
@@ -374,8 +375,9 @@ describe('Circuit Breaker Pattern: the seed example (X-Circuit-Breaker, X-Circui
     const x = await harness(NO_RETRY);
     await create(x.client, 'Request', CACHE);
     await failures(x, 5, 'server_error');
-    x.sim.setModel('gpt-4-turbo-preview', {});
+    // Still down while open: the background probes fail, so `timeout` is what half-opens it.
     x.clock.increment(29_999);
+    x.sim.setModel('gpt-4-turbo-preview', {});
     const still = await create(x.client, 'Request', CACHE);
     expect(seedHeaders(still.response.headers)).toMatchObject({ 'x-circuit-status': 'open', 'x-retry-after': '1', 'x-cache': 'STALE' });
     x.clock.increment(1);
@@ -384,6 +386,24 @@ describe('Circuit Breaker Pattern: the seed example (X-Circuit-Breaker, X-Circui
     const second = await create(x.client, 'Request', CACHE);
     expect(seedHeaders(second.response.headers)).toMatchObject({ 'x-provider': 'openai', 'x-circuit-status': 'closed', 'x-cache': null });
     expect(statusesOf(x, 'gpt-4-turbo-preview')).toEqual([200, 500, 500, 500, 500, 500, 200, 200]);
+  });
+
+  it('an open breaker learns of recovery from its background probe: half-open within one probe interval (5 s), not after 30 s', async () => {
+    const x = await harness(NO_RETRY);
+    await create(x.client, 'Request', CACHE);
+    await failures(x, 5, 'server_error');
+    x.sim.setModel('gpt-4-turbo-preview', {});
+    const breaker = x.gw.runtime.targets.get('openai', 'gpt-4-turbo-preview').breakerFor(undefined);
+    expect(breaker.getSnapshot().value).toBe('open');
+    x.clock.increment(4_999);
+    expect(x.sim.calls({ model: 'gpt-4-turbo-preview' }).filter((c) => c.probe)).toHaveLength(0);
+    x.clock.increment(1);
+    await until(() => breaker.getSnapshot().value === 'half_open');
+    const probes = x.sim.calls({ model: 'gpt-4-turbo-preview' }).filter((c) => c.probe);
+    expect(probes.map((c) => c.status)).toEqual([200]);
+    // Client traffic is back at once, as half-open trials.
+    const first = await create(x.client, 'Request', CACHE);
+    expect(seedHeaders(first.response.headers)).toMatchObject({ 'x-provider': 'openai', 'x-circuit-status': 'half_open', 'x-cache': null });
   });
 
   it('a failed half-open trial opens it again for another 30 s', async () => {

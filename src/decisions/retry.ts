@@ -4,7 +4,7 @@
  */
 import type { ErrorKind } from '../core/error-kinds.ts';
 import type { RetryHints } from '../core/upstream-error.ts';
-import { PARSE_RETRY_AFTER, type RetryPolicy, type RetryRule } from './types.ts';
+import { PARSE_RETRY_AFTER, type RetryPolicy, type RetryRule } from '../policy/types.ts';
 
 /** The failed attempt, as decideRetry needs to see it. */
 export interface RetryState {

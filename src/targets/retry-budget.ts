@@ -75,6 +75,11 @@ export class RetryBudget {
     this.#balance = next < this.#cap ? next : this.#cap;
   }
 
+  /** Whether a retry could be paid for now (spends nothing). */
+  hasToken(): boolean {
+    return this.#balance >= MILLI;
+  }
+
   /** May this failure be retried on the target? Spends one token when it answers true. */
   canRetry(): boolean {
     if (this.#balance < MILLI) return false;

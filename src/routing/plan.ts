@@ -1,18 +1,10 @@
-import type { ErrorTrigger } from '../core/error-kinds.ts';
+import type { FlowStep } from '../core/flow.ts';
 import { headerError } from '../policy/header-error.ts';
 import type { RequestPolicy } from '../policy/types.ts';
 import type { RouteStep, RouteTable } from './routes.ts';
 
-/** One step of a request's failover chain. */
-export interface PlanStep extends RouteStep {
-  /** Kinds that send the request to this step (undefined: any failure does; the first step has none). */
-  trigger?: readonly ErrorTrigger[];
-  /** Skip this step when its observed latency exceeds the primary's by more than this. */
-  maxLatencyIncreaseMs?: number;
-  reduceQuality?: boolean;
-  /** Factor applied to max_tokens / max_completion_tokens on this step. */
-  reduceMaxTokens?: number;
-}
+/** One step of a request's failover chain (data only: what the failover machine keeps). */
+export type PlanStep = FlowStep;
 
 /**
  * The ordered targets a request may be sent to:
@@ -24,24 +16,18 @@ export interface PlanStep extends RouteStep {
  * A provider that serves no equivalent of the model is a 400 when the request named it, and
  * left out when it comes from the config's default chain.
  */
-export function buildPlan(
-  routes: RouteTable,
-  requested: RouteStep,
-  requestedModel: string,
-  policy: RequestPolicy,
-  explicitProviders: boolean,
-): PlanStep[] {
+export function buildPlan(routes: RouteTable, requested: RouteStep, requestedModel: string, policy: RequestPolicy): PlanStep[] {
   const f = policy.failover;
   if (f.advanced !== undefined) {
     const a = f.advanced;
     const primary = routes.on(a.primary.provider, a.primary.model);
     if (!primary) throw headerError('X-Failover-Config', ['primary', 'model'], `provider "${a.primary.provider}" does not serve model "${a.primary.model}"`);
-    const steps: PlanStep[] = [primary];
+    const steps: PlanStep[] = [primary.step];
     a.fallbacks.forEach((fb, i) => {
       const route = routes.on(fb.provider, fb.model);
       if (!route) throw headerError('X-Failover-Config', ['fallbacks', i, 'model'], `provider "${fb.provider}" does not serve model "${fb.model}"`);
       steps.push({
-        ...route,
+        ...route.step,
         trigger: fb.trigger,
         ...(fb.maxLatencyIncreaseMs !== undefined ? { maxLatencyIncreaseMs: fb.maxLatencyIncreaseMs } : {}),
         ...(fb.reduceQuality !== undefined ? { reduceQuality: fb.reduceQuality } : {}),
@@ -50,14 +36,14 @@ export function buildPlan(
     });
     return steps;
   }
-  if (!f.enabled || f.providers.length === 0) return [requested];
+  if (!f.enabled || f.providers.length === 0) return [requested.step];
 
-  const steps: PlanStep[] = [requested];
+  const steps: PlanStep[] = [requested.step];
   for (const provider of f.providers) {
     if (provider === requested.provider) continue;
     const route = routes.equivalentOn(provider, requestedModel);
-    if (route) steps.push(route);
-    else if (explicitProviders) {
+    if (route) steps.push(route.step);
+    else if (f.explicitProviders) {
       throw headerError('X-Failover-Providers', [], `provider "${provider}" serves no equivalent of model "${requestedModel}" (add one under models: in the config)`);
     }
   }

@@ -1,10 +1,14 @@
 import type { GatewayConfig } from '../config/types.ts';
+import type { FlowStep } from '../core/flow.ts';
 import type { ModelObject } from '../core/openai-types.ts';
 import type { ProviderAdapter, ProviderTarget } from '../providers/types.ts';
-import type { RequestStep } from '../../machines/request.machine.ts';
 
-/** Where one attempt goes: a provider and one of its models, with the adapter that speaks to it. */
-export interface RouteStep extends RequestStep {
+/**
+ * Where one attempt goes: a provider and one of its models, with the adapter that speaks to
+ * it. `step` is the data-only view the orchestration machines keep (no adapter in a machine's
+ * context); the runtime finds the route again by `step.key`.
+ */
+export interface RouteStep {
   /** The configured provider name. */
   provider: string;
   /** The configured model name (what clients call it). */
@@ -15,8 +19,8 @@ export interface RouteStep extends RequestStep {
   adapter: ProviderAdapter;
   /** `provider/model`: the key of this step's Target, built once here, not per request. */
   key: string;
-  /** The provider's queue_timeout_ms: how long an attempt here may wait for a local connection. */
-  queueTimeoutMs: number;
+  /** This route as a plain step of a chain. */
+  step: FlowStep;
 }
 
 /**
@@ -38,13 +42,12 @@ export class RouteTable {
       const adapter = adapterFor(p.target);
       for (const m of p.models) {
         const key = `${p.target.name}/${m.name}`;
-        const step: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, queueTimeoutMs: p.queueTimeoutMs };
-        this.#byProviderModel.set(key, step);
+        const step: FlowStep = Object.freeze({ provider: p.target.name, model: m.name, key, queueTimeoutMs: p.queueTimeoutMs, ...(m.prefill ? { prefill: true } : {}) });
+        const route: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, step };
+        this.#byProviderModel.set(key, route);
         const list = this.#byModel.get(m.name);
-        if (list) list.push(step);
-        else {
-          this.#byModel.set(m.name, [step]);
-        }
+        if (list) list.push(route);
+        else this.#byModel.set(m.name, [route]);
         this.#models.push({ id: m.name, object: 'model', created, owned_by: p.target.name });
       }
     }
@@ -75,7 +78,7 @@ export class RouteTable {
     return this.#byProviderModel.get(`${provider}/${model}`);
   }
 
-  /** The step of a target key (`provider/model`, a RouteStep's `key`). */
+  /** The route of a target key (`provider/model`, a step's `key`). */
   byKey(key: string): RouteStep | undefined {
     return this.#byProviderModel.get(key);
   }
@@ -89,6 +92,11 @@ export class RouteTable {
     if (same) return same;
     const eq = this.#equivalents[model]?.[provider];
     return eq === undefined ? undefined : this.#byProviderModel.get(`${provider}/${eq}`);
+  }
+
+  /** Every route, in config order. */
+  routes(): IterableIterator<RouteStep> {
+    return this.#byProviderModel.values();
   }
 
   /** Every model reachable through the configured providers (GET /v1/models). */

@@ -1,6 +1,8 @@
 import type { ErrorKind } from '../core/error-kinds.ts';
 
 const EWMA_ALPHA = 0.2;
+/** Recent successful latencies kept for percentiles (a power of two: the ring index is masked). */
+const SAMPLES = 256;
 
 /**
  * A target's running numbers, updated in place on every outcome (no allocation on the hot
@@ -14,12 +16,16 @@ export class TargetStats {
   consecutiveFailures = 0;
   /** Moving average of successful attempts' latency; null before the first. */
   latencyEwmaMs: number | null = null;
+  /** The last SAMPLES successful latencies (for a stream: time to first content), a ring. */
+  readonly #samples = new Float64Array(SAMPLES);
+  #sampled = 0;
 
   /** Counts one outcome; true when the model actor must hear it. */
   record(ok: boolean, kind: ErrorKind | undefined, latencyMs: number): boolean {
     this.requests++;
     if (ok) {
       this.latencyEwmaMs = this.latencyEwmaMs === null ? latencyMs : this.latencyEwmaMs + EWMA_ALPHA * (latencyMs - this.latencyEwmaMs);
+      this.#samples[this.#sampled++ & (SAMPLES - 1)] = latencyMs;
       const recovered = this.consecutiveFailures > 0;
       this.consecutiveFailures = 0;
       return recovered;
@@ -29,5 +35,20 @@ export class TargetStats {
     this.failures++;
     this.consecutiveFailures++;
     return true;
+  }
+
+  /**
+   * The `q` quantile (0..1) of the recent successful latencies, or null with fewer than
+   * `minSamples`. Sorts a copy: for the rare reader (a hedged request, health), not per request.
+   */
+  latencyQuantile(q: number, minSamples = 20): number | null {
+    const n = Math.min(this.#sampled, SAMPLES);
+    if (n < minSamples) return null;
+    const sorted = this.#samples.slice(0, n).sort();
+    return sorted[Math.min(n - 1, Math.floor(q * n))];
+  }
+
+  toJSON(): { requests: number; failures: number; consecutiveFailures: number; latencyEwmaMs: number | null } {
+    return { requests: this.requests, failures: this.failures, consecutiveFailures: this.consecutiveFailures, latencyEwmaMs: this.latencyEwmaMs };
   }
 }

@@ -1,0 +1,57 @@
+import type { ServerResponse } from 'node:http';
+import { toUpstreamError } from '../core/upstream-error.ts';
+import type { ChatStream } from '../serve/chat-stream.ts';
+import { upstreamToGateway } from './errors.ts';
+import type { OpenStreams } from './open-streams.ts';
+import { SseWriter } from './sse-writer.ts';
+
+/** The in-band error of a stream cut by shutdown. */
+const SHUTTING_DOWN = {
+  message: 'The gateway is shutting down: this stream was cut before it finished. Retry the request.',
+  type: 'api_error',
+  code: 'gateway_shutting_down',
+};
+
+/**
+ * Writes a committed stream to the client as OpenAI's SSE: status and headers first (the
+ * commit point has passed), then every batch with backpressure, `[DONE]` for a complete
+ * answer, or a final in-band error event and no `[DONE]` when the upstream broke and nothing
+ * continued it, or when shutdown cut the stream (`streams`). The client leaving cancels the
+ * stream and its upstream; so does a shutdown cut, which no provider is blamed for.
+ */
+export async function pipeStream(res: ServerResponse, stream: ChatStream, headers: Record<string, string>, includeUsage: boolean, streams: OpenStreams): Promise<void> {
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers['x-accel-buffering'] = 'no';
+  res.writeHead(200, headers);
+  const writer = new SseWriter(res, includeUsage);
+  let cut = false;
+  const onClose = (): void => {
+    if (!res.writableFinished) stream.cancel();
+  };
+  res.once('close', onClose);
+  streams.add(res, () => {
+    cut = true;
+    stream.cancel();
+  });
+  try {
+    for await (const batch of stream) {
+      if (res.destroyed || cut) break;
+      await writer.write(batch);
+    }
+    if (res.destroyed) return;
+    if (cut) writer.fail(SHUTTING_DOWN);
+    else writer.done();
+  } catch (err) {
+    if (res.destroyed) return;
+    if (cut) {
+      writer.fail(SHUTTING_DOWN);
+      return;
+    }
+    const g = upstreamToGateway(toUpstreamError(err));
+    writer.fail({ message: `upstream stream failed after it started: ${g.message}`, type: g.type, code: g.code });
+  } finally {
+    res.off('close', onClose);
+    streams.delete(res);
+  }
+}

@@ -1,0 +1,554 @@
+import { assign, createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
+import type { BreakerActor } from '../../machines/breaker.machine.ts';
+import { cutAtDeadline, failoverMachine, timedOut, waitLimited, type FailoverContext, type FailoverEvent, type FailoverInput } from '../../machines/failover.machine.ts';
+import { gatewayMachine } from '../../machines/gateway.machine.ts';
+import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
+import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
+import { tryAcquire } from '../breaker/acquire.ts';
+import { retryAfterMs } from '../breaker/status.ts';
+import type { BreakerConfig } from '../breaker/config.ts';
+import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
+import type { ChatRequest } from '../core/openai-types.ts';
+import type { ErrorTrigger } from '../core/error-kinds.ts';
+import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
+import { decideAfterFailure, type FailureFacts } from '../decisions/after-failure.ts';
+import type { TransitionHub } from '../events/transitions.ts';
+import type { RetryPolicy } from '../policy/types.ts';
+import type { AttemptResult, Transport } from '../providers/transport.ts';
+import type { RouteTable } from '../routing/routes.ts';
+import type { TargetOptions } from '../targets/target.ts';
+import { Targets } from '../targets/targets.ts';
+
+/** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
+export interface FlowClock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+  now(): number;
+}
+
+/**
+ * One client request while it runs, kept by the runtime under its id: what its attempts
+ * send, and what they produced. The machines keep only the id (no live objects in context).
+ */
+export interface LiveRequest {
+  requestId: string;
+  request: ChatRequest;
+  stream: boolean;
+  /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
+  breakerConfig: BreakerConfig | undefined;
+  retry: RetryPolicy;
+  /** What moves a failure along a chain step without triggers of its own (resilience.failover.triggers). */
+  chainTriggers: readonly ErrorTrigger[];
+  /** The attempts' results by attempt number. */
+  results: AttemptResult[];
+  /**
+   * The half-open trial slots this request holds, token -> the breaker that admitted it;
+   * released if the request is abandoned. Created on the first trial (rare).
+   */
+  trials?: Map<string, BreakerActor>;
+  /** When the request started, on the runtime's clock: its deadline counts from here. */
+  startedAt: number;
+  /**
+   * Stamps the flow's timers read when they fire (no event per stamp): when the current
+   * attempt started, when the upstream got it (`sentAt`, -1 while it waits for a local
+   * connection; the transport stamps it), and the stream pump's last chunk (the idle watchdog).
+   */
+  activity: Activity;
+  /** A cached answer's lookup for the `cache` fallback (set by the caller when it applies). */
+  cached?: () => AttemptResult | undefined;
+}
+
+/** See LiveRequest.activity. */
+export interface Activity {
+  attemptStartedAt: number;
+  /** The attempt `attemptStartedAt` belongs to. */
+  startedAttempt: number;
+  /** The attempt `sentAt` belongs to. */
+  sentAttempt: number;
+  sentAt: number;
+  lastChunkAt: number;
+}
+
+/** A fresh activity record. */
+export function newActivity(): Activity {
+  return { attemptStartedAt: 0, startedAttempt: 0, sentAttempt: 0, sentAt: -1, lastChunkAt: 0 };
+}
+
+/** A running flow. */
+export interface FlowHandle {
+  /** Resolves at the commit point: the final outcome, or an open stream's reference. */
+  readonly done: Promise<FlowOutput>;
+  readonly live: LiveRequest;
+  /** The flow's result itself (a completion, or a stream and its body). */
+  resultOf(ref: ResultRef): AttemptResult;
+  /** Tell the flow what the stream pump saw. */
+  send(event: StreamEvent): void;
+  /**
+   * After BROKEN: resolves with the continuation's stream when a prefill-capable step took
+   * over, or with the final error when none did.
+   */
+  afterBreak(): Promise<{ ref: ResultRef } | { error: UpstreamError }>;
+  /** The attempts so far (for headers after a continuation). */
+  attempts(): readonly AttemptRecord[];
+  /** Abandon the flow (client gone): stops it, aborting the attempt in flight. */
+  cancel(): void;
+}
+
+/** An attempt cut by its request's deadline sooner than this is not held against the target. */
+export const MIN_CUT_TO_COUNT_MS = 1_000;
+
+export interface FlowRuntimeOptions {
+  routes: RouteTable;
+  transport: Pick<Transport, 'call' | 'probe'>;
+  hub: TransitionHub;
+  targets: TargetOptions;
+  clock?: FlowClock;
+  /** Jitter for retry delays (default Math.random). */
+  rng?: () => number;
+  /** What follows a failed attempt (default: the policy's decision, decideAfterFailure). A seam for tests. */
+  decide?: (facts: FailureFacts, rng: () => number) => Decision;
+}
+
+/**
+ * Everything of the failover machine that reads the clock, for `failoverMachine.provide`: the
+ * attempt timer (the attempt limit counts from when the upstream got the request; the wait
+ * before it is bounded by the step's queue timeout), the retry delay and the stream idle
+ * watchdog, each cut at the request's deadline; the guards that tell which limit was reached;
+ * and the actions that stamp an attempt's start and record how long it took.
+ */
+export function clockProvisions(now: () => number, liveOf: (payload: unknown) => LiveRequest | undefined) {
+  const attemptNo = (c: FailoverContext): number => c.attempts.length + 1;
+  /** When the upstream got the current attempt; -1 while it waits for a local connection. */
+  const sentAt = (c: FailoverContext, live: LiveRequest): number => {
+    const a = live.activity;
+    return a.sentAttempt === attemptNo(c) && a.sentAt >= 0 ? a.sentAt : -1;
+  };
+  const remaining = (c: FailoverContext, live: LiveRequest): number => c.deadlineMs - (now() - live.startedAt);
+  /**
+   * When the current attempt started, stamped the first time anything asks (XState resolves
+   * the timer's delay before it runs the state's entry actions, so either may come first).
+   */
+  const startOf = (c: FailoverContext, live: LiveRequest): number => {
+    const a = live.activity;
+    const n = attemptNo(c);
+    if (a.startedAttempt !== n) {
+      a.startedAttempt = n;
+      a.attemptStartedAt = now();
+    }
+    return a.attemptStartedAt;
+  };
+  type Args = { context: FailoverContext };
+  const set = (fn: (c: FailoverContext) => Partial<FailoverContext>) =>
+    assign<FailoverContext, FailoverEvent, unknown, FailoverEvent, never>(({ context }) => fn(context));
+  const timeGuard = (fn: (c: FailoverContext, live: LiveRequest) => boolean) => ({ context }: Args): boolean => {
+    const live = liveOf(context.payload);
+    return live !== undefined && fn(context, live);
+  };
+  return {
+    actions: {
+      // Only the start: a `sent` stamp counts for the attempt it names (the transport may
+      // stamp before this entry action runs), so nothing needs resetting.
+      startAttempt: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        if (live !== undefined) startOf(context, live);
+      },
+      recordTimeout: set((context) => {
+        const live = liveOf(context.payload);
+        const at = live === undefined ? -1 : sentAt(context, live);
+        return timedOut(context, at < 0 ? context.attemptTimeoutMs : now() - at);
+      }),
+      recordCut: set((context) => {
+        const live = liveOf(context.payload);
+        if (live === undefined) return cutAtDeadline(context, 0);
+        const at = sentAt(context, live);
+        return cutAtDeadline(context, now() - (at < 0 ? startOf(context, live) : at));
+      }),
+      recordWaitLimit: set((context) => {
+        const live = liveOf(context.payload);
+        return waitLimited(context, live === undefined ? 0 : now() - startOf(context, live), false);
+      }),
+      recordDeadlineWaiting: set((context) => {
+        const live = liveOf(context.payload);
+        return waitLimited(context, live === undefined ? 0 : now() - startOf(context, live), true);
+      }),
+    },
+    guards: {
+      pastDeadlineWaiting: timeGuard((c, live) => remaining(c, live) <= 0 && sentAt(c, live) < 0),
+      pastDeadline: timeGuard((c, live) => remaining(c, live) <= 0),
+      waitedTooLong: timeGuard((c, live) => {
+        const limit = c.steps[c.stepIndex].queueTimeoutMs;
+        return limit !== undefined && sentAt(c, live) < 0 && now() - startOf(c, live) >= limit;
+      }),
+      attemptTimedOut: timeGuard((c, live) => {
+        const at = sentAt(c, live);
+        return at >= 0 && now() - at >= c.attemptTimeoutMs;
+      }),
+      retryReachesDeadline: timeGuard((c, live) => remaining(c, live) <= 0),
+      silentTooLong: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined || now() - live.activity.lastChunkAt >= context.streamIdleTimeoutMs;
+      },
+    },
+    delays: {
+      attemptTimer: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        if (live === undefined) return context.attemptTimeoutMs;
+        const t = now();
+        const at = sentAt(context, live);
+        const left = remaining(context, live);
+        if (at < 0) {
+          // Not sent yet: check again at the sooner of the wait limit and one attempt limit from now.
+          const wait = (context.steps[context.stepIndex].queueTimeoutMs ?? Number.POSITIVE_INFINITY) - (t - startOf(context, live));
+          return Math.max(0, Math.min(context.attemptTimeoutMs, wait, left));
+        }
+        return Math.max(0, Math.min(context.attemptTimeoutMs - (t - at), left));
+      },
+      retryDelay: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        const delay = context.decision?.action === 'retry' ? context.decision.delayMs : 0;
+        return live === undefined ? delay : Math.max(0, Math.min(delay, remaining(context, live)));
+      },
+      /** What is left of the idle limit since the last chunk. */
+      streamIdle: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined ? context.streamIdleTimeoutMs : Math.max(1, context.streamIdleTimeoutMs - (now() - live.activity.lastChunkAt));
+      },
+    },
+  };
+}
+
+/**
+ * The actor runtime around the machines: the gateway's actor system (provider and model
+ * health actors, and the targets' breakers and probes, each by systemId), one owner per
+ * target, and a failover flow per client request whose I/O it provides: attempts through the
+ * transport, outcomes to the targets, the policy's decisions, the clock.
+ */
+export class FlowRuntime {
+  readonly routes: RouteTable;
+  readonly targets: Targets;
+  readonly now: () => number;
+  readonly #root: Actor<typeof gatewayMachine>;
+  readonly #hub: TransitionHub;
+  readonly #clock: FlowClock | undefined;
+  readonly #live = new Map<string, LiveRequest>();
+  readonly #probes = new Set<string>();
+  readonly failover: typeof failoverMachine;
+
+  constructor(opts: FlowRuntimeOptions) {
+    const { routes, transport } = opts;
+    this.routes = routes;
+    this.#hub = opts.hub;
+    const clock = (this.#clock = opts.clock);
+    const now = (this.now = clock ? () => clock.now() : Date.now);
+    const rng = opts.rng ?? Math.random;
+    const decide = opts.decide ?? decideAfterFailure;
+    const live = this.#live;
+
+    const probe = fromPromise<void, { target: string; kind: string }>(async ({ input, signal }) => {
+      const route = routes.byKey(input.target);
+      if (!route) throw new Error(`unknown target ${input.target}`);
+      const ping: ChatRequest = { model: route.upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
+      // Marked, so the provider's logs (and the simulator's) tell probes from client traffic.
+      const target = { ...route.target, headers: { ...route.target.headers, 'x-parrot-probe': input.kind } };
+      await transport.probe(route.adapter, ping, { target, model: route.upstreamModel, stream: false }, signal);
+    });
+    let targets!: Targets;
+    const root = createActor(
+      gatewayMachine.provide({
+        actors: {
+          healthProbe: healthProbeMachine.provide({
+            actors: { probe },
+            actions: { setHealthy: ({ context }, params: { healthy: boolean }) => targets.byKey(context.target).setProbeHealth(params.healthy) },
+          }),
+          recoveryProbe: recoveryProbeMachine.provide({
+            actors: { probe },
+            actions: { recovered: ({ context }) => targets.byKey(context.target).recovered() },
+          }),
+        },
+      }),
+      {
+        input: { providers: providersOf(routes) },
+        inspect: opts.hub.inspect,
+        ...(clock ? { clock } : {}),
+      },
+    );
+    this.#root = root;
+    root.start();
+    const system = root.system;
+    targets = this.targets = new Targets([...routes.routes()].map((r) => r.key), opts.targets, {
+      spawn: (src, id, input) => {
+        root.send({ type: 'SPAWN', src, id, systemId: id, input });
+        return system.get(id) as AnyActorRef;
+      },
+      stop: (id) => root.send({ type: 'STOP', id }),
+      health: (key) => system.get(`model:${key}`) as AnyActorRef | undefined,
+      now,
+    });
+
+    const liveOf = (id: unknown): LiveRequest | undefined => live.get(id as string);
+
+    const clocked = clockProvisions(now, liveOf);
+    this.failover = failoverMachine.provide({
+      actors: {
+        attempt: fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
+          const req = liveOf(input.payload);
+          if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
+          const step = input.step;
+          const target = targets.byKey(step.key);
+          if (target.unhealthy) {
+            return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
+          }
+          const local = target.local;
+          if (local.full) {
+            // Before the breaker: a refusal here takes no half-open trial slot.
+            const error = new UpstreamError({ kind: 'server_error', skipped: 'in_flight_limit', message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls` });
+            return Promise.reject(new AttemptFailure(error, 0));
+          }
+          const started = now();
+          const breaker = target.breakerFor(req.breakerConfig);
+          // Only a half-open breaker tracks who it admitted: the token is built for it alone.
+          const halfOpen = breaker.getSnapshot().value === 'half_open';
+          const token = halfOpen ? trialToken(req.requestId, input.attempt) : '';
+          if (!tryAcquire(breaker, token, started)) {
+            const wait = retryAfterMs(breaker.getSnapshot(), started);
+            const error = new UpstreamError({
+              kind: 'server_error',
+              skipped: 'circuit_open',
+              message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
+            });
+            return Promise.reject(new AttemptFailure(error, 0));
+          }
+          if (halfOpen) (req.trials ??= new Map()).set(token, breaker);
+          if (input.stepAttempt === 1) target.budget.onRequest();
+          const route = routes.byKey(step.key)!;
+          let request = req.request;
+          if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
+          if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
+          const a = req.activity;
+          // This attempt waits for a local connection until the transport stamps it sent. The
+          // target's latency counts from then; the wait before is the gateway's own.
+          a.sentAttempt = input.attempt;
+          a.sentAt = -1;
+          const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
+          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
+            (r): AttemptSuccess => {
+              const t = now();
+              // The commit point: the idle watchdog counts from here.
+              if (req.stream) a.lastChunkAt = t;
+              req.results[input.attempt] = r;
+              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
+            },
+            (err: unknown) => {
+              throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
+            },
+          );
+        }),
+        cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
+          const req = liveOf(input.payload);
+          const hit = req?.cached?.();
+          if (req === undefined || hit === undefined) throw new UpstreamError({ kind: 'server_error', message: 'no cached answer' });
+          const attempt = Math.max(1, req.results.length);
+          req.results[attempt] = hit;
+          return { type: 'completion', complete: true, attempt };
+        }),
+      },
+      actions: {
+        ...clocked.actions,
+        report: ({ context }, params: { record: AttemptRecord }) => {
+          const r = params.record;
+          const req = liveOf(context.payload);
+          const at = now();
+          const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
+          const trial = token === undefined ? undefined : req!.trials!.get(token);
+          if (trial) req!.trials!.delete(token!);
+          if (r.skipped) {
+            // No upstream call was made: nothing to count against the target. A local limit is
+            // the gateway's own saturation (counted for metrics); a half-open trial that waited
+            // for a connection in vain is freed for another request.
+            if (isLocalLimit(r.skipped)) targets.byKey(context.steps[r.step].key).local.refused(r.skipped, at);
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
+          if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
+            // A client's own very short deadline says nothing about the provider: free the
+            // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
+          targets.byKey(context.steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
+        },
+        decide: assign({
+          decision: ({ context }) => {
+            const req = liveOf(context.payload)!;
+            const target = targets.byKey(context.steps[context.stepIndex].key);
+            return decide(
+              {
+                error: context.lastError!,
+                steps: context.steps,
+                stepIndex: context.stepIndex,
+                stepAttempts: context.stepAttempts,
+                remainingMs: context.deadlineMs - (now() - req.startedAt),
+                retry: req.retry,
+                chainTriggers: req.chainTriggers,
+                latencyOf: (i) => targets.byKey(context.steps[i].key).stats.latencyEwmaMs,
+                budgetLeft: target.budget.hasToken(),
+              },
+              rng,
+            );
+          },
+        }),
+        spendRetryToken: ({ context }) => {
+          targets.byKey(context.steps[context.stepIndex].key).budget.canRetry();
+        },
+        abortStream: ({ context }) => {
+          const ref = context.result;
+          const r = ref === undefined ? undefined : liveOf(context.payload)?.results[ref.attempt];
+          if (r?.type === 'stream') r.abort();
+        },
+      },
+      guards: {
+        ...clocked.guards,
+        primaryCircuitOpen: ({ context }) => {
+          const req = liveOf(context.payload);
+          return targets.byKey(context.steps[0].key).breakerFor(req?.breakerConfig).getSnapshot().value !== 'closed';
+        },
+      },
+      delays: clocked.delays,
+    });
+  }
+
+  /**
+   * Active health checks for these steps' targets (X-Failover-Config), started on first use:
+   * one probe actor per target at most, so the count is bounded by the configured targets.
+   */
+  ensureProbes(steps: readonly FlowStep[], opts: { intervalMs: number; failureThreshold: number; successThreshold: number }): void {
+    for (const step of steps) {
+      const id = `probe:${step.key}`;
+      if (this.#probes.has(id)) continue;
+      this.#probes.add(id);
+      this.#root.send({ type: 'SPAWN', src: 'healthProbe', id, systemId: id, input: { target: step.key, ...opts } });
+    }
+  }
+
+  /** A long-lived actor of the gateway's system by its systemId (`breaker:...`, `model:...`, `probe:...`). */
+  actor(systemId: string): AnyActorRef | undefined {
+    return this.#root.system.get(systemId) as AnyActorRef | undefined;
+  }
+
+  /** Start a failover flow for `live`. */
+  run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>): FlowHandle {
+    const id = live.requestId;
+    this.#live.set(id, live);
+    const actor = createActor(this.failover, {
+      input: { ...input, payload: id },
+      inspect: this.#hub.requestInspector,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+    });
+    const finish = (): void => {
+      if (this.#live.get(id) !== live) return;
+      this.#live.delete(id);
+      // Trials still held when the request ends (it was cut or abandoned) must not wait for their lease.
+      if (live.trials?.size) {
+        for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
+        live.trials.clear();
+      }
+    };
+    let waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
+    let lastRef: ResultRef | undefined;
+    const done = new Promise<FlowOutput>((resolve, reject) => {
+      let settled = false;
+      actor.subscribe({
+        next: (snap) => {
+          const ctx = snap.context;
+          if (snap.value === 'streaming') {
+            if (!settled) {
+              settled = true;
+              lastRef = ctx.result;
+              resolve({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
+            } else if (waiting !== undefined && ctx.result !== lastRef) {
+              lastRef = ctx.result;
+              const w = waiting;
+              waiting = undefined;
+              w({ ref: ctx.result! });
+            }
+          }
+        },
+        complete: () => {
+          const out = actor.getSnapshot().output as FlowOutput;
+          if (!settled) {
+            settled = true;
+            resolve(out);
+          } else if (waiting !== undefined) {
+            const w = waiting;
+            waiting = undefined;
+            if (out.ok && out.result !== lastRef) w({ ref: out.result });
+            else w({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+          }
+          finish();
+        },
+        error: (err) => {
+          finish();
+          reject(err);
+        },
+      });
+    });
+    actor.start();
+    return {
+      done,
+      live,
+      resultOf: (ref) => live.results[ref.attempt],
+      send: (event) => {
+        if (actor.getSnapshot().status === 'active') actor.send(event);
+      },
+      afterBreak: () =>
+        new Promise((resolve) => {
+          const snap = actor.getSnapshot();
+          if (snap.status === 'done') {
+            const out = snap.output as FlowOutput;
+            resolve(out.ok && out.result !== lastRef ? { ref: out.result } : { error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+            return;
+          }
+          if (snap.value === 'streaming' && snap.context.result !== lastRef) {
+            lastRef = snap.context.result;
+            resolve({ ref: snap.context.result! });
+            return;
+          }
+          waiting = resolve;
+        }),
+      attempts: () => actor.getSnapshot().context.attempts,
+      cancel: () => {
+        actor.stop();
+        finish();
+      },
+    };
+  }
+
+  stop(): void {
+    this.targets.stop();
+    this.#root.stop();
+  }
+}
+
+/** Provider -> its models, in config order: the health actors the gateway system starts with. */
+function providersOf(routes: RouteTable): Array<{ name: string; models: string[] }> {
+  const byProvider = new Map<string, string[]>();
+  for (const r of routes.routes()) {
+    const list = byProvider.get(r.provider);
+    if (list) list.push(r.model);
+    else byProvider.set(r.provider, [r.model]);
+  }
+  return [...byProvider].map(([name, models]) => ({ name, models }));
+}
+
+/** A half-open trial's token: the request and its attempt (unique while the request lives). */
+function trialToken(requestId: string, attempt: number): string {
+  return `${requestId}#${attempt}`;
+}
+
+/** max_tokens / max_completion_tokens scaled by a fallback's reduce_max_tokens (at least 1). */
+function reduceMaxTokens(req: ChatRequest, factor: number): ChatRequest {
+  const out = { ...req };
+  if (typeof req.max_tokens === 'number') out.max_tokens = Math.max(1, Math.floor(req.max_tokens * factor));
+  if (typeof req.max_completion_tokens === 'number') out.max_completion_tokens = Math.max(1, Math.floor(req.max_completion_tokens * factor));
+  return out;
+}

@@ -392,6 +392,7 @@ export class FlowRuntime {
                 chainTriggers: req.chainTriggers,
                 latencyOf: (i) => targets.byKey(context.steps[i].key).stats.latencyEwmaMs,
                 budgetLeft: target.budget.hasToken(),
+                breakerOpen: target.breakerFor(req.breakerConfig).getSnapshot().value === 'open',
               },
               rng,
             );

@@ -64,7 +64,7 @@ describe('the orchestration checks catch a broken orchestrator', () => {
   });
 
   it('breaker gate, deadline and revisits: doctored records of a real run', async () => {
-    const h = await run([err('server_error'), { type: 'ok', delayMs: 0 }], { 'x-failover-providers': 'p0,p1', 'x-request-timeout-ms': '1000' });
+    const h = await run([err('server_error'), { type: 'ok', delayMs: 0 }], { 'x-failover-providers': 'p0,p1', 'x-request-timeout-ms': '1000', 'x-max-retries': '0' });
     for (const check of [checkBreakerGate, checkDeadline, checkNoRevisit]) check(h);
     expect(h.calls.map((c) => [c.stepIndex, c.breaker])).toEqual([[0, 'closed'], [1, 'closed']]);
 

@@ -21,7 +21,7 @@ function decider(headers: Record<string, string>, latency: Record<string, number
   const steps = buildPlan(routes, routes.resolve('gpt-4-turbo-preview')!, 'gpt-4-turbo-preview', policy);
   const budgets = new Map<string, RetryBudget>();
   const budgetOf = (key: string) => budgets.get(key) ?? budgets.set(key, new RetryBudget(config.resilience.retryBudget)).get(key)!;
-  return (stepIndex: number, kind: ErrorKind, o: { stepAttempts?: number; skipped?: SkipReason; retryAfterMs?: number; remainingMs?: number } = {}) => {
+  return (stepIndex: number, kind: ErrorKind, o: { stepAttempts?: number; skipped?: SkipReason; retryAfterMs?: number; remainingMs?: number; breakerOpen?: boolean } = {}) => {
     const budget = budgetOf(steps[stepIndex].key);
     const decision = decideAfterFailure(
       {
@@ -34,6 +34,7 @@ function decider(headers: Record<string, string>, latency: Record<string, number
         chainTriggers: policy.failover.triggers,
         latencyOf: (i) => latency[steps[i].provider] ?? null,
         budgetLeft: budget.hasToken(),
+        breakerOpen: o.breakerOpen ?? false,
       },
       () => 0.5,
     );
@@ -53,10 +54,42 @@ const ADVANCED = JSON.stringify({
 });
 
 describe('the retry-or-failover decision', () => {
-  it('fails over at once while a later step can take the request', () => {
-    const d = decider({ 'x-failover-providers': 'openai,anthropic' });
-    expect(d(0, 'server_error')).toEqual({ action: 'next', stepIndex: 1 });
-    expect(d(0, 'timeout')).toEqual({ action: 'next', stepIndex: 1 });
+  it('retries a transient failure on the same target first (max_retries, the budget), then fails over', () => {
+    const d = decider({ 'x-failover-providers': 'openai,anthropic', 'x-max-retries': '2', 'x-retry-strategy': 'fixed', 'x-retry-delay-ms': '100' });
+    // Full jitter (on by default) with rng() = 0.5: half of the fixed 100 ms.
+    expect(d(0, 'server_error', { stepAttempts: 1 })).toEqual({ action: 'retry', delayMs: 50 });
+    expect(d(0, 'connection_error', { stepAttempts: 2 })).toEqual({ action: 'retry', delayMs: 50 });
+    expect(d(0, 'server_error', { stepAttempts: 3 })).toEqual({ action: 'next', stepIndex: 1 });
+    expect(decider({ 'x-failover-providers': 'openai,anthropic' })(0, 'rate_limit')).toMatchObject({ action: 'retry' });
+  });
+
+  it('a spent retry budget moves on instead of retrying', () => {
+    const d = decider({ 'x-failover-providers': 'openai,anthropic', 'x-max-retries': '5' });
+    // The budget has 2 tokens in this config.
+    expect(d(0, 'server_error', { stepAttempts: 1 })).toMatchObject({ action: 'retry' });
+    expect(d(0, 'server_error', { stepAttempts: 2 })).toMatchObject({ action: 'retry' });
+    expect(d(0, 'server_error', { stepAttempts: 3 })).toEqual({ action: 'next', stepIndex: 1 });
+  });
+
+  it('moves on at once for what the same target cannot fix: a silent provider, an overload, quota, auth, context length, an open breaker', () => {
+    const d = decider({ 'x-failover-providers': 'openai,anthropic', 'x-max-retries': '3' });
+    for (const kind of ['timeout', 'model_overloaded', 'quota_exceeded', 'auth_error', 'context_length_exceeded'] as const) {
+      expect(d(0, kind)).toEqual({ action: 'next', stepIndex: 1 });
+    }
+    expect(d(0, 'server_error', { breakerOpen: true })).toEqual({ action: 'next', stepIndex: 1 });
+    // On the last step a timeout or an overload is retried as the policy says.
+    const last = decider({ 'x-failover-enabled': 'false', 'x-max-retries': '3' });
+    expect(last(0, 'timeout')).toMatchObject({ action: 'retry' });
+    expect(last(0, 'model_overloaded')).toMatchObject({ action: 'retry' });
+    expect(last(0, 'quota_exceeded')).toEqual({ action: 'fail' });
+  });
+
+  it('a rule saying immediate_failover, or a Retry-After longer than the policy waits, moves on at once', () => {
+    const rules = JSON.stringify({ strategy: 'custom', rules: [{ error_type: 'server_error', immediate_failover: true }] });
+    expect(decider({ 'x-failover-providers': 'openai,anthropic', 'x-retry-config': rules })(0, 'server_error')).toEqual({ action: 'next', stepIndex: 1 });
+    const d = decider({ 'x-failover-providers': 'openai,anthropic', 'x-retry-config': JSON.stringify({ max_delay_ms: 5000 }) });
+    expect(d(0, 'rate_limit', { retryAfterMs: 5_000 })).toEqual({ action: 'retry', delayMs: 5_000 });
+    expect(d(0, 'rate_limit', { retryAfterMs: 5_001 })).toEqual({ action: 'next', stepIndex: 1 });
   });
 
   it('retries on the last step, within max_retries and the budget', () => {
@@ -72,8 +105,8 @@ describe('the retry-or-failover decision', () => {
     expect(decider({ 'x-failover-providers': 'openai,anthropic' })(0, 'bad_request')).toEqual({ action: 'fail' });
   });
 
-  it('routes X-Failover-Config failures by trigger', () => {
-    const d = decider({ 'x-failover-config': ADVANCED });
+  it("routes X-Failover-Config failures by trigger, once the primary's retries are spent", () => {
+    const d = decider({ 'x-failover-config': ADVANCED, 'x-max-retries': '0' });
     expect(d(0, 'rate_limit')).toEqual({ action: 'next', stepIndex: 1 });
     expect(d(0, 'server_error')).toEqual({ action: 'next', stepIndex: 2 });
     expect(d(0, 'context_length_exceeded')).toEqual({ action: 'next', stepIndex: 3 });
@@ -90,7 +123,7 @@ describe('the retry-or-failover decision', () => {
       ],
     });
     expect(decider({ 'x-failover-config': named })(0, 'content_filter')).toEqual({ action: 'next', stepIndex: 2 });
-    expect(decider({ 'x-failover-config': named })(0, 'server_error')).toEqual({ action: 'next', stepIndex: 1 });
+    expect(decider({ 'x-failover-config': named, 'x-max-retries': '0' })(0, 'server_error')).toEqual({ action: 'next', stepIndex: 1 });
   });
 
   it('a chain without triggers (X-Failover-Providers, the default chain) fails content_filter over only when the config lists it', () => {

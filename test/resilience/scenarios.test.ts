@@ -23,7 +23,8 @@ async function setup(resilience: ConfigFile['resilience'] = {}) {
   return { gw, clock, sim: gw.simulator!, client: sdkClient(gw) };
 }
 
-const FAILOVER = { 'X-Failover-Enabled': 'true', 'X-Failover-Providers': 'openai,anthropic' };
+// No same-target retries (X-Max-Retries: 0): these scenarios are about failover and the breaker; the seed tests cover retries first.
+const FAILOVER = { 'X-Failover-Enabled': 'true', 'X-Failover-Providers': 'openai,anthropic', 'X-Max-Retries': '0' };
 const ask = (client: OpenAI, headers: Record<string, string> = {}, extra: Partial<OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming> = {}) =>
   client.chat.completions
     .create({ model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'Critical request' }], ...extra }, { headers })

@@ -54,11 +54,14 @@ describe('seed_failover.py (Automatic Failover, simple and advanced)', () => {
     expect(models(gw)).toEqual(['gpt-4-turbo-preview 200', 'gpt-4-turbo-preview 200']);
   });
 
-  it('openai down (500): the simple request fails over to anthropic, the advanced one (server_error trigger) to google', async () => {
+  it('openai down (500): the simple request retries openai X-Max-Retries (3) times, then anthropic answers; the advanced one finds the breaker open and goes to google at once', async () => {
     gw = await startTestGateway();
     gw.simulator!.setModel('gpt-4-turbo-preview', { faults: [{ type: 'error', kind: 'server_error' }] });
     expect(await python(gw, ['seed_failover.py'])).toEqual({ code: 0, stdout: '', stderr: '' });
-    expect(models(gw)).toEqual(['gpt-4-turbo-preview 500', 'claude-3-opus 200', 'gpt-4-turbo-preview 500', 'gemini-pro 200']);
+    // Retries first: 4 calls to openai, then anthropic. The advanced request's first failure is
+    // openai's fifth in the window: the breaker opens, so it moves on to google (server_error
+    // trigger) at once instead of retrying on an open breaker.
+    expect(models(gw)).toEqual([...Array(4).fill('gpt-4-turbo-preview 500'), 'claude-3-opus 200', 'gpt-4-turbo-preview 500', 'gemini-pro 200']);
   });
 });
 
@@ -85,7 +88,8 @@ describe('seed_circuit_breaker.py (Circuit Breaker Pattern, fallback "cache")', 
       monitor_latency: true,
       latency_threshold_ms: 5000,
     };
-    const headers = { 'X-Circuit-Breaker': JSON.stringify(circuit_config), 'X-Circuit-Breaker-Fallback': 'cache' };
+    // X-Max-Retries: 0 so each failure goes straight on to anthropic (the clock is frozen: no backoff could end).
+    const headers = { 'X-Circuit-Breaker': JSON.stringify(circuit_config), 'X-Circuit-Breaker-Fallback': 'cache', 'X-Max-Retries': '0' };
     for (let i = 0; i < 5; i++) {
       await client.chat.completions.create({ model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'Request' }] }, { headers }).catch(() => undefined);
     }

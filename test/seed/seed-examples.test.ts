@@ -118,8 +118,40 @@ describe('Automatic Failover: simple configuration (X-Failover-Enabled, X-Failov
     expect([callsOf(x, 'gpt-4-turbo-preview'), callsOf(x, 'claude-3-opus'), callsOf(x, 'gemini-pro')]).toEqual([1, 0, 0]);
   });
 
-  it.each(['server_error', 'rate_limit', 'timeout', 'model_overloaded', 'connection_error'] as const)(
-    'openai failing with %s: anthropic answers at once (failover first, no retry on openai, no wait)',
+  it.each(['server_error', 'rate_limit', 'connection_error'] as const)(
+    'openai failing with %s: retried on openai X-Max-Retries (3) times with backoff from X-Retry-Delay-Ms (100), then anthropic answers',
+    async (kind) => {
+      const x = await harness();
+      x.sim.setModel('gpt-4-turbo-preview', fail(kind));
+      const pending = create(x.client, 'Critical request', SIMPLE_FAILOVER);
+      for (let n = 2; n <= 4; n++) {
+        await x.backoff();
+        x.stepUntilAttempt(n, 100 * 2 ** (n - 2));
+      }
+      const { data, response } = await pending;
+      expect(data.choices[0].message.content).toMatch(/^Simulated reply from claude-3-opus/);
+      expect(seedHeaders(response.headers)).toEqual({
+        'x-provider': 'anthropic',
+        'x-model': 'claude-3-opus',
+        'x-attempts': '5',
+        'x-failover-used': 'true',
+        'x-circuit-status': 'closed',
+        'x-retry-after': null,
+        'x-cache': null,
+      });
+      expect([callsOf(x, 'gpt-4-turbo-preview'), callsOf(x, 'claude-3-opus'), callsOf(x, 'gemini-pro')]).toEqual([4, 1, 0]);
+      const g = gaps(x.starts);
+      // Retry n (0-based) waits a full-jitter draw from [0, 100 * 2^n]; the failover waits nothing.
+      g.slice(0, 3).forEach((gap, n) => {
+        expect(gap).toBeGreaterThanOrEqual(0);
+        expect(gap).toBeLessThanOrEqual(100 * 2 ** n);
+      });
+      expect(g[3]).toBe(0);
+    },
+  );
+
+  it.each(['timeout', 'model_overloaded', 'quota_exceeded', 'auth_error'] as const)(
+    'openai failing with %s: anthropic answers at once (what the same target cannot fix moves on, no retry, no wait)',
     async (kind) => {
       const x = await harness();
       x.sim.setModel('gpt-4-turbo-preview', fail(kind));
@@ -139,22 +171,25 @@ describe('Automatic Failover: simple configuration (X-Failover-Enabled, X-Failov
     },
   );
 
-  it('openai and anthropic failing: google answers third', async () => {
+  it('openai and anthropic failing with what a retry cannot fix: google answers third', async () => {
     const x = await harness();
-    x.sim.setModel('gpt-4-turbo-preview', fail('server_error'));
+    x.sim.setModel('gpt-4-turbo-preview', fail('quota_exceeded'));
     x.sim.setModel('claude-3-opus', fail('model_overloaded'));
     const { response } = await create(x.client, 'Critical request', SIMPLE_FAILOVER);
     expect(seedHeaders(response.headers)).toMatchObject({ 'x-provider': 'google', 'x-model': 'gemini-pro', 'x-attempts': '3', 'x-failover-used': 'true' });
     expect(x.starts.map((s) => s.model)).toEqual(['gpt-4-turbo-preview', 'claude-3-opus', 'gemini-pro']);
   });
 
-  it('all three failing: google, the last provider, is retried X-Max-Retries (3) times with backoff from X-Retry-Delay-Ms (100), then the error', async () => {
+  it('all three failing: each is retried X-Max-Retries (3) times with backoff from X-Retry-Delay-Ms (100) before the chain moves on, then the error', async () => {
+    // The breaker is raised out of the way: 4 failures per target stay under its threshold of 5.
     const x = await harness();
     for (const m of ['gpt-4-turbo-preview', 'claude-3-opus', 'gemini-pro']) x.sim.setModel(m, fail('server_error'));
     const pending = rejected(create(x.client, 'Critical request', SIMPLE_FAILOVER));
-    for (let n = 4; n <= 6; n++) {
-      await x.backoff();
-      x.stepUntilAttempt(n, 100 * 2 ** (n - 4));
+    for (const first of [1, 5, 9]) {
+      for (let n = first + 1; n <= first + 3; n++) {
+        await x.backoff();
+        x.stepUntilAttempt(n, 100 * 2 ** (n - first - 1));
+      }
     }
     const err = await pending;
     expect(err.status).toBe(502);
@@ -162,23 +197,29 @@ describe('Automatic Failover: simple configuration (X-Failover-Enabled, X-Failov
     expect(seedHeaders(err.headers)).toEqual({
       'x-provider': 'google',
       'x-model': 'gemini-pro',
-      'x-attempts': '6',
+      'x-attempts': '12',
       'x-failover-used': 'true',
       'x-circuit-status': 'closed',
       'x-retry-after': null,
       'x-cache': null,
     });
-    expect([statusesOf(x, 'gpt-4-turbo-preview'), statusesOf(x, 'claude-3-opus'), statusesOf(x, 'gemini-pro')]).toEqual([[500], [500], [500, 500, 500, 500]]);
+    expect([statusesOf(x, 'gpt-4-turbo-preview'), statusesOf(x, 'claude-3-opus'), statusesOf(x, 'gemini-pro')]).toEqual([
+      [500, 500, 500, 500],
+      [500, 500, 500, 500],
+      [500, 500, 500, 500],
+    ]);
+    expect(x.starts.map((st) => st.provider)).toEqual([...Array(4).fill('openai'), ...Array(4).fill('anthropic'), ...Array(4).fill('google')]);
     const g = gaps(x.starts);
-    expect(g.slice(0, 2)).toEqual([0, 0]);
-    // Retry n (0-based) waits a full-jitter draw from [0, 100 * 2^n].
-    g.slice(2).forEach((gap, n) => {
-      expect(gap).toBeGreaterThanOrEqual(0);
-      expect(gap).toBeLessThanOrEqual(100 * 2 ** n);
-    });
-    // ...and the retries do back off: not all three draws are 0 (a 0-delay retry loop would be).
-    expect(g.slice(2)).toHaveLength(3);
-    expect(g.slice(2).some((x) => x > 0)).toBe(true);
+    // The moves to the next provider wait nothing; retry n (0-based) waits a full-jitter draw from [0, 100 * 2^n].
+    expect([g[3], g[7]]).toEqual([0, 0]);
+    for (const from of [0, 4, 8]) {
+      g.slice(from, from + 3).forEach((gap, n) => {
+        expect(gap).toBeGreaterThanOrEqual(0);
+        expect(gap).toBeLessThanOrEqual(100 * 2 ** n);
+      });
+    }
+    // ...and the retries do back off: not all draws are 0 (a 0-delay retry loop would be).
+    expect([...g.slice(0, 3), ...g.slice(4, 7), ...g.slice(8, 11)].some((d) => d > 0)).toBe(true);
   });
 
   it('a bad_request is the client\'s own fault: no failover, no retry', async () => {
@@ -203,13 +244,11 @@ describe('Automatic Failover: advanced X-Failover-Config with conditions', () =>
 
   it.each([
     ['timeout', 'anthropic', 'claude-3-opus'],
-    ['rate_limit', 'anthropic', 'claude-3-opus'],
-    ['server_error', 'google', 'gemini-pro'],
     ['model_overloaded', 'google', 'gemini-pro'],
     ['quota_exceeded', 'openai', 'gpt-3.5-turbo'],
     ['auth_error', 'openai', 'gpt-3.5-turbo'],
     ['context_length_exceeded', 'openai', 'gpt-3.5-turbo'],
-  ] as const)('a %s on the primary goes to the first fallback whose trigger matches: %s/%s', async (kind, provider, model) => {
+  ] as const)('a %s on the primary (a retry cannot fix it) goes at once to the first fallback whose trigger matches: %s/%s', async (kind, provider, model) => {
     const x = await harness();
     x.sim.setModel('gpt-4-turbo-preview', fail(kind));
     const { data, response } = await ask(x);
@@ -218,6 +257,25 @@ describe('Automatic Failover: advanced X-Failover-Config with conditions', () =>
     expect(x.starts.map((s) => s.model)).toEqual(['gpt-4-turbo-preview', model]);
     expect(gaps(x.starts)).toEqual([0]);
     expect(x.sim.calls().map((c) => c.model)).toEqual(['gpt-4-turbo-preview', model]);
+  });
+
+  it.each([
+    ['rate_limit', 'anthropic', 'claude-3-opus'],
+    ['server_error', 'google', 'gemini-pro'],
+  ] as const)('a %s on the primary is retried there first (the config default: 2 retries), then goes to the first fallback whose trigger matches: %s/%s', async (kind, provider, model) => {
+    const x = await harness();
+    x.sim.setModel('gpt-4-turbo-preview', fail(kind));
+    const pending = ask(x);
+    for (let n = 2; n <= 3; n++) {
+      await x.backoff();
+      x.stepUntilAttempt(n, 100 * 2 ** (n - 2));
+    }
+    const { data, response } = await pending;
+    expect(data.choices[0].message.content).toMatch(new RegExp(`^Simulated reply from ${model}`));
+    expect(seedHeaders(response.headers)).toMatchObject({ 'x-provider': provider, 'x-model': model, 'x-attempts': '4', 'x-failover-used': 'true' });
+    expect(x.starts.map((s) => s.model)).toEqual(['gpt-4-turbo-preview', 'gpt-4-turbo-preview', 'gpt-4-turbo-preview', model]);
+    expect(gaps(x.starts).at(-1)).toBe(0);
+    expect(x.sim.calls().map((c) => c.model)).toEqual(['gpt-4-turbo-preview', 'gpt-4-turbo-preview', 'gpt-4-turbo-preview', model]);
   });
 
   it('a bad_request on the primary: no failover, even to the any_error fallback', async () => {
@@ -230,13 +288,18 @@ describe('Automatic Failover: advanced X-Failover-Config with conditions', () =>
     expect(x.sim.calls().map((c) => c.model)).toEqual(['gpt-4-turbo-preview']);
   });
 
-  it('the chain continues from the fallback that failed: timeout -> anthropic, whose server_error -> google', async () => {
+  it('the chain continues from the fallback that failed: timeout -> anthropic, whose server_error is retried there, then -> google', async () => {
     const x = await harness();
     x.sim.setModel('gpt-4-turbo-preview', fail('timeout'));
     x.sim.setModel('claude-3-opus', fail('server_error'));
-    const { response } = await ask(x);
-    expect(seedHeaders(response.headers)).toMatchObject({ 'x-provider': 'google', 'x-model': 'gemini-pro', 'x-attempts': '3' });
-    expect(x.sim.calls().map((c) => c.model)).toEqual(['gpt-4-turbo-preview', 'claude-3-opus', 'gemini-pro']);
+    const pending = ask(x);
+    for (let n = 3; n <= 4; n++) {
+      await x.backoff();
+      x.stepUntilAttempt(n, 100 * 2 ** (n - 3));
+    }
+    const { response } = await pending;
+    expect(seedHeaders(response.headers)).toMatchObject({ 'x-provider': 'google', 'x-model': 'gemini-pro', 'x-attempts': '5' });
+    expect(x.sim.calls().map((c) => c.model)).toEqual(['gpt-4-turbo-preview', 'claude-3-opus', 'claude-3-opus', 'claude-3-opus', 'gemini-pro']);
   });
 
   it('reduce_max_tokens 0.5: the gpt-3.5-turbo fallback is asked for half of max_tokens (10 -> 5)', async () => {
@@ -609,19 +672,18 @@ describe('Retry Strategies: exponential backoff (X-Retry-Strategy, X-Retry-Confi
     gaps(x.starts).forEach((gap, n) => expect(gap).toBeLessThanOrEqual(cap(n)));
   });
 
-  it('with the default breaker (5 failures in 60 s) the fifth failure opens it: the sixth attempt is never sent', async () => {
+  it('with the default breaker (5 failures in 60 s) the fifth failure opens it: no sixth attempt, and no wait for one', async () => {
     const x = await harness(ONE_PROVIDER);
     x.sim.setModel('gpt-4-turbo-preview', fail('server_error'));
     const pending = rejected(create(x.client, 'Important request', EXPONENTIAL));
     await driveRetries(x, 5, cap);
-    await x.backoff();
-    x.clock.increment(cap(4));
+    // The failure that opened the breaker ends the request at once: nothing is left to retry on.
     const err = await pending;
     expect(callsOf(x, 'gpt-4-turbo-preview')).toBe(5);
+    expect(err.status).toBe(502);
     expect(err.headers.get('x-attempts')).toBe('5');
     expect(err.headers.get('x-circuit-status')).toBe('open');
-    expect(err.headers.get('x-retry-after')).toMatch(/^\d+$/);
-    expect(err.message).toContain('circuit');
+    expect(err.headers.get('x-retry-after')).toBe('30');
   });
 
   it('rate_limit is in retry_on: retried; model_overloaded is not: the error at once', async () => {

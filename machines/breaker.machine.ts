@@ -1,13 +1,13 @@
 import { assign, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import type { BreakerConfig } from '../src/breaker/config.ts';
+import type { BreakerConfig } from '../src/core/breaker/config.ts';
 import type { ErrorKind } from '../src/core/error-kinds.ts';
-import { classifyOutcome } from '../src/breaker/outcome.ts';
+import { classifyOutcome } from '../src/core/breaker/outcome.ts';
 import {
   EMPTY_WINDOW,
   isTripped,
   recordFailure,
   type FailureWindow,
-} from '../src/breaker/sliding-window.ts';
+} from '../src/core/breaker/sliding-window.ts';
 
 /**
  * The seed's circuit breaker (X-Circuit-Breaker) as a statechart: `closed` -> `open` ->
@@ -15,8 +15,8 @@ import {
  *
  * The machine has no clock of its own beyond two named `after` delays (`openTimeout`,
  * `trialLease`); every outcome carries `at` from the caller's clock, so the failure window is
- * a pure function of the events. The trip decision lives in src/breaker/sliding-window.ts and
- * the failure/success verdict in src/breaker/outcome.ts; this file only wires them to states.
+ * a pure function of the events. The trip decision lives in src/core/breaker/sliding-window.ts and
+ * the failure/success verdict in src/core/breaker/outcome.ts; this file only wires them to states.
  *
  * While open, a background probe of the target (machines/recovery-probe.machine.ts, run by
  * the runtime) sends PROBE_SUCCEEDED as soon as the target answers again: traffic returns
@@ -266,4 +266,3 @@ export type BreakerMachine = typeof breakerMachine;
 export type BreakerActor = ActorRefFrom<BreakerMachine>;
 export type BreakerSnapshot = SnapshotFrom<BreakerMachine>;
 
-export { retryAfterMs, breakerStatus, isAdmitted, failuresNow } from '../src/breaker/status.ts';

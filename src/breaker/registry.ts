@@ -6,8 +6,8 @@ import {
   type BreakerMachine,
   type BreakerOutcomeEvent,
 } from '../../machines/breaker.machine.ts';
-import { breakerConfigKey, DEFAULT_BREAKER_CONFIG, type BreakerConfig } from './config.ts';
-import { classifyOutcome } from './outcome.ts';
+import { breakerConfigKey, DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../core/breaker/config.ts';
+import { classifyOutcome } from '../core/breaker/outcome.ts';
 
 /** An upstream outcome as the registry receives it (the event minus its type). */
 export type BreakerOutcome = Omit<BreakerOutcomeEvent, 'type'>;

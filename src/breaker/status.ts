@@ -1,5 +1,5 @@
 import type { BreakerSnapshot, BreakerStatus } from '../../machines/breaker.machine.ts';
-import { failuresInWindow } from './sliding-window.ts';
+import { failuresInWindow } from '../core/breaker/sliding-window.ts';
 
 /**
  * Pure reads of a breaker snapshot for the HTTP layer (X-Circuit-Status, X-Retry-After),

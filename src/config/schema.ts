@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BREAKER_FALLBACKS } from '../breaker/config.ts';
+import { BREAKER_FALLBACKS } from '../core/breaker/config.ts';
 import { redactUrl } from '../core/redact-url.ts';
 import { failoverTriggersSchema } from '../policy/schemas.ts';
 

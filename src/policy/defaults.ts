@@ -1,4 +1,4 @@
-import { DEFAULT_BREAKER_CONFIG } from '../breaker/config.ts';
+import { DEFAULT_BREAKER_CONFIG } from '../core/breaker/config.ts';
 import type { PolicyDefaults, RequestPolicy, RetryPolicy } from './types.ts';
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
-import type { BreakerConfig } from '../breaker/config.ts';
+import type { BreakerConfig } from '../core/breaker/config.ts';
 import type { ErrorKind, ErrorTrigger } from '../core/error-kinds.ts';
 import type { GatewayError } from '../core/openai-error.ts';
 import { deepFreeze, defaultPolicy } from './defaults.ts';

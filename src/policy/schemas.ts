@@ -22,7 +22,7 @@
  */
 import { z } from 'zod';
 import { ERROR_KINDS, type ErrorKind } from '../core/error-kinds.ts';
-import { BREAKER_FALLBACKS } from '../breaker/config.ts';
+import { BREAKER_FALLBACKS } from '../core/breaker/config.ts';
 import { PARSE_RETRY_AFTER } from './types.ts';
 
 const TRIGGERS = [...ERROR_KINDS, 'any_error'] as const;

@@ -3,7 +3,7 @@
  * config-level defaults, in milliseconds and camelCase. Built once per request by
  * `parsePolicy` (./parse-headers.ts); everything downstream reads only these types.
  */
-import type { BreakerConfig, BreakerFallback } from '../breaker/config.ts';
+import type { BreakerConfig, BreakerFallback } from '../core/breaker/config.ts';
 import type { ErrorKind, ErrorTrigger } from '../core/error-kinds.ts';
 
 /** One provider + model pair a request can be sent to. */

@@ -6,7 +6,7 @@ import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
-import type { BreakerConfig } from '../breaker/config.ts';
+import type { BreakerConfig } from '../core/breaker/config.ts';
 import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import type { ErrorTrigger } from '../core/error-kinds.ts';

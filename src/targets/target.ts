@@ -1,7 +1,7 @@
 import type { AnyActorRef } from 'xstate';
 import type { BreakerActor, BreakerStatus } from '../../machines/breaker.machine.ts';
 import type { ModelEvent } from '../../machines/model.machine.ts';
-import type { BreakerConfig } from '../breaker/config.ts';
+import type { BreakerConfig } from '../core/breaker/config.ts';
 import { BreakerSet, breakerSystemId } from '../breaker/registry.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import type { ErrorKind } from '../core/error-kinds.ts';
@@ -95,6 +95,7 @@ export class Target implements TargetState {
   readonly #open = new Set<string>();
   #recovery: string | undefined;
   #routable = true;
+  #stopped = false;
 
   constructor(key: string, opts: TargetOptions, system: TargetSystem) {
     this.key = key;
@@ -195,6 +196,7 @@ export class Target implements TargetState {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#stopRecovery();
     this.breakers.stop();
   }
@@ -202,15 +204,19 @@ export class Target implements TargetState {
   #breakerMoved(config: string, status: BreakerStatus): void {
     if (status === 'open') this.#open.add(config);
     else this.#open.delete(config);
-    // At most one recovery probe per target, and only while some breaker is open.
-    if (this.#open.size > 0 && this.#recovery === undefined) {
-      this.#recovery = `recovery:${this.key}`;
-      this.#system.spawn('recoveryProbe', this.#recovery, { target: this.key, intervalMs: this.#probeIntervalMs });
-    } else if (this.#open.size === 0) {
-      this.#stopRecovery();
-    }
-    // After the breaker's own transition is published: health follows its cause.
-    queueMicrotask(() => this.#updateRouting());
+    // After the breaker's own transition is published (health follows its cause), and outside
+    // the action that reported the outcome (an actor system must not spawn from inside another
+    // actor's action): at most one recovery probe per target, only while some breaker is open.
+    queueMicrotask(() => {
+      if (this.#stopped) return;
+      if (this.#open.size > 0 && this.#recovery === undefined) {
+        this.#recovery = `recovery:${this.key}`;
+        this.#system.spawn('recoveryProbe', this.#recovery, { target: this.key, intervalMs: this.#probeIntervalMs });
+      } else if (this.#open.size === 0) {
+        this.#stopRecovery();
+      }
+      this.#updateRouting();
+    });
   }
 
   #stopRecovery(): void {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
 import { startBreaker } from './harness.ts';
-import { breakerMachine, failuresNow, isAdmitted, retryAfterMs } from '../../machines/breaker.machine.ts';
+import { breakerMachine } from '../../machines/breaker.machine.ts';
+import { failuresNow, isAdmitted, retryAfterMs } from '../../src/breaker/status.ts';
 import { tryAcquire } from '../../src/breaker/acquire.ts';
-import { DEFAULT_BREAKER_CONFIG } from '../../src/breaker/config.ts';
+import { DEFAULT_BREAKER_CONFIG } from '../../src/core/breaker/config.ts';
 import { breakerStatus } from '../../src/breaker/status.ts';
 
 const base = {

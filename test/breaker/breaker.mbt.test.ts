@@ -7,7 +7,7 @@ import {
   type AdjacencyMap,
   type AdjacencyValue,
 } from 'xstate/graph';
-import { failuresNow } from '../../machines/breaker.machine.ts';
+import { failuresNow } from '../../src/breaker/status.ts';
 import { startBreaker, type BreakerHarness } from './harness.ts';
 import {
   breakerSpec,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createActor, SimulatedClock } from 'xstate';
-import { breakerMachine, isAdmitted, type BreakerActor } from '../../machines/breaker.machine.ts';
-import type { BreakerConfig } from '../../src/breaker/config.ts';
+import { breakerMachine, type BreakerActor } from '../../machines/breaker.machine.ts';
+import { isAdmitted } from '../../src/breaker/status.ts';
+import type { BreakerConfig } from '../../src/core/breaker/config.ts';
 import { ERROR_KINDS, type ErrorKind } from '../../src/core/error-kinds.ts';
 
 /**

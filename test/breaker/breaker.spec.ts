@@ -1,5 +1,5 @@
 import { assign, setup, type SnapshotFrom } from 'xstate';
-import type { BreakerConfig } from '../../src/breaker/config.ts';
+import type { BreakerConfig } from '../../src/core/breaker/config.ts';
 
 /**
  * The breaker's specification for model-based testing: the same three states with time as

@@ -1,6 +1,6 @@
 import { createActor, SimulatedClock } from 'xstate';
 import { breakerMachine, type BreakerActor } from '../../machines/breaker.machine.ts';
-import { DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../../src/breaker/config.ts';
+import { DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../../src/core/breaker/config.ts';
 import { tryAcquire } from '../../src/breaker/acquire.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../../src/breaker/config.ts';
-import { classifyOutcome } from '../../src/breaker/outcome.ts';
+import { DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../../src/core/breaker/config.ts';
+import { classifyOutcome } from '../../src/core/breaker/outcome.ts';
 
 const config: BreakerConfig = {
   ...DEFAULT_BREAKER_CONFIG,

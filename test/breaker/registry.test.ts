@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, type InspectionEvent } from 'xstate';
 import { BreakerSet, breakerSystemId } from '../../src/breaker/registry.ts';
-import { breakerConfigKey, DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../../src/breaker/config.ts';
+import { breakerConfigKey, DEFAULT_BREAKER_CONFIG, type BreakerConfig } from '../../src/core/breaker/config.ts';
 
 const cfg = (errorThreshold: number, extra: Partial<BreakerConfig> = {}): BreakerConfig => ({
   ...DEFAULT_BREAKER_CONFIG,

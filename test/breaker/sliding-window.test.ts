@@ -4,7 +4,7 @@ import {
   failuresInWindow,
   isTripped,
   recordFailure,
-} from '../../src/breaker/sliding-window.ts';
+} from '../../src/core/breaker/sliding-window.ts';
 
 describe('sliding failure window', () => {
   it('keeps at most capacity timestamps, newest last', () => {

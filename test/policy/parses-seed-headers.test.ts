@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BREAKER_CONFIG } from '../../src/breaker/config.ts';
+import { DEFAULT_BREAKER_CONFIG } from '../../src/core/breaker/config.ts';
 import { DEFAULT_POLICY_DEFAULTS, DEFAULT_RETRY_POLICY } from '../../src/policy/defaults.ts';
 import { parsePolicy } from '../../src/policy/parse-headers.ts';
 import type { RequestPolicy, RetryPolicy } from '../../src/policy/types.ts';

@@ -1,5 +1,5 @@
 import type { BreakerConfig } from './config.ts';
-import type { ErrorKind } from '../core/error-kinds.ts';
+import type { ErrorKind } from '../error-kinds.ts';
 
 /** What one upstream outcome means to a breaker. */
 export type OutcomeVerdict = 'failure' | 'success' | 'neutral';

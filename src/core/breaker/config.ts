@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../core/error-kinds.ts';
+import type { ErrorKind } from '../error-kinds.ts';
 
 /**
  * One breaker's configuration, normalised to milliseconds. Parsed from the seed's
@@ -22,7 +22,7 @@ export interface BreakerConfig {
   latencyThresholdMs: number;
 }
 
-export { BREAKER_FALLBACKS, type BreakerFallback } from '../core/flow.ts';
+export { BREAKER_FALLBACKS, type BreakerFallback } from '../flow.ts';
 
 export const DEFAULT_BREAKER_CONFIG: BreakerConfig = Object.freeze({
   errorThreshold: 5,

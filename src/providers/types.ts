@@ -59,9 +59,10 @@ export interface StreamTranslator {
    * One upstream event in, zero or more OpenAI chunks out (appended to `out`).
    * Returns true when this event is the upstream's own end of stream ([DONE], message_stop,
    * or Gemini's last chunk carrying finishReason): the stream is complete.
-   * Throws UpstreamError (with `inBand: true`) for an in-band error event, and an
-   * UpstreamError of kind `server_error` for a chunk that is not valid JSON / not the
-   * expected shape.
+   * Throws UpstreamError (with `inBand: true`) for an in-band error event, and a
+   * MalformedEvent (`server_error`, ./malformed-event.ts) for a chunk that is not valid JSON /
+   * not the expected shape, before appending anything or changing its state: the transport
+   * may skip that event.
    *
    * Usage always comes out as one final chunk with `choices: []` and `usage` set (the
    * gateway drops it when the client did not ask for `stream_options.include_usage`).

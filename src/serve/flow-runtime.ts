@@ -330,7 +330,7 @@ export class FlowRuntime {
           a.sentAttempt = input.attempt;
           a.sentAt = -1;
           const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
-          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
+          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a, target.malformedEvents).then(
             (r): AttemptSuccess => {
               const t = now();
               // The commit point: the idle watchdog counts from here.

@@ -43,8 +43,11 @@ export type SimFaultSpec =
   | { type: 'cut'; after_tokens?: number }
   /** Stops sending after `after_tokens` content deltas but keeps the socket open. */
   | { type: 'stall'; after_tokens?: number }
-  /** One data event that is not valid JSON after `after_tokens` deltas, then the stream goes on. */
-  | { type: 'malformed'; after_tokens?: number }
+  /**
+   * `events` (default 1) data events in a row that are not valid JSON after `after_tokens`
+   * deltas, then the stream goes on (non-streams: a truncated body).
+   */
+  | { type: 'malformed'; after_tokens?: number; events?: number }
   /** Streams only: ends cleanly without [DONE] / message_stop / finishReason. */
   | { type: 'no_done' }
   /**

@@ -45,6 +45,7 @@ const modelConfigSchema = z.strictObject({
   tokens_per_second: z.number().finite().nonnegative().optional(),
   completion_tokens: z.number().int().min(1).max(100_000).optional(),
   faults: z.array(fault).optional(),
+  prefill_modes: z.array(z.enum(['continue_final_message', 'prefix'])).max(2).optional(),
 });
 
 /** A config file's own fields (beside `models` and `defaults`). */

@@ -29,7 +29,8 @@ beforeAll(async () => {
       { name: 'plain', type: 'openai-compatible', base_url: 'simulator', models: [{ name: MODEL, upstream: 'plain-model' }] },
     ],
     models: {},
-    resilience: { retry: { max_retries: 0 } },
+    // Every test cuts openai's stream once: its breaker must not open halfway through the file.
+    resilience: { retry: { max_retries: 0 }, breaker: { error_threshold: 1000 } },
   });
 });
 afterAll(() => gw.close());

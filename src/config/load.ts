@@ -9,7 +9,8 @@ import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { policyDefaultsFromConfig } from './policy-defaults.ts';
 import { configSchema, type ParsedConfig } from './schema.ts';
-import type { GatewayConfig, ProviderConfig } from './types.ts';
+import type { GatewayConfig, ModelRoute, ProviderConfig } from './types.ts';
+import type { PrefillMode } from '../providers/types.ts';
 
 /** A configuration that cannot start a gateway; the message names the file and field. */
 export class ConfigError extends Error {
@@ -66,6 +67,11 @@ export function configFromObject(raw: unknown, opts: { env?: NodeJS.ProcessEnv; 
   return normalise(result.data, opts.env ?? process.env, source, [...missing]);
 }
 
+/** A `prefill` value as the route keeps it: whether the model continues a prefill, and the mode's fields. */
+function prefillOf(value: boolean | PrefillMode): Pick<ModelRoute, 'prefill' | 'prefillMode'> {
+  return typeof value === 'string' ? { prefill: true, prefillMode: value } : { prefill: value };
+}
+
 function formatIssues(error: z.ZodError): string {
   return error.issues
     .map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`)
@@ -99,12 +105,12 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     },
     models: p.models.map((m) => {
       // Anthropic's Messages API continues a final assistant message; others only when declared.
-      const prefill = p.prefill ?? p.type === 'anthropic';
-      if (typeof m === 'string') return { name: m, upstream: m, prefill };
+      const declared = p.prefill ?? p.type === 'anthropic';
+      if (typeof m === 'string') return { name: m, upstream: m, ...prefillOf(declared) };
       return {
         name: m.name,
         upstream: m.upstream ?? m.name,
-        prefill: m.prefill ?? prefill,
+        ...prefillOf(m.prefill ?? declared),
         ...(m.price ? { price: { inputPer1k: m.price.input_per_1k, outputPer1k: m.price.output_per_1k } } : {}),
         ...(m.hedge
           ? {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BREAKER_FALLBACKS } from '../core/breaker/config.ts';
 import { redactUrl } from '../core/redact-url.ts';
 import { failoverTriggersSchema } from '../policy/schemas.ts';
+import { PREFILL_MODES } from '../providers/types.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -16,7 +17,7 @@ const modelEntry = z.union([
     /** The provider's own model id, when it differs (e.g. claude-3-opus -> claude-3-opus-20240229). */
     upstream: z.string().min(1).optional(),
     /** This model continues a trailing assistant message (overrides the provider's `prefill`). */
-    prefill: z.boolean().optional(),
+    prefill: z.union([z.boolean(), z.enum(PREFILL_MODES)]).optional(),
     /** USD per 1,000 tokens, for hedging's max_additional_cost estimate. */
     price: z.object({ input_per_1k: z.number().min(0), output_per_1k: z.number().min(0) }).strict().optional(),
     /** Hedging on by default for requests to this model (X-Request-Hedging still decides per request). */
@@ -46,11 +47,12 @@ const provider = z.object({
   deployments: z.record(z.string(), z.string()).optional(),
   anthropic_version: z.string().optional(),
   /**
-   * The provider continues a trailing assistant message as a prefix (Anthropic always does;
-   * vLLM with continue_final_message, DeepSeek's and Mistral's prefix modes can be declared so):
-   * a stream broken mid-answer may be continued there.
+   * The provider continues a trailing assistant message as a prefix, so a stream broken
+   * mid-answer may be continued there: `true` (Anthropic's default; an OpenAI-compatible server
+   * that continues a trailing assistant message as sent), or for OpenAI-compatible servers the
+   * mode that asks for it: `continue_final_message` (vLLM) or `prefix` (DeepSeek, Mistral).
    */
-  prefill: z.boolean().optional(),
+  prefill: z.union([z.boolean(), z.enum(PREFILL_MODES)]).optional(),
   /** Keep-alive connections to this provider's origin (default 128; providers sharing an origin share the largest). */
   connections: z.number().int().min(1).max(4096).optional(),
   /**
@@ -151,6 +153,14 @@ export const configSchema = z.object({
       ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: '"simulator" needs simulator.enabled: true' });
     } else if (p.base_url !== 'simulator' && !URL.canParse(p.base_url)) {
       ctx.addIssue({ code: 'custom', path: ['providers', i, 'base_url'], message: `not a URL: "${redactUrl(p.base_url)}"` });
+    }
+    // A prefill mode names fields of the Chat Completions body: other wire formats have none.
+    if (p.type === 'anthropic' || p.type === 'google') {
+      const modeless = `a prefill mode is for openai and openai-compatible providers; ${p.type} takes true or false`;
+      if (typeof p.prefill === 'string') ctx.addIssue({ code: 'custom', path: ['providers', i, 'prefill'], message: modeless });
+      p.models.forEach((m, j) => {
+        if (typeof m === 'object' && typeof m.prefill === 'string') ctx.addIssue({ code: 'custom', path: ['providers', i, 'models', j, 'prefill'], message: modeless });
+      });
     }
   });
   cfg.resilience.failover.providers.forEach((p, i) => {

@@ -1,5 +1,5 @@
 import type { PolicyDefaults } from '../policy/types.ts';
-import type { ProviderTarget } from '../providers/types.ts';
+import type { PrefillMode, ProviderTarget } from '../providers/types.ts';
 
 /** One model a provider serves: the name clients use and the provider's own id. */
 export interface ModelRoute {
@@ -7,6 +7,8 @@ export interface ModelRoute {
   upstream: string;
   /** Continues a trailing assistant message (see providers[].prefill). */
   prefill: boolean;
+  /** The fields an OpenAI-compatible server needs to continue it (providers[].prefill's mode). */
+  prefillMode?: PrefillMode;
   /** USD per 1,000 tokens (hedging's cost estimate); undefined when not configured. */
   price?: { inputPer1k: number; outputPer1k: number };
   /** Hedging enabled by config for this model. */

@@ -5,6 +5,7 @@ import { UpstreamError } from '../core/upstream-error.ts';
 import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
 import { untranslatable } from './invalid-request.ts';
+import { MalformedEvent, MalformedEventTolerance, type MalformedEventSink } from './malformed-event.ts';
 import { SseDecoder } from './sse.ts';
 import type { HeaderMap, ProviderAdapter, TranslateContext, UpstreamRequest } from './types.ts';
 
@@ -28,7 +29,8 @@ export interface StreamResult {
   complete: boolean;
   /**
    * The remaining chunks, in batches as they arrive. Throws UpstreamError on an in-band
-   * error, a malformed chunk, or a cut connection. Ends normally only on a complete stream;
+   * error, on malformed events that repeat (MALFORMED_EVENT_LIMITS; a lone one is skipped),
+   * or a cut connection. Ends normally only on a complete stream;
    * a body that ends without the provider's end marker and without a finish_reason throws
    * an UpstreamError (`server_error`, "stream ended before completion").
    */
@@ -95,10 +97,19 @@ export class Transport {
   /**
    * One upstream attempt. `signal` aborts it until the result is returned; a returned
    * stream is aborted with its own `abort()`. With `counts`, the call is counted on them
-   * until its response ends; `sent` is stamped when the upstream gets the request.
+   * until its response ends; `sent` is stamped when the upstream gets the request. A stream
+   * skips a lone malformed event and tells `malformed` of it (see ./malformed-event.ts).
    */
-  call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, counts?: CallCounts, sent?: SentStamp): Promise<AttemptResult> {
-    return this.#send(adapter, req, ctx, signal, counts, sent, this.#dispatcher);
+  call(
+    adapter: ProviderAdapter,
+    req: ChatRequest,
+    ctx: TranslateContext,
+    signal: AbortSignal,
+    counts?: CallCounts,
+    sent?: SentStamp,
+    malformed?: MalformedEventSink,
+  ): Promise<AttemptResult> {
+    return this.#send(adapter, req, ctx, signal, counts, sent, this.#dispatcher, malformed);
   }
 
   /**
@@ -119,6 +130,7 @@ export class Transport {
     counts: CallCounts | undefined,
     sent: SentStamp | undefined,
     dispatcher: Dispatcher,
+    malformed?: MalformedEventSink,
   ): Promise<AttemptResult> {
     if (signal.aborted) throw abortedError();
     let built: UpstreamRequest;
@@ -168,7 +180,7 @@ export class Transport {
           // the upstream bytes on unchanged: no second serialisation.
           return completion === body ? { type: 'completion', completion, raw: bytes } : { type: 'completion', completion };
         }
-        return await openStream(adapter, ctx, res.body, controller, this.#redactor);
+        return await openStream(adapter, ctx, res.body, controller, this.#redactor, malformed);
       } catch (err) {
         // (A plain completion's body is always consumed by here: its connection stays pooled.)
         if (controller) controller.abort();
@@ -232,9 +244,11 @@ async function openStream(
   body: Dispatcher.ResponseData['body'],
   controller: AbortController,
   redactor: Redactor,
+  sink: MalformedEventSink | undefined,
 ): Promise<StreamResult> {
   const decoder = new SseDecoder();
   const translator = adapter.createStreamTranslator(ctx);
+  const tolerance = new MalformedEventTolerance();
   const iterator = body[Symbol.asyncIterator]();
   const head: ChatCompletionChunk[] = [];
   let complete = false;
@@ -242,12 +256,22 @@ async function openStream(
   // The commit point was reached: a chunk carried content, usage or a finish_reason.
   let committed = false;
 
-  // Translates the events into `out`, looking at each new chunk once for both flags.
+  // Translates the events into `out`, looking at each new chunk once for both flags. A
+  // malformed event is skipped while the tolerance allows (before the commit point too: one
+  // garbled event is no reason to fail over), and breaks the stream when they repeat.
   const feed = (events: ReturnType<SseDecoder['push']>, out: ChatCompletionChunk[]): void => {
     for (const ev of events) {
       if (complete) return;
       const before = out.length;
-      complete = translator.push(ev, out);
+      try {
+        complete = translator.push(ev, out);
+      } catch (err) {
+        if (!(err instanceof MalformedEvent) || !tolerance.malformed()) throw err;
+        out.length = before;
+        sink?.skipped(redacted(err, redactor));
+        continue;
+      }
+      tolerance.good();
       for (let i = before; i < out.length; i++) {
         const chunk = out[i];
         if (chunk.usage) committed = true;
@@ -288,8 +312,15 @@ async function openStream(
           complete = true;
           return;
         }
-        feed(decoder.push(next.value as Buffer), out);
+        let broke: unknown;
+        try {
+          feed(decoder.push(next.value as Buffer), out);
+        } catch (err) {
+          broke = err;
+        }
+        // The chunks that came before a break in the same read still reach the client.
         if (out.length > 0) yield out;
+        if (broke !== undefined) throw broke;
       }
     } catch (err) {
       if (err instanceof UpstreamError) throw redacted(err, redactor);

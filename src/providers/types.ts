@@ -4,6 +4,15 @@ import type { SseEvent } from './sse.ts';
 
 export type ProviderType = 'openai' | 'openai-compatible' | 'anthropic' | 'google';
 
+/**
+ * How an OpenAI-compatible server is told to continue the trailing assistant message instead
+ * of answering after it: `continue_final_message` (vLLM, SGLang: `continue_final_message: true`
+ * and `add_generation_prompt: false` in the body) or `prefix` (DeepSeek's prefix completion,
+ * Mistral: `"prefix": true` on that message).
+ */
+export const PREFILL_MODES = ['continue_final_message', 'prefix'] as const;
+export type PrefillMode = (typeof PREFILL_MODES)[number];
+
 /** What an adapter needs to know about the provider it speaks to (from config). */
 export interface ProviderTarget {
   /** Configured provider name, e.g. "openai". */
@@ -45,6 +54,11 @@ export interface TranslateContext {
   /** The provider's model name to call, e.g. "claude-3-opus-20240229". */
   model: string;
   stream: boolean;
+  /**
+   * Set on a continuation of a broken stream (the request ends with the partial answer as an
+   * assistant message) whose target declared a prefill mode: the adapter adds that mode's fields.
+   */
+  prefill?: PrefillMode;
 }
 
 /** Response headers as the transport hands them over: lower-case names. */
@@ -59,9 +73,10 @@ export interface StreamTranslator {
    * One upstream event in, zero or more OpenAI chunks out (appended to `out`).
    * Returns true when this event is the upstream's own end of stream ([DONE], message_stop,
    * or Gemini's last chunk carrying finishReason): the stream is complete.
-   * Throws UpstreamError (with `inBand: true`) for an in-band error event, and an
-   * UpstreamError of kind `server_error` for a chunk that is not valid JSON / not the
-   * expected shape.
+   * Throws UpstreamError (with `inBand: true`) for an in-band error event, and a
+   * MalformedEvent (`server_error`, ./malformed-event.ts) for a chunk that is not valid JSON /
+   * not the expected shape, before appending anything or changing its state: the transport
+   * may skip that event.
    *
    * Usage always comes out as one final chunk with `choices: []` and `usage` set (the
    * gateway drops it when the client did not ask for `stream_options.include_usage`).

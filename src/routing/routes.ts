@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/types.ts';
 import type { FlowStep } from '../core/flow.ts';
 import type { ModelObject } from '../core/openai-types.ts';
-import type { ProviderAdapter, ProviderTarget } from '../providers/types.ts';
+import type { PrefillMode, ProviderAdapter, ProviderTarget } from '../providers/types.ts';
 
 /**
  * Where one attempt goes: a provider and one of its models, with the adapter that speaks to
@@ -21,6 +21,8 @@ export interface RouteStep {
   key: string;
   /** This route as a plain step of a chain. */
   step: FlowStep;
+  /** The fields a continuation on this route needs (an OpenAI-compatible server's prefill mode). */
+  prefillMode?: PrefillMode;
 }
 
 /**
@@ -43,7 +45,7 @@ export class RouteTable {
       for (const m of p.models) {
         const key = `${p.target.name}/${m.name}`;
         const step: FlowStep = Object.freeze({ provider: p.target.name, model: m.name, key, queueTimeoutMs: p.queueTimeoutMs, ...(m.prefill ? { prefill: true } : {}) });
-        const route: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, step };
+        const route: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, step, ...(m.prefillMode ? { prefillMode: m.prefillMode } : {}) };
         this.#byProviderModel.set(key, route);
         const list = this.#byModel.get(m.name);
         if (list) list.push(route);

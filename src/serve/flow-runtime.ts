@@ -15,6 +15,7 @@ import { decideAfterFailure, type FailureFacts } from '../decisions/after-failur
 import type { TransitionHub } from '../events/transitions.ts';
 import type { RetryPolicy } from '../policy/types.ts';
 import type { AttemptResult, Transport } from '../providers/transport.ts';
+import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
@@ -323,14 +324,19 @@ export class FlowRuntime {
           const route = routes.byKey(step.key)!;
           let request = req.request;
           if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
-          if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
+          let ctx: TranslateContext = { target: route.target, model: route.upstreamModel, stream: req.stream };
+          if (input.prefill !== undefined) {
+            request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
+            // A continuation: the adapter adds the fields the route's server needs to continue it.
+            if (route.prefillMode !== undefined) ctx = { ...ctx, prefill: route.prefillMode };
+          }
           const a = req.activity;
           // This attempt waits for a local connection until the transport stamps it sent. The
           // target's latency counts from then; the wait before is the gateway's own.
           a.sentAttempt = input.attempt;
           a.sentAt = -1;
           const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
-          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
+          return transport.call(route.adapter, request, ctx, signal, local, a, target.malformedEvents).then(
             (r): AttemptSuccess => {
               const t = now();
               // The commit point: the idle watchdog counts from here.

@@ -4,6 +4,7 @@
  * into their own wire format.
  */
 import { fnv1a, FNV_OFFSET, seededRng } from './rng.ts';
+import type { SimPrefillMode } from './types.ts';
 
 /** What a dialect extracted from a validated request. */
 export interface Turn {
@@ -26,6 +27,11 @@ export interface Turn {
   jsonSchema: unknown;
   /** OpenAI `stream_options.include_usage`. */
   includeUsage: boolean;
+  /**
+   * The request asks to continue its final assistant message (a prefix mode the model
+   * honours): that message is not part of the prompt, and the answer resumes after its words.
+   */
+  prefill?: { mode: SimPrefillMode; assistant: string; words: number };
 }
 
 type FinishKind = 'stop' | 'length' | 'tool';
@@ -123,7 +129,8 @@ export function buildAnswer(turn: Turn, length: number): Answer {
     const rng = seededRng(fnv1a(turn.model, turn.promptHash));
     for (let i = lead.length; i < n; i++) pieces.push(' ' + VOCAB[Math.floor(rng() * VOCAB.length)]);
   }
-  return { pieces, tool: null, finish: n < length ? 'length' : 'stop' };
+  // A continuation: the words the prefix already holds are not written again.
+  return { pieces: turn.prefill === undefined ? pieces : pieces.slice(turn.prefill.words), tool: null, finish: n < length ? 'length' : 'stop' };
 }
 
 /**

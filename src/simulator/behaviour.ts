@@ -3,7 +3,7 @@
  * pacing and the fault list. Nothing here is recomputed per request.
  */
 import { lognormalFromPercentiles, normal, type Rng } from './rng.ts';
-import type { SimFault, SimLatency, SimModelConfig } from './types.ts';
+import type { SimFault, SimLatency, SimModelConfig, SimPrefillMode } from './types.ts';
 
 const DEFAULT_COMPLETION_TOKENS = 16;
 
@@ -17,6 +17,8 @@ export interface Behaviour {
   readonly tokensPerSecond: number;
   readonly completionTokens: number;
   readonly faults: readonly SimFault[];
+  /** The OpenAI prefix modes the model honours (SimModelConfig.prefill_modes). */
+  readonly prefillModes: ReadonlySet<SimPrefillMode>;
 }
 
 /** Builds the sampler for a latency spec. */
@@ -46,5 +48,6 @@ export function compileBehaviour(model: SimModelConfig | undefined, defaults: Si
     tokensPerSecond: config.tokens_per_second ?? 0,
     completionTokens: config.completion_tokens ?? DEFAULT_COMPLETION_TOKENS,
     faults: config.faults ?? [],
+    prefillModes: new Set(config.prefill_modes ?? []),
   };
 }

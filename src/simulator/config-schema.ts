@@ -34,7 +34,7 @@ const fault = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('slow_first_token'), delay_ms: ms, ...schedule }),
   z.strictObject({ type: z.literal('cut'), after_tokens: count.optional(), ...schedule }),
   z.strictObject({ type: z.literal('stall'), after_tokens: count.optional(), ...schedule }),
-  z.strictObject({ type: z.literal('malformed'), after_tokens: count.optional(), ...schedule }),
+  z.strictObject({ type: z.literal('malformed'), after_tokens: count.optional(), events: z.number().int().min(1).max(1000).optional(), ...schedule }),
   z.strictObject({ type: z.literal('no_done'), ...schedule }),
   z.strictObject({ type: z.literal('in_band_error'), kind, after_tokens: count.optional(), message: z.string().min(1).optional(), ...schedule }),
 ]);
@@ -45,6 +45,7 @@ const modelConfigSchema = z.strictObject({
   tokens_per_second: z.number().finite().nonnegative().optional(),
   completion_tokens: z.number().int().min(1).max(100_000).optional(),
   faults: z.array(fault).optional(),
+  prefill_modes: z.array(z.enum(['continue_final_message', 'prefix'])).max(2).optional(),
 });
 
 /** A config file's own fields (beside `models` and `defaults`). */

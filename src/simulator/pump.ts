@@ -174,7 +174,8 @@ export class StreamPump {
           res.end(out + this.#inBandError());
           return;
         }
-        out += this.#dialect.malformed();
+        const bad = this.#dialect.malformed();
+        for (let n = (this.#fault as Extract<SimFault, { type: 'malformed' }>).events ?? 1; n > 0; n--) out += bad;
       }
       if (this.#i >= deltas.length) break;
       if (this.#interval > 0) {

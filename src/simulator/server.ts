@@ -20,7 +20,7 @@ import type { Dialect, Rendered, RequestContext } from './dialects/types.ts';
 import { admitCall, ModelRegistry } from './models.ts';
 import { alive, sendBody, sendRendered, StreamPump, type Scheduler } from './pump.ts';
 import { seededRng, type Rng } from './rng.ts';
-import type { SimCall, SimCallFilter, SimFault, SimModelConfig, SimulatorHandle, SimulatorOptions } from './types.ts';
+import type { SimCall, SimPrefillMode, SimCallFilter, SimFault, SimModelConfig, SimulatorHandle, SimulatorOptions } from './types.ts';
 
 /** Marks the gateway's own health and recovery probes (src/serve/flow-runtime.ts), so the call log tells them from client traffic. */
 const PROBE_HEADER = 'x-parrot-probe';
@@ -201,6 +201,8 @@ class Simulator implements Scheduler {
     this.#provider(req, res, googleDialect, { headers: req.headers, model, stream, sse, queryKey });
   }
 
+  readonly #prefillModes = (model: string): ReadonlySet<SimPrefillMode> => this.registry.slot(model).behaviour.prefillModes;
+
   /** One provider call: headers, body, validation, fault selection, latency, answer. */
   #provider(req: IncomingMessage, res: ServerResponse, dialect: Dialect, ctx: RequestContext): void {
     const denied = dialect.checkHeaders(ctx, this.#keys);
@@ -217,6 +219,7 @@ class Simulator implements Scheduler {
       } catch {
         body = undefined;
       }
+      ctx.prefillModes = this.#prefillModes;
       const parsed = dialect.parse(body, ctx);
       if (!parsed.ok) {
         const status = sendRendered(res, parsed.error);
@@ -229,6 +232,7 @@ class Simulator implements Scheduler {
       // Stream-only faults (no_done, in_band_error) need an SSE stream to strike in.
       const fault = admitCall(slot, turn.sse, at, this.#faultRng);
       const call: SimCall = { at, provider: dialect.provider, model: turn.model, stream: turn.stream, fault: fault === null ? null : fault.type, status: null };
+      if (turn.prefill !== undefined) call.prefill = { mode: turn.prefill.mode, assistant: turn.prefill.assistant };
       if (req.headers[PROBE_HEADER] !== undefined) call.probe = true;
       this.log.push(call);
       if (fault !== null && fault.type === 'hang') return;

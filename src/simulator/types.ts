@@ -43,8 +43,11 @@ export type SimFaultSpec =
   | { type: 'cut'; after_tokens?: number }
   /** Stops sending after `after_tokens` content deltas but keeps the socket open. */
   | { type: 'stall'; after_tokens?: number }
-  /** One data event that is not valid JSON after `after_tokens` deltas, then the stream goes on. */
-  | { type: 'malformed'; after_tokens?: number }
+  /**
+   * `events` (default 1) data events in a row that are not valid JSON after `after_tokens`
+   * deltas, then the stream goes on (non-streams: a truncated body).
+   */
+  | { type: 'malformed'; after_tokens?: number; events?: number }
   /** Streams only: ends cleanly without [DONE] / message_stop / finishReason. */
   | { type: 'no_done' }
   /**
@@ -65,7 +68,17 @@ export interface SimModelConfig {
   completion_tokens?: number;
   /** Checked in order; the first whose schedule matches applies to the call. */
   faults?: SimFault[];
+  /**
+   * OpenAI dialect: the prefix modes the model honours, continuing the request's final
+   * assistant message instead of answering after it: `continue_final_message` (vLLM's body
+   * fields `continue_final_message: true`, `add_generation_prompt: false`) and `prefix`
+   * (`"prefix": true` on that message, as DeepSeek and Mistral). Default none: like OpenAI,
+   * the fields are a 400.
+   */
+  prefill_modes?: SimPrefillMode[];
 }
+
+export type SimPrefillMode = 'continue_final_message' | 'prefix';
 
 /** One entry of the call log. */
 export interface SimCall {
@@ -80,6 +93,8 @@ export interface SimCall {
   status: number | null;
   /** The gateway's own probe (an `x-parrot-probe` header), not client traffic. */
   probe?: boolean;
+  /** A prefix continuation the model honoured: its mode and the final assistant message it continued. */
+  prefill?: { mode: SimPrefillMode; assistant: string };
 }
 
 export interface SimCallFilter {

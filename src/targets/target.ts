@@ -6,6 +6,7 @@ import { BreakerSet, breakerSystemId } from '../breaker/registry.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import type { ErrorKind } from '../core/error-kinds.ts';
 import { DEFAULT_MAX_IN_FLIGHT, LocalLimit } from './local-limit.ts';
+import { MalformedEvents } from './malformed-events.ts';
 import { RetryBudget, type RetryBudgetSnapshot } from './retry-budget.ts';
 import { TargetStats } from './stats.ts';
 
@@ -34,6 +35,8 @@ export interface TargetSnapshot {
   p95LatencyMs: number | null;
   recoveryProbe: boolean;
   local: { inFlight: number; waiting: number; maxInFlight: number; refusedInFlight: number; refusedWait: number };
+  /** Malformed stream events skipped since start-up (a lone one in a healthy stream). */
+  malformedEventsSkipped: number;
 }
 
 /**
@@ -67,7 +70,7 @@ export interface TargetOptions {
   probeIntervalMs: number;
   /** A target's providers[].max_in_flight (default DEFAULT_MAX_IN_FLIGHT). */
   maxInFlight?: (key: string) => number | undefined;
-  /** Where a target that starts refusing calls at its local limit writes a line. */
+  /** Where a target that starts refusing calls at its local limit, or skipping malformed stream events, writes a line. */
   log?: (line: string) => void;
 }
 
@@ -87,6 +90,8 @@ export class Target implements TargetState {
   readonly stats = new TargetStats();
   /** The gateway's own limit on calls to the target (which no breaker hears of). */
   readonly local: LocalLimit;
+  /** Malformed stream events its streams skipped (the transport reports them here). */
+  readonly malformedEvents: MalformedEvents;
   readonly #system: TargetSystem;
   readonly #probeIntervalMs: number;
   /** Set by active health checks (X-Failover-Config): true while they find the target down. */
@@ -106,6 +111,7 @@ export class Target implements TargetState {
     this.#probeIntervalMs = opts.probeIntervalMs;
     this.budget = new RetryBudget(opts.retryBudget);
     this.local = new LocalLimit(key, opts.maxInFlight?.(key) ?? DEFAULT_MAX_IN_FLIGHT, opts.log);
+    this.malformedEvents = new MalformedEvents(key, () => system.now(), opts.log);
     this.breakers = new BreakerSet({
       target: key,
       defaultConfig: opts.defaultBreaker,
@@ -187,6 +193,7 @@ export class Target implements TargetState {
         refusedInFlight: this.local.refusedInFlight,
         refusedWait: this.local.refusedWait,
       },
+      malformedEventsSkipped: this.malformedEvents.count,
     };
   }
 

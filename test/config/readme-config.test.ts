@@ -16,14 +16,20 @@ describe('the README configuration reference', () => {
       ['anthropic', 'anthropic'],
       ['google', 'google'],
       ['local', 'openai-compatible'],
+      ['vllm', 'openai-compatible'],
       ['azure', 'openai-compatible'],
     ]);
     expect(config.providers[1].models).toEqual([{ name: 'claude-3-opus', upstream: 'claude-3-opus-20240229', prefill: true }]);
+    expect(config.providers[4].models).toEqual([
+      { name: 'llama-3.1-70b', upstream: 'llama-3.1-70b', prefill: true, prefillMode: 'continue_final_message' },
+      { name: 'llama-3.1-8b', upstream: 'llama-3.1-8b', prefill: false },
+    ]);
     expect(config.providers.map((p) => [p.target.name, p.connections, p.maxInFlight, p.queueTimeoutMs])).toEqual([
       ['openai', 128, 10_000, 30_000],
       ['anthropic', 128, 10_000, 30_000],
       ['google', 128, 10_000, 30_000],
       ['local', 16, 64, 10_000],
+      ['vllm', 128, 10_000, 30_000],
       ['azure', 128, 10_000, 30_000],
     ]);
     expect(config.resilience.policy.failover.providers).toEqual(['openai', 'anthropic', 'google']);

@@ -198,3 +198,78 @@ describe('Azure OpenAI (azureApiVersion set)', () => {
     });
   });
 });
+
+describe('a continuation in a declared prefill mode (the request ends with the partial answer)', () => {
+  const continuation = (): ChatRequest => ({
+    model: 'llama3.2',
+    messages: [
+      { role: 'user', content: 'Tell me a story' },
+      { role: 'assistant', content: 'Once upon a time' },
+    ],
+  });
+
+  it('continue_final_message (vLLM): the two body fields, the messages as they are', () => {
+    const built = openaiCompatibleAdapter.buildRequest(continuation(), { ...ctx(OLLAMA, 'llama3.2', true), prefill: 'continue_final_message' });
+    expect(JSON.parse(built.body)).toEqual({
+      model: 'llama3.2',
+      messages: [
+        { role: 'user', content: 'Tell me a story' },
+        { role: 'assistant', content: 'Once upon a time' },
+      ],
+      stream: true,
+      stream_options: { include_usage: true },
+      continue_final_message: true,
+      add_generation_prompt: false,
+    });
+  });
+
+  it('prefix (DeepSeek, Mistral): "prefix": true on the last assistant message only', () => {
+    const req = continuation();
+    const built = openaiCompatibleAdapter.buildRequest(req, { ...ctx(OLLAMA, 'deepseek-chat', false), prefill: 'prefix' });
+    expect(JSON.parse(built.body)).toEqual({
+      model: 'deepseek-chat',
+      messages: [
+        { role: 'user', content: 'Tell me a story' },
+        { role: 'assistant', content: 'Once upon a time', prefix: true },
+      ],
+    });
+    // The client's request is not touched.
+    expect(req).toEqual(continuation());
+  });
+
+  it('no mode: the body as the client request, with the assistant message and no extra field', () => {
+    const built = openaiCompatibleAdapter.buildRequest(continuation(), ctx(OLLAMA, 'llama3.2', false));
+    expect(JSON.parse(built.body)).toEqual({ ...continuation(), model: 'llama3.2' });
+  });
+});
+
+describe('providers[].prefill in config', () => {
+  const models = (provider: Record<string, unknown>) =>
+    configFromObject({ providers: [{ name: 'p', base_url: 'http://127.0.0.1:8000/v1', ...provider }] }, { env: {} }).providers[0].models;
+
+  it('a mode on the provider: every model continues in it; a model may override it', () => {
+    expect(models({ type: 'openai-compatible', prefill: 'continue_final_message', models: ['a', { name: 'b', prefill: 'prefix' }, { name: 'c', prefill: false }] })).toEqual([
+      { name: 'a', upstream: 'a', prefill: true, prefillMode: 'continue_final_message' },
+      { name: 'b', upstream: 'b', prefill: true, prefillMode: 'prefix' },
+      { name: 'c', upstream: 'c', prefill: false },
+    ]);
+  });
+
+  it('true and false as before: Anthropic by default, others only when declared', () => {
+    expect(models({ type: 'anthropic', models: ['claude'] })).toEqual([{ name: 'claude', upstream: 'claude', prefill: true }]);
+    expect(models({ type: 'openai-compatible', models: ['a', { name: 'b', prefill: true }] })).toEqual([
+      { name: 'a', upstream: 'a', prefill: false },
+      { name: 'b', upstream: 'b', prefill: true },
+    ]);
+  });
+
+  it('a mode on an Anthropic or Gemini provider, or an unknown mode, stops the gateway naming the field', () => {
+    expect(() => models({ type: 'anthropic', prefill: 'prefix', models: ['claude'] })).toThrow(
+      'providers[0].prefill: a prefill mode is for openai and openai-compatible providers; anthropic takes true or false',
+    );
+    expect(() => models({ type: 'google', models: [{ name: 'g', prefill: 'continue_final_message' }] })).toThrow(
+      'providers[0].models[0].prefill: a prefill mode is for openai and openai-compatible providers; google takes true or false',
+    );
+    expect(() => models({ type: 'openai-compatible', prefill: 'vllm', models: ['a'] })).toThrow(/providers\[0\]\.prefill: /);
+  });
+});

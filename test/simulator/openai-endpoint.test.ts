@@ -238,3 +238,35 @@ describe('OpenAI other endpoints', () => {
     expect((await post(sim.url, '/v1/chat/completions', openaiBody(), { authorization: 'Bearer anything' })).status).toBe(200);
   });
 });
+
+describe('OpenAI prefix continuation (prefill_modes)', () => {
+  const asked = { role: 'user', content: 'tell me' };
+  const reply = async (body: Record<string, unknown>) => (await json(await post(sim.url, '/v1/chat/completions', body))) as { choices: Array<{ message: { content: string } }> };
+
+  it('a model with the mode continues the final assistant message after its words', async () => {
+    sim.setModel('gpt-4o', { completion_tokens: 6, prefill_modes: ['continue_final_message', 'prefix'] });
+    const whole = (await reply({ model: 'gpt-4o', messages: [asked] })).choices[0].message.content;
+    const start = whole.split(' ').slice(0, 4).join(' ');
+    const cfm = await reply({ model: 'gpt-4o', messages: [asked, { role: 'assistant', content: start }], continue_final_message: true, add_generation_prompt: false });
+    const prefix = await reply({ model: 'gpt-4o', messages: [asked, { role: 'assistant', content: start, prefix: true }] });
+    expect(start + cfm.choices[0].message.content).toBe(whole);
+    expect(start + prefix.choices[0].message.content).toBe(whole);
+    expect(sim.calls().map((c) => c.prefill)).toEqual([undefined, { mode: 'continue_final_message', assistant: start }, { mode: 'prefix', assistant: start }]);
+  });
+
+  it('continue_final_message with add_generation_prompt: true is a 400', async () => {
+    sim.setModel('gpt-4o', { prefill_modes: ['continue_final_message'] });
+    const res = await post(sim.url, '/v1/chat/completions', { model: 'gpt-4o', messages: [asked, { role: 'assistant', content: 'Once' }], continue_final_message: true, add_generation_prompt: true });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.message).toBe('Cannot set both `continue_final_message` and `add_generation_prompt` to True.');
+  });
+
+  it('without the mode, the fields are the 400s OpenAI sends', async () => {
+    const cfm = await post(sim.url, '/v1/chat/completions', { model: 'gpt-4o', messages: [asked, { role: 'assistant', content: 'Once' }], continue_final_message: true, add_generation_prompt: false });
+    expect(cfm.status).toBe(400);
+    expect(await json(cfm)).toEqual({ error: { message: 'Unrecognized request argument supplied: continue_final_message', type: 'invalid_request_error', param: null, code: null } });
+    const prefix = await post(sim.url, '/v1/chat/completions', { model: 'gpt-4o', messages: [asked, { role: 'assistant', content: 'Once', prefix: true }] });
+    expect(prefix.status).toBe(400);
+    expect(await json(prefix)).toEqual({ error: { message: "Additional properties are not allowed ('prefix' was unexpected) - 'messages.1'", type: 'invalid_request_error', param: null, code: null } });
+  });
+});

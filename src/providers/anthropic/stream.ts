@@ -6,7 +6,7 @@
  * message_stop; `ping` may come anywhere, and an `error` event may arrive after the 200.
  */
 import type { ChatCompletionChunk, ToolCallDelta } from '../../core/openai-types.ts';
-import { UpstreamError } from '../../core/upstream-error.ts';
+import { MalformedEvent } from '../malformed-event.ts';
 import type { SseEvent } from '../sse.ts';
 import type { StreamTranslator } from '../types.ts';
 import { inBandAnthropicError } from './errors.ts';
@@ -147,6 +147,7 @@ function parse(text: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
-function malformed(what: string, cause?: unknown): UpstreamError {
-  return new UpstreamError({ kind: 'server_error', status: 200, inBand: true, message: `Malformed Anthropic stream: ${what}`, cause });
+/** Thrown before anything is appended or any state changes: the transport may skip the event. */
+function malformed(what: string, cause?: unknown): MalformedEvent {
+  return new MalformedEvent(`Malformed Anthropic stream: ${what}`, cause);
 }

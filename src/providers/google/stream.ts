@@ -2,7 +2,8 @@ import type { ChatCompletionChunk } from '../../core/openai-types.ts';
 import type { SseEvent } from '../sse.ts';
 import type { StreamTranslator, TranslateContext } from '../types.ts';
 import { classifyGoogleErrorBody, isGeminiErrorBody } from './errors.ts';
-import { finishReasonOf, malformed, promptBlocked, readParts, ToolCallIds, usageOf, type GoogleClock } from './response.ts';
+import { MalformedEvent } from '../malformed-event.ts';
+import { finishReasonOf, promptBlocked, readParts, ToolCallIds, usageOf, type GoogleClock } from './response.ts';
 import type { GeminiUsageMetadata, GenerateContentResponse } from './wire.ts';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -46,10 +47,10 @@ export class GoogleStreamTranslator implements StreamTranslator {
     try {
       value = JSON.parse(event.data);
     } catch (cause) {
-      throw malformed('Gemini stream sent a chunk that is not JSON', true, cause);
+      throw new MalformedEvent('Gemini stream sent a chunk that is not JSON', cause, 'malformed_response');
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw malformed('Gemini stream sent a chunk that is not a JSON object', true);
+      throw new MalformedEvent('Gemini stream sent a chunk that is not a JSON object', undefined, 'malformed_response');
     }
     if (isGeminiErrorBody(value)) throw classifyGoogleErrorBody(value, true);
     const chunk = value as GenerateContentResponse;

@@ -6,7 +6,7 @@
  * @internal
  */
 import type { ChatRequest } from '../../core/openai-types.ts';
-import type { ProviderTarget, TranslateContext, UpstreamRequest } from '../types.ts';
+import type { PrefillMode, ProviderTarget, TranslateContext, UpstreamRequest } from '../types.ts';
 
 /**
  * `{baseUrl}/chat/completions`; for Azure OpenAI (when `azureApiVersion` is set)
@@ -50,13 +50,26 @@ function upstreamHeaders(target: ProviderTarget, stream: boolean): Record<string
  * `stream` and `stream_options`: OpenAI rejects `stream_options` without `stream`, and the
  * gateway may call without streaming what the client asked to stream.
  */
-function chatRequestBody(req: ChatRequest, model: string, stream: boolean): string {
+function chatRequestBody(req: ChatRequest, model: string, stream: boolean, prefill: PrefillMode | undefined): string {
   // Properties set to undefined are left out by JSON.stringify; spread keeps the key order.
-  return JSON.stringify(
-    stream
-      ? { ...req, model, stream: true, stream_options: { ...req.stream_options, include_usage: true } }
-      : { ...req, model, stream: undefined, stream_options: undefined },
-  );
+  const body = stream
+    ? { ...req, model, stream: true, stream_options: { ...req.stream_options, include_usage: true } }
+    : { ...req, model, stream: undefined, stream_options: undefined };
+  return JSON.stringify(prefill === undefined ? body : withPrefill(body, prefill));
+}
+
+/**
+ * A continuation's body in the server's prefill mode (the last message is the partial answer):
+ * vLLM's `continue_final_message: true` with `add_generation_prompt: false` (it rejects the
+ * two both true), or `"prefix": true` on the last assistant message (DeepSeek, Mistral).
+ */
+function withPrefill<B extends { messages: ChatRequest['messages'] }>(body: B, mode: PrefillMode): B {
+  if (mode === 'continue_final_message') return { ...body, continue_final_message: true, add_generation_prompt: false };
+  const last = body.messages.length - 1;
+  if (last < 0 || body.messages[last].role !== 'assistant') return body;
+  const messages = body.messages.slice();
+  messages[last] = { ...messages[last], prefix: true } as (typeof messages)[number];
+  return { ...body, messages };
 }
 
 /** The whole upstream call for one attempt. */
@@ -65,7 +78,7 @@ export function buildChatRequest(req: ChatRequest, ctx: TranslateContext): Upstr
     method: 'POST',
     url: chatCompletionsUrl(ctx.target, ctx.model),
     headers: upstreamHeaders(ctx.target, ctx.stream),
-    body: chatRequestBody(req, ctx.model, ctx.stream),
+    body: chatRequestBody(req, ctx.model, ctx.stream, ctx.prefill),
   };
 }
 

@@ -6,7 +6,7 @@
  * @internal
  */
 import type { ChatCompletionChunk } from '../../core/openai-types.ts';
-import { UpstreamError } from '../../core/upstream-error.ts';
+import { MalformedEvent } from '../malformed-event.ts';
 import type { SseEvent } from '../sse.ts';
 import { keepRaw } from '../raw-chunk.ts';
 import type { StreamTranslator } from '../types.ts';
@@ -18,8 +18,8 @@ import { openAIInBandError } from './errors.ts';
  * - `data: [DONE]` → returns true (the stream is complete).
  * - `data: {"error": {...}}` (OpenAI, vLLM, Azure mid-stream), a top-level
  *   `{"object": "error"}`, or an `event: error` → throws a classified UpstreamError, `inBand: true`.
- * - Data that is not JSON, or a JSON value without a `choices` array → throws UpstreamError
- *   `server_error` (`inBand: true`).
+ * - Data that is not JSON, or a JSON value without a `choices` array → throws a MalformedEvent
+ *   (`server_error`, `inBand: true`), which the transport may skip.
  *
  * @example
  * const t = new OpenAIStreamTranslator();
@@ -50,8 +50,8 @@ export class OpenAIStreamTranslator implements StreamTranslator {
   }
 }
 
-function malformed(message: string, cause?: unknown): UpstreamError {
-  return new UpstreamError({ kind: 'server_error', status: 200, inBand: true, message, cause });
+function malformed(message: string, cause?: unknown): MalformedEvent {
+  return new MalformedEvent(message, cause);
 }
 
 function excerpt(data: string): string {

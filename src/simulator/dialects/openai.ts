@@ -9,6 +9,7 @@ import type { ErrorKind } from '../../core/error-kinds.ts';
 import { PromptDigest, type Answer, type Turn } from '../answer.ts';
 import { uniqueId, unixSeconds } from '../../core/ids.ts';
 import { firstUnknownKey, isObject, isPositiveInt, jsonType, type Json } from './json.ts';
+import type { SimPrefillMode } from '../types.ts';
 import type { Dialect, ErrorDetail, FlatHeaders, ParseResult, Rendered, RequestContext, StreamPlan } from './types.ts';
 
 const KNOWN_PARAMS = new Set([
@@ -18,6 +19,11 @@ const KNOWN_PARAMS = new Set([
   'store', 'service_tier', 'modalities', 'audio', 'prediction', 'reasoning_effort', 'web_search_options',
   'verbosity', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier',
 ]);
+
+/** What a model honouring vLLM's continue_final_message also accepts. */
+const VLLM_PARAMS = new Set([...KNOWN_PARAMS, 'continue_final_message', 'add_generation_prompt']);
+
+const NO_PREFILL: ReadonlySet<SimPrefillMode> = new Set();
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 
@@ -61,11 +67,13 @@ const INVALID_JSON =
   'The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, ' +
   'please contact us through our help center at help.openai.com.)';
 
-function parse(body: unknown): ParseResult {
+function parse(body: unknown, ctx: RequestContext): ParseResult {
   if (!isObject(body)) return fail(400, INVALID_JSON, null, null, null, false);
   const model = typeof body.model === 'string' ? body.model : null;
   const stream = body.stream === true;
-  const unknown = firstUnknownKey(body, KNOWN_PARAMS);
+  // OpenAI rejects the prefix fields; a model configured to honour a mode takes them (vLLM, DeepSeek, Mistral).
+  const modes = model === null || ctx.prefillModes === undefined ? NO_PREFILL : ctx.prefillModes(model);
+  const unknown = firstUnknownKey(body, modes.has('continue_final_message') ? VLLM_PARAMS : KNOWN_PARAMS);
   if (unknown !== undefined) return fail(400, `Unrecognized request argument supplied: ${unknown}`, null, null, model, stream);
   if (model === null || model === '') return fail(400, 'you must provide a model parameter', null, null, null, stream);
 
@@ -77,10 +85,23 @@ function parse(body: unknown): ParseResult {
   if (messages.length === 0) {
     return fail(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'messages', 'empty_array', model, stream);
   }
+  if (body.continue_final_message === true && body.add_generation_prompt === true) {
+    return fail(400, 'Cannot set both `continue_final_message` and `add_generation_prompt` to True.', null, null, model, stream);
+  }
+  const final = messages[messages.length - 1];
+  const prefillMode: SimPrefillMode | undefined =
+    !isObject(final) || final.role !== 'assistant' ? undefined
+    : body.continue_final_message === true ? 'continue_final_message'
+    : final.prefix === true && modes.has('prefix') ? 'prefix'
+    : undefined;
+  let prefill: Turn['prefill'];
   const digest = new PromptDigest();
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
     const at = `messages[${i}]`;
+    if (isObject(m) && m.prefix !== undefined && !modes.has('prefix')) {
+      return fail(400, `Additional properties are not allowed ('prefix' was unexpected) - 'messages.${i}'`, null, null, model, stream);
+    }
     if (!isObject(m)) return fail(400, `Invalid type for '${at}': expected an object, but got ${jsonType(m)} instead.`, at, 'invalid_type', model, stream);
     if (m.role === undefined) return fail(400, `Missing required parameter: '${at}.role'.`, `${at}.role`, 'missing_required_parameter', model, stream);
     if (typeof m.role !== 'string' || !ROLES.has(m.role)) {
@@ -94,6 +115,13 @@ function parse(body: unknown): ParseResult {
     }
     if (m.role === 'tool' && typeof m.tool_call_id !== 'string') {
       return fail(400, `Missing required parameter: '${at}.tool_call_id'.`, `${at}.tool_call_id`, 'missing_required_parameter', model, stream);
+    }
+    if (prefillMode !== undefined && i === messages.length - 1) {
+      // The message to continue is the answer's start, not part of the prompt.
+      const words = new PromptDigest();
+      words.addContent(m.content);
+      prefill = { mode: prefillMode, assistant: typeof m.content === 'string' ? m.content : JSON.stringify(m.content), words: words.words };
+      continue;
     }
     digest.addContent(m.content);
   }
@@ -165,6 +193,7 @@ function parse(body: unknown): ParseResult {
       tool: chosen,
       jsonSchema,
       includeUsage: stream && isObject(so) && so.include_usage === true,
+      ...(prefill !== undefined ? { prefill } : {}),
     },
   };
 }
@@ -384,7 +413,7 @@ function checkHeaders(ctx: RequestContext, keys: ReadonlySet<string> | null): Re
 export const openaiDialect: Dialect = {
   provider: 'openai',
   checkHeaders,
-  parse: (body) => parse(body),
+  parse: (body, ctx) => parse(body, ctx),
   respond,
   stream,
   error,

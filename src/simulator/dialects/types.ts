@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorKind } from '../../core/error-kinds.ts';
 import type { Answer, Turn } from '../answer.ts';
-import type { SimProvider } from '../types.ts';
+import type { SimPrefillMode, SimProvider } from '../types.ts';
 
 /** Response headers as a flat [name, value, name, value...] list (what writeHead takes fastest). */
 export type FlatHeaders = string[];
@@ -47,6 +47,8 @@ export interface RequestContext {
   sse?: boolean;
   /** Google: `?key=`. */
   queryKey?: string | null;
+  /** The prefix modes a model honours (OpenAI: continue_final_message, prefix). */
+  prefillModes?: (model: string) => ReadonlySet<SimPrefillMode>;
 }
 
 /** What an injected error is made of beside its kind. */

@@ -336,6 +336,23 @@ describe('failover machine', () => {
       expect(h.actor.getSnapshot().value).toBe('streaming');
     });
 
+    it("a continuation past the request's deadline gets its own first-token limit: one timer, not one per clock tick", async () => {
+      const h = harness([openStream, 'hang'], { prefillFrom: 1, deadlineMs: 500, attemptTimeoutMs: 1_000, streamIdleTimeoutMs: 5_000 });
+      h.actor.start();
+      await flush();
+      h.clock.increment(600); // the deadline passes while the stream is committed
+      h.actor.send(broken());
+      expect(h.actor.getSnapshot().value).toBe('continuing');
+      const before = h.microsteps.length;
+      for (let t = 0; t < 999; t += 100) h.clock.increment(Math.min(100, 999 - t));
+      expect(h.actor.getSnapshot().value).toBe('continuing');
+      h.clock.increment(1);
+      expect(h.actor.getSnapshot().value).toBe('broken');
+      // The attempt timer fired once, at the continuation's own limit.
+      expect(h.microsteps.slice(before)).toEqual(['broken']);
+      expect(h.aborted).toEqual([2]);
+    });
+
     it('BROKEN with no prefill-capable step ends it and reports the failure', async () => {
       const h = harness([openStream]);
       h.actor.start();

@@ -36,6 +36,120 @@ export interface FailoverHarnessOptions extends Partial<Omit<FailoverInput, 'ste
   override?: Parameters<typeof failoverMachine.provide>[0];
 }
 
+/** One run's state, found by its payload (the request id), as the runtime finds its LiveRequest. */
+interface Run {
+  clock: SimulatedClock;
+  live: LiveRequest;
+  script: Entry[] | ((input: FailoverAttemptInput) => Entry);
+  opts: FailoverHarnessOptions;
+  reports: AttemptRecord[];
+  started: FailoverAttemptInput[];
+  aborted: number[];
+  settled: number[];
+  answers: Array<() => void>;
+  pending: PendingAttempt[];
+  cacheLookups: Array<(hit: boolean) => void>;
+  streamAborts: number;
+}
+
+const runs = new Map<unknown, Run>();
+const runOf = (payload: unknown): Run => runs.get(payload)!;
+
+/** The transport's part: the upstream got attempt `attempt` now. */
+function sent(run: Run, attempt: number): void {
+  run.live.activity.sentAttempt = attempt;
+  run.live.activity.sentAt = run.clock.now();
+}
+
+function attemptOf(run: Run, input: FailoverAttemptInput, signal: AbortSignal): Promise<AttemptSuccess> {
+  const { clock, live, script, opts } = run;
+  run.started.push(input);
+  const entry = typeof script === 'function' ? script(input) : script[input.attempt - 1];
+  signal.addEventListener('abort', () => run.aborted.push(input.attempt));
+  if (opts.autoSend !== false) sent(run, input.attempt);
+  const since = () => clock.now() - (live.activity.sentAt >= 0 ? live.activity.sentAt : live.activity.attemptStartedAt);
+  const ok = (result: Partial<ResultRef> = {}, latencyMs?: number): AttemptSuccess => {
+    live.activity.lastChunkAt = clock.now();
+    return { result: { type: 'completion', complete: true, attempt: input.attempt, ...result }, latencyMs: latencyMs ?? since() };
+  };
+  const outcome = (e: Exclude<Entry, 'hang' | 'manual'>): Promise<AttemptSuccess> => {
+    if (e.ok) return Promise.resolve(ok(e.result, e.latencyMs));
+    const error = new UpstreamError({ kind: e.kind, message: e.kind, ...(e.skipped ? { skipped: e.skipped } : {}) });
+    return Promise.reject(new AttemptFailure(error, e.latencyMs ?? since()));
+  };
+  const track = (p: Promise<AttemptSuccess>) =>
+    p.finally(() => {
+      if (!signal.aborted) run.settled.push(input.attempt);
+    });
+  if (entry === 'hang' || entry === undefined) return new Promise(() => {});
+  if (entry === 'manual') {
+    return track(
+      new Promise((resolve, reject) => {
+        run.answers.push(() => resolve(ok()));
+        run.pending.push({ input, settle: (e) => outcome(e).then(resolve, reject) });
+      }),
+    );
+  }
+  return track(outcome(entry));
+}
+
+/**
+ * The runtime's clock provisions, once for every run. They read the clock after they find
+ * the request (`liveOf`), so finding it selects that run's clock.
+ */
+let currentClock: SimulatedClock | undefined;
+const clocked = clockProvisions(
+  () => currentClock!.now(),
+  (payload) => {
+    const run = runs.get(payload);
+    if (run !== undefined) currentClock = run.clock;
+    return run?.live;
+  },
+);
+
+/**
+ * The machine every run uses, provided once (as the runtime does): the runtime's clock
+ * provisions, and scripted I/O, decisions and breaker state read from the run.
+ */
+const scripted = failoverMachine.provide({
+  actors: {
+    attempt: fromPromise<AttemptSuccess, FailoverAttemptInput>(({ input, signal }) => attemptOf(runOf(input.payload), input, signal)),
+    cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
+      const run = runOf(input.payload);
+      const hit = run.opts.cached === 'manual' ? await new Promise<boolean>((r) => run.cacheLookups.push(r)) : run.opts.cached === true;
+      if (!hit) throw new Error('miss');
+      return { type: 'completion', complete: true, attempt: 99 };
+    }),
+  },
+  actions: {
+    ...clocked.actions,
+    report: ({ context }, params: { record: AttemptRecord }) => {
+      runOf(context.payload).reports.push(params.record);
+    },
+    decide: assign({
+      decision: ({ context }) => {
+        const decide = runOf(context.payload).opts.decide;
+        // The machine's own default: the next step, else stop.
+        if (decide === undefined) return context.stepIndex + 1 < context.steps.length ? { action: 'next' as const } : { action: 'fail' as const };
+        return decide(context);
+      },
+    }),
+    abortStream: ({ context }) => {
+      runOf(context.payload).streamAborts++;
+    },
+  },
+  guards: {
+    ...clocked.guards,
+    primaryCircuitOpen: ({ context }) => {
+      const open = runOf(context.payload).opts.primaryOpen ?? true;
+      return typeof open === 'function' ? open() : open;
+    },
+  },
+  delays: clocked.delays,
+});
+
+let seq = 0;
+
 /**
  * The failover machine with scripted attempts (one entry per attempt, by attempt number, or
  * a function of the attempt's input), provided with the runtime's own clock provisions
@@ -47,72 +161,11 @@ export interface FailoverHarnessOptions extends Partial<Omit<FailoverInput, 'ste
  */
 export function startFailover(script: Entry[] | ((input: FailoverAttemptInput) => Entry), opts: FailoverHarnessOptions = {}) {
   const clock = new SimulatedClock();
-  const reports: AttemptRecord[] = [];
-  const started: FailoverAttemptInput[] = [];
-  const aborted: number[] = [];
-  /** Attempt numbers whose actor settled (resolved or rejected) before it was stopped. */
-  const settled: number[] = [];
-  const answers: Array<() => void> = [];
-  const pending: PendingAttempt[] = [];
-  const cacheLookups: Array<(hit: boolean) => void> = [];
+  const id = `r${++seq}`;
+  const live = { requestId: id, startedAt: 0, activity: newActivity() } as LiveRequest;
+  const run: Run = { clock, live, script, opts, reports: [], started: [], aborted: [], settled: [], answers: [], pending: [], cacheLookups: [], streamAborts: 0 };
+  runs.set(id, run);
   const microsteps: string[] = [];
-  let streamAborts = 0;
-  const live = { requestId: 'r1', startedAt: 0, activity: newActivity() } as LiveRequest;
-  const clocked = clockProvisions(() => clock.now(), () => live);
-  const primaryOpen = opts.primaryOpen ?? true;
-  const machine = failoverMachine
-    .provide({
-      actors: {
-        attempt: fromPromise<AttemptSuccess, FailoverAttemptInput>(({ input, signal }) => {
-          started.push(input);
-          const entry = typeof script === 'function' ? script(input) : script[input.attempt - 1];
-          signal.addEventListener('abort', () => aborted.push(input.attempt));
-          if (opts.autoSend !== false) send(input.attempt);
-          const since = () => clock.now() - (live.activity.sentAt >= 0 ? live.activity.sentAt : live.activity.attemptStartedAt);
-          const ok = (result: Partial<ResultRef> = {}, latencyMs?: number): AttemptSuccess => {
-            live.activity.lastChunkAt = clock.now();
-            return { result: { type: 'completion', complete: true, attempt: input.attempt, ...result }, latencyMs: latencyMs ?? since() };
-          };
-          const outcome = (e: Exclude<Entry, 'hang' | 'manual'>): Promise<AttemptSuccess> => {
-            if (e.ok) return Promise.resolve(ok(e.result, e.latencyMs));
-            const error = new UpstreamError({ kind: e.kind, message: e.kind, ...(e.skipped ? { skipped: e.skipped } : {}) });
-            return Promise.reject(new AttemptFailure(error, e.latencyMs ?? since()));
-          };
-          const track = (p: Promise<AttemptSuccess>) =>
-            p.finally(() => {
-              if (!signal.aborted) settled.push(input.attempt);
-            });
-          if (entry === 'hang' || entry === undefined) return new Promise(() => {});
-          if (entry === 'manual') {
-            return track(
-              new Promise((resolve, reject) => {
-                answers.push(() => resolve(ok()));
-                pending.push({ input, settle: (e) => outcome(e).then(resolve, reject) });
-              }),
-            );
-          }
-          return track(outcome(entry));
-        }),
-        cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async () => {
-          const hit = opts.cached === 'manual' ? await new Promise<boolean>((r) => cacheLookups.push(r)) : opts.cached === true;
-          if (!hit) throw new Error('miss');
-          return { type: 'completion', complete: true, attempt: 99 };
-        }),
-      },
-      actions: {
-        ...clocked.actions,
-        report: (_, params: { record: AttemptRecord }) => {
-          reports.push(params.record);
-        },
-        ...(opts.decide ? { decide: assign({ decision: ({ context }) => opts.decide!(context) }) } : {}),
-        abortStream: () => {
-          streamAborts++;
-        },
-      },
-      guards: { ...clocked.guards, primaryCircuitOpen: () => (typeof primaryOpen === 'function' ? primaryOpen() : primaryOpen) },
-      delays: clocked.delays,
-    })
-    .provide(opts.override ?? {});
   const steps =
     typeof opts.steps === 'object'
       ? opts.steps
@@ -123,11 +176,11 @@ export function startFailover(script: Entry[] | ((input: FailoverAttemptInput) =
           ...(opts.prefillFrom !== undefined && i >= opts.prefillFrom ? { prefill: true } : {}),
           ...(opts.queueTimeoutMs !== undefined ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
         }));
-  const actor = createActor(machine, {
+  const actor = createActor(opts.override ? scripted.provide(opts.override) : scripted, {
     clock,
     input: {
       steps,
-      payload: 'r1',
+      payload: id,
       deadlineMs: opts.deadlineMs ?? 10_000,
       attemptTimeoutMs: opts.attemptTimeoutMs ?? 1_000,
       streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? 2_000,
@@ -136,29 +189,26 @@ export function startFailover(script: Entry[] | ((input: FailoverAttemptInput) =
       ...(opts.chainTriggers ? { chainTriggers: opts.chainTriggers } : {}),
     },
     inspect: (e) => {
-      if (e.type === '@xstate.microstep' && e.actorRef === actor) microsteps.push(String((e.snapshot as { value: unknown }).value));
+      if (e.type === '@xstate.microstep' && e.actorRef === actor) microsteps.push(String((e.snapshot as unknown as { value: unknown }).value));
     },
   });
-  /** The transport's part: the upstream got attempt `attempt` now. */
-  function send(attempt: number): void {
-    live.activity.sentAttempt = attempt;
-    live.activity.sentAt = clock.now();
-  }
+  // A finished run's state goes with it (a run that never finishes is one test's garbage).
+  actor.subscribe({ complete: () => runs.delete(id), error: () => runs.delete(id) });
   return {
     clock,
     actor,
     live,
-    reports,
-    started,
-    aborted,
-    settled,
-    pending,
-    cacheLookups,
+    reports: run.reports,
+    started: run.started,
+    aborted: run.aborted,
+    settled: run.settled,
+    pending: run.pending,
+    cacheLookups: run.cacheLookups,
     microsteps,
     activity: live.activity,
-    send,
-    answers,
-    streamAborts: () => streamAborts,
+    send: (attempt: number) => sent(run, attempt),
+    answers: run.answers,
+    streamAborts: () => run.streamAborts,
     output: () => actor.getSnapshot().output as FlowOutput,
   };
 }

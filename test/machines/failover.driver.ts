@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'vitest';
 import type { Decision, FlowStep, ResultRef } from '../../src/core/flow.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
-import { startFailover, flush, type FailoverHarness } from './failover.harness.ts';
+import { startFailover, flush, type FailoverHarness, type FailoverHarnessOptions } from './failover.harness.ts';
 import { SPEC_STEPS, SPEC_TIMING, type SpecDecision, type SpecEvent, type SpecInput, type SpecSnapshot } from './failover.spec.ts';
 
 /** Far enough that no path meets it unless the path says so. */
@@ -33,7 +33,7 @@ export class RealFailover {
   /** The decision the next `decide` returns; `decide` without one is a failure of the machine. */
   #decision: SpecDecision | undefined;
 
-  constructor(config: SpecInput, deadlineMs = NO_DEADLINE_MS) {
+  constructor(config: SpecInput, deadlineMs = NO_DEADLINE_MS, broken: Pick<FailoverHarnessOptions, 'override' | 'base'> = {}) {
     this.deadlineMs = deadlineMs;
     const degradedStep: FlowStep = { provider: 'p0', model: 'cheap', key: 'p0/cheap', queueTimeoutMs: SPEC_TIMING.queueTimeoutMs };
     this.h = startFailover(() => 'manual', {
@@ -48,6 +48,7 @@ export class RealFailover {
       ...(config.fallback === 'degraded' ? { degradedStep } : {}),
       primaryOpen: config.primaryOpen,
       cached: 'manual',
+      ...broken,
       decide: () => {
         const d = this.#decision;
         if (d === undefined) throw new Error('decide was called where the spec has no decision');
@@ -61,14 +62,14 @@ export class RealFailover {
    * A driver for `events`: the deadline sits SPEC_TIMING.deadlineLeadMs into the first event
    * that meets it, found by running the events before it once with no deadline.
    */
-  static async for(config: SpecInput, events: readonly SpecEvent[]): Promise<RealFailover> {
+  static async for(config: SpecInput, events: readonly SpecEvent[], broken: Pick<FailoverHarnessOptions, 'override' | 'base'> = {}): Promise<RealFailover> {
     const at = events.findIndex((e) => DEADLINE_EVENTS.has(e.type));
-    if (at === -1) return new RealFailover(config).start();
+    if (at === -1) return new RealFailover(config, NO_DEADLINE_MS, broken).start();
     const dry = new RealFailover(config).start();
     for (const e of events.slice(0, at)) await dry.exec(e);
     const t = dry.h.clock.now();
     dry.h.actor.stop();
-    return new RealFailover(config, t + SPEC_TIMING.deadlineLeadMs).start();
+    return new RealFailover(config, t + SPEC_TIMING.deadlineLeadMs, broken).start();
   }
 
   start(): this {

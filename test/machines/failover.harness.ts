@@ -34,6 +34,8 @@ export interface FailoverHarnessOptions extends Partial<Omit<FailoverInput, 'ste
   cached?: boolean | 'manual';
   /** Extra `failoverMachine.provide` overrides, applied last (to break a provision on purpose). */
   override?: Parameters<typeof failoverMachine.provide>[0];
+  /** A scratch copy of the machine to run instead (to break the chart on purpose). */
+  base?: typeof failoverMachine;
 }
 
 /** One run's state, found by its payload (the request id), as the runtime finds its LiveRequest. */
@@ -111,7 +113,7 @@ const clocked = clockProvisions(
  * The machine every run uses, provided once (as the runtime does): the runtime's clock
  * provisions, and scripted I/O, decisions and breaker state read from the run.
  */
-const scripted = failoverMachine.provide({
+const provisions = {
   actors: {
     attempt: fromPromise<AttemptSuccess, FailoverAttemptInput>(({ input, signal }) => attemptOf(runOf(input.payload), input, signal)),
     cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
@@ -146,7 +148,8 @@ const scripted = failoverMachine.provide({
     },
   },
   delays: clocked.delays,
-});
+} satisfies Parameters<typeof failoverMachine.provide>[0];
+const scripted = failoverMachine.provide(provisions);
 
 let seq = 0;
 
@@ -176,7 +179,8 @@ export function startFailover(script: Entry[] | ((input: FailoverAttemptInput) =
           ...(opts.prefillFrom !== undefined && i >= opts.prefillFrom ? { prefill: true } : {}),
           ...(opts.queueTimeoutMs !== undefined ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
         }));
-  const actor = createActor(opts.override ? scripted.provide(opts.override) : scripted, {
+  const machine = opts.base ? opts.base.provide(provisions) : scripted;
+  const actor = createActor(opts.override ? machine.provide(opts.override) : machine, {
     clock,
     input: {
       steps,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { getInitialSnapshot, getNextSnapshot } from 'xstate';
 import { getAdjacencyMap, getShortestPaths, serializeSnapshot, type AdjacencyValue } from 'xstate/graph';
 import { RealFailover } from './failover.driver.ts';
+import type { FailoverHarnessOptions } from './failover.harness.ts';
 import { eventLabel, failoverSpec, specEvents, SPEC_CONFIGS, type SpecEvent, type SpecInput, type SpecSnapshot } from './failover.spec.ts';
 
 /**
@@ -23,9 +25,9 @@ const EXPECTED: Record<string, { vertices: number; transitions: number; states: 
 
 const nameOf = (c: SpecInput) => `${c.fallback}/${c.primaryOpen ? 'open' : 'closed'}`;
 
-async function drive(config: SpecInput, steps: readonly Step[]): Promise<RealFailover> {
+async function drive(config: SpecInput, steps: readonly Step[], broken: Pick<FailoverHarnessOptions, 'override'> = {}): Promise<RealFailover> {
   const events = steps.map((s) => s.event).filter((e): e is SpecEvent => e.type !== 'xstate.init');
-  const driver = await RealFailover.for(config, events);
+  const driver = await RealFailover.for(config, events, broken);
   for (const step of steps) {
     await driver.exec(step.event);
     driver.assertMatches(step.state);
@@ -90,5 +92,49 @@ describe('failover model: coverage across configurations', () => {
     expect([...seen].sort()).toEqual(
       ['attempting', 'backoff', 'broken', 'cacheFallback', 'continuing', 'deciding', 'degradedFallback', 'failed', 'stalled', 'stalling', 'streaming', 'succeeded'].sort(),
     );
+  });
+});
+
+describe('failover model: the comparison catches a broken machine', () => {
+  /** The comparison's failure: what the real machine had, and what the spec expected. */
+  type Mismatch = { message: string; actual: Record<string, unknown>; expected: Record<string, unknown> };
+  async function mismatch(run: Promise<unknown>): Promise<Mismatch> {
+    return run.then(
+      () => expect.fail('the broken machine matched the spec'),
+      (e: unknown) => e as Mismatch,
+    );
+  }
+
+  /** The spec's steps along `events` from the start. */
+  function pathOf(config: SpecInput, events: SpecEvent[]): Step[] {
+    let state = getInitialSnapshot(failoverSpec, config);
+    const steps: Step[] = [{ event: { type: 'xstate.init' }, state }];
+    for (const event of events) steps.push({ event, state: (state = getNextSnapshot(failoverSpec, state, event)) });
+    return steps;
+  }
+
+  it('a breaker fallback taken while the requested breaker is closed', async () => {
+    const config: SpecInput = { fallback: 'error', primaryOpen: false };
+    const steps = pathOf(config, [{ type: 'FAIL', failure: 'circuit_open', decision: 'fail' }]);
+    await drive(config, steps);
+    const err = await mismatch(drive(config, steps, { override: { guards: { primaryCircuitOpen: () => true } } }));
+    expect([err.actual.fellBack, err.expected.fellBack]).toEqual(['error', null]);
+  });
+
+  it('a wait for a connection that never hits its queue timeout', async () => {
+    const config: SpecInput = { fallback: 'error', primaryOpen: true };
+    const steps = pathOf(config, [{ type: 'WAIT_LIMIT', decision: 'next' }]);
+    await drive(config, steps);
+    // The attempt waits on: the real flow never decides where the spec does.
+    const err = await mismatch(drive(config, steps, { override: { guards: { waitedTooLong: () => false } } }));
+    expect([err.message, err.actual, err.expected]).toEqual([expect.stringMatching(/^microsteps /), false, true]);
+  });
+
+  it('a retry that does not count its step attempt', async () => {
+    const config: SpecInput = { fallback: 'error', primaryOpen: true };
+    const steps = pathOf(config, [{ type: 'FAIL', failure: 'upstream', decision: 'retry' }, { type: 'BACKOFF_ELAPSES' }]);
+    await drive(config, steps);
+    const err = await mismatch(drive(config, steps, { override: { actions: { waitedRetry: () => {} } } }));
+    expect([err.actual.stepAttempts, err.expected.stepAttempts]).toEqual([1, 2]);
   });
 });

@@ -43,7 +43,10 @@ function label(s: SpecSnapshot): string {
 
 const pathName = (steps: readonly Step[]) => steps.slice(1).map((s) => eventLabel(s.event as SpecEvent)).join(' > ') || '(start)';
 
-/** Every state of the real machine the models saw, `deciding` included (from the real microsteps). */
+/**
+ * Every state of the real machine the models saw, `deciding` included (from the real
+ * microsteps), filled by the shortest-path tests: the coverage test runs after them.
+ */
 const seen = new Set<string>();
 
 for (const config of SPEC_CONFIGS) {

@@ -196,7 +196,9 @@ export function clockProvisions(now: () => number, liveOf: (payload: unknown) =>
         if (live === undefined) return context.attemptTimeoutMs;
         const t = now();
         const at = sentAt(context, live);
-        const left = remaining(context, live);
+        // A continuation runs past the commit point, where the deadline no longer applies: cut
+        // at a deadline already gone, its timer would fire at once and re-arm on every tick.
+        const left = context.result === undefined ? remaining(context, live) : Number.POSITIVE_INFINITY;
         if (at < 0) {
           // Not sent yet: check again at the sooner of the wait limit and one attempt limit from now.
           const wait = (context.steps[context.stepIndex].queueTimeoutMs ?? Number.POSITIVE_INFINITY) - (t - startOf(context, live));

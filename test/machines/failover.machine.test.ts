@@ -1,111 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { assign, createActor, fromPromise, SimulatedClock } from 'xstate';
-import { failoverMachine, type FailoverAttemptInput, type FailoverContext, type FailoverInput } from '../../machines/failover.machine.ts';
-import { clockProvisions, newActivity, type LiveRequest } from '../../src/serve/flow-runtime.ts';
-import { AttemptFailure, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type ResultRef } from '../../src/core/flow.ts';
-import type { ErrorKind } from '../../src/core/error-kinds.ts';
+import type { AttemptRecord } from '../../src/core/flow.ts';
 import { UpstreamError } from '../../src/core/upstream-error.ts';
-
-type Entry =
-  | { ok: true; result?: Partial<ResultRef>; latencyMs?: number }
-  | { ok: false; kind: ErrorKind; skipped?: 'circuit_open'; latencyMs?: number }
-  | 'hang'
-  | 'manual';
+import { flush, startFailover, type Entry, type FailoverHarnessOptions } from './failover.harness.ts';
 
 /**
- * The failover machine with scripted attempts (one entry per attempt), provided with the
- * runtime's own clock provisions (src/serve/flow-runtime.ts) on a simulated clock. An attempt
- * is sent to its upstream at once unless `autoSend` is false (then the test stamps it, as
- * the transport does when a local connection frees up).
+ * The shared harness (failover.harness.ts), with reports narrowed to what these tests compare.
  */
-function harness(
-  script: Entry[],
-  opts: Partial<Omit<FailoverInput, 'steps'>> & {
-    steps?: number;
-    prefillFrom?: number;
-    queueTimeoutMs?: number;
-    autoSend?: boolean;
-    decide?: (c: FailoverContext) => Decision;
-    primaryOpen?: boolean;
-    cached?: boolean;
-  } = {},
-) {
-  const clock = new SimulatedClock();
-  const reports: Array<Pick<AttemptRecord, 'provider' | 'ok' | 'kind' | 'latencyMs' | 'skipped'>> = [];
-  const started: FailoverAttemptInput[] = [];
-  const aborted: number[] = [];
-  const answers: Array<() => void> = [];
-  let streamAborts = 0;
-  const live = { requestId: 'r1', startedAt: 0, activity: newActivity() } as LiveRequest;
-  const clocked = clockProvisions(() => clock.now(), () => live);
-  const machine = failoverMachine.provide({
-    actors: {
-      attempt: fromPromise<AttemptSuccess, FailoverAttemptInput>(({ input, signal }) => {
-        started.push(input);
-        const entry = script[input.attempt - 1];
-        signal.addEventListener('abort', () => aborted.push(input.attempt));
-        if (opts.autoSend !== false) send(input.attempt);
-        const since = () => clock.now() - (live.activity.sentAt >= 0 ? live.activity.sentAt : live.activity.attemptStartedAt);
-        const ok = (result: Partial<ResultRef> = {}, latencyMs?: number): AttemptSuccess => {
-          live.activity.lastChunkAt = clock.now();
-          return { result: { type: 'completion', complete: true, attempt: input.attempt, ...result }, latencyMs: latencyMs ?? since() };
-        };
-        if (entry === 'hang' || entry === undefined) return new Promise(() => {});
-        if (entry === 'manual') return new Promise((resolve) => answers.push(() => resolve(ok())));
-        if (!entry.ok) {
-          const error = new UpstreamError({ kind: entry.kind, message: entry.kind, ...(entry.skipped ? { skipped: entry.skipped } : {}) });
-          return Promise.reject(new AttemptFailure(error, entry.latencyMs ?? since()));
-        }
-        return Promise.resolve(ok(entry.result, entry.latencyMs));
-      }),
-      cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async () => {
-        if (!opts.cached) throw new Error('miss');
-        return { type: 'completion', complete: true, attempt: 99 };
-      }),
+function harness(script: Entry[], opts: FailoverHarnessOptions = {}) {
+  const h = startFailover(script, opts);
+  return {
+    ...h,
+    get reports(): Array<Pick<AttemptRecord, 'provider' | 'ok' | 'kind' | 'latencyMs' | 'skipped'>> {
+      return h.reports.map((r) => ({ provider: r.provider, ok: r.ok, kind: r.kind, latencyMs: r.latencyMs, ...(r.skipped ? { skipped: r.skipped } : {}) }));
     },
-    actions: {
-      ...clocked.actions,
-      report: (_, params: { record: AttemptRecord }) => {
-        const r = params.record;
-        reports.push({ provider: r.provider, ok: r.ok, kind: r.kind, latencyMs: r.latencyMs, ...(r.skipped ? { skipped: r.skipped } : {}) });
-      },
-      ...(opts.decide ? { decide: assign({ decision: ({ context }) => opts.decide!(context) }) } : {}),
-      abortStream: () => {
-        streamAborts++;
-      },
-    },
-    guards: { ...clocked.guards, primaryCircuitOpen: () => opts.primaryOpen ?? true },
-    delays: clocked.delays,
-  });
-  const steps = Array.from({ length: opts.steps ?? 2 }, (_, i) => ({
-    provider: `p${i}`,
-    model: `m${i}`,
-    key: `p${i}/m${i}`,
-    ...(opts.prefillFrom !== undefined && i >= opts.prefillFrom ? { prefill: true } : {}),
-    ...(opts.queueTimeoutMs !== undefined ? { queueTimeoutMs: opts.queueTimeoutMs } : {}),
-  }));
-  const actor = createActor(machine, {
-    clock,
-    input: {
-      steps,
-      payload: 'r1',
-      deadlineMs: opts.deadlineMs ?? 10_000,
-      attemptTimeoutMs: opts.attemptTimeoutMs ?? 1_000,
-      streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? 2_000,
-      ...(opts.fallback ? { fallback: opts.fallback } : {}),
-      ...(opts.degradedStep ? { degradedStep: opts.degradedStep } : {}),
-    },
-  });
-  /** The transport's part: the upstream got attempt `attempt` now. */
-  function send(attempt: number): void {
-    live.activity.sentAttempt = attempt;
-    live.activity.sentAt = clock.now();
-  }
-  return { clock, actor, reports, started, aborted, activity: live.activity, send, answers, streamAborts: () => streamAborts };
+  };
 }
 
-const flush = () => new Promise((r) => setImmediate(r));
-const output = (h: ReturnType<typeof harness>) => h.actor.getSnapshot().output as FlowOutput;
+const output = (h: ReturnType<typeof harness>) => h.output();
 
 describe('failover machine', () => {
   it('succeeds on the first attempt and reports it', async () => {
@@ -423,6 +334,23 @@ describe('failover machine', () => {
       h.activity.lastChunkAt = 0;
       h.clock.increment(600);
       expect(h.actor.getSnapshot().value).toBe('streaming');
+    });
+
+    it("a continuation past the request's deadline gets its own first-token limit: one timer, not one per clock tick", async () => {
+      const h = harness([openStream, 'hang'], { prefillFrom: 1, deadlineMs: 500, attemptTimeoutMs: 1_000, streamIdleTimeoutMs: 5_000 });
+      h.actor.start();
+      await flush();
+      h.clock.increment(600); // the deadline passes while the stream is committed
+      h.actor.send(broken());
+      expect(h.actor.getSnapshot().value).toBe('continuing');
+      const before = h.microsteps.length;
+      for (let t = 0; t < 999; t += 100) h.clock.increment(Math.min(100, 999 - t));
+      expect(h.actor.getSnapshot().value).toBe('continuing');
+      h.clock.increment(1);
+      expect(h.actor.getSnapshot().value).toBe('broken');
+      // The attempt timer fired once, at the continuation's own limit.
+      expect(h.microsteps.slice(before)).toEqual(['broken']);
+      expect(h.aborted).toEqual([2]);
     });
 
     it('BROKEN with no prefill-capable step ends it and reports the failure', async () => {

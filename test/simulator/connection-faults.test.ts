@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/gateway.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.ts';
 import { ANTHROPIC_HEADERS, anthropicBody, causeCode, openaiBody, post, readThenListen } from './helpers.ts';
 
@@ -29,9 +30,14 @@ describe('connection-level faults', () => {
   it('hang: no answer until the client aborts', async () => {
     sim.setModel('gpt-4o', { faults: [{ type: 'hang' }] });
     const ctl = new AbortController();
-    const pending = post(sim.url, '/v1/chat/completions', openaiBody(), {}, ctl.signal).catch((e: unknown) => e);
-    const outcome = await Promise.race([pending, new Promise((r) => setTimeout(() => r('still waiting'), 50))]);
-    expect(outcome).toBe('still waiting');
+    let settled = false;
+    const pending = post(sim.url, '/v1/chat/completions', openaiBody(), {}, ctl.signal)
+      .catch((e: unknown) => e)
+      .finally(() => (settled = true));
+    // The simulator has the request (however busy the machine), and holds it.
+    await until(() => sim.calls().length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
     ctl.abort();
     const err = (await pending) as Error;
     expect(err.name).toBe('AbortError');

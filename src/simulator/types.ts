@@ -80,11 +80,15 @@ export interface SimCall {
   status: number | null;
   /** The gateway's own probe (an `x-parrot-probe` header), not client traffic. */
   probe?: boolean;
+  /** The request body as received (parsed JSON), kept for the latest calls only, listed only when asked (`bodies`). */
+  body?: unknown;
 }
 
 export interface SimCallFilter {
   model?: string;
   provider?: SimProvider;
+  /** Include the request bodies still kept (the latest calls' only); left out by default. */
+  bodies?: boolean;
 }
 
 export interface SimulatorOptions {

@@ -93,6 +93,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const degradedMode = degradedSettings(config, routes);
+  const evaluator = degradedEvaluator(config, routes, degradedMode);
   const runtime = new FlowRuntime({
     routes,
     transport,
@@ -106,8 +107,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       ...(opts.log ? { log: opts.log } : {}),
     },
     ...(clock ? { clock } : {}),
-    degraded: { intervalMs: degradedMode.intervalMs, evaluate: degradedEvaluator(config, routes, degradedMode) },
+    degraded: { intervalMs: degradedMode.intervalMs, evaluate: evaluator.evaluate },
   });
+  evaluator.prime(runtime.targets);
   const cache = new ResponseCache({ maxEntries: r.cacheEntries, maxBytes: config.responseCache.maxBytes });
   const cacheFile = config.responseCache.file;
   if (cacheFile !== undefined) cache.load(cacheFile);

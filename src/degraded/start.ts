@@ -48,24 +48,23 @@ export function degradedSettings(config: GatewayConfig, routes: RouteTable): Deg
 
 /**
  * The degraded-mode actor's reading: a monitor over every target and every configured model's
- * default chain (built on first use, once the targets exist).
+ * default chain. `prime` builds it once the targets exist (its window starts then).
  */
-export function degradedEvaluator(config: GatewayConfig, routes: RouteTable, settings: DegradedSettings): (targets: Targets) => ReturnType<DegradedMonitor['evaluate']> {
+export function degradedEvaluator(config: GatewayConfig, routes: RouteTable, settings: DegradedSettings) {
   let monitor: DegradedMonitor | undefined;
-  return (targets) => {
-    if (monitor === undefined) {
-      const policy = defaultPolicy(config.resilience.policy);
-      const chains: Array<{ model: string; targets: Target[] }> = [];
-      for (const p of config.providers) {
-        for (const m of p.models) {
-          const route = routes.resolve(m.name);
-          if (route === undefined || chains.some((c) => c.model === m.name)) continue;
-          const keys = [...new Set(buildPlan(routes, route, m.name, policy).map((s) => s.key))];
-          chains.push({ model: m.name, targets: keys.map((k) => targets.byKey(k)) });
-        }
+  const prime = (targets: Targets): DegradedMonitor => {
+    if (monitor !== undefined) return monitor;
+    const policy = defaultPolicy(config.resilience.policy);
+    const chains: Array<{ model: string; targets: Target[] }> = [];
+    for (const p of config.providers) {
+      for (const m of p.models) {
+        const route = routes.resolve(m.name);
+        if (route === undefined || chains.some((c) => c.model === m.name)) continue;
+        const keys = [...new Set(buildPlan(routes, route, m.name, policy).map((s) => s.key))];
+        chains.push({ model: m.name, targets: keys.map((k) => targets.byKey(k)) });
       }
-      monitor = new DegradedMonitor(targets.values(), chains, settings);
     }
-    return monitor.evaluate();
+    return (monitor = new DegradedMonitor(targets.values(), chains, settings));
   };
+  return { prime, evaluate: (targets: Targets) => prime(targets).evaluate() };
 }

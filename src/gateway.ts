@@ -34,6 +34,8 @@ export interface RunningGateway {
   runtime: FlowRuntime;
   /** The chat entry point the HTTP layer calls (`serveChat`). */
   chat: ChatService;
+  /** Degraded mode's strategies, queue and cache use around `serveChat`. */
+  degraded: DegradedService;
   hub: TransitionHub;
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
@@ -113,17 +115,18 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const cache = new ResponseCache({ maxEntries: r.cacheEntries, maxBytes: config.responseCache.maxBytes });
   const cacheFile = config.responseCache.file;
   if (cacheFile !== undefined) cache.load(cacheFile);
+  const degraded = new DegradedService({
+    state: () => runtime.degradedState(),
+    settings: degradedMode,
+    cache,
+    cacheTtlMs: config.responseCache.ttlMs,
+    clock: clock ?? realClock,
+  });
   const chat = new ChatService({
     runtime,
     defaults: r.policy,
     cache,
-    degradedMode: new DegradedService({
-      state: () => runtime.degradedState(),
-      settings: degradedMode,
-      cache,
-      cacheTtlMs: config.responseCache.ttlMs,
-      clock: clock ?? realClock,
-    }),
+    degradedMode: degraded,
     attemptTimeoutMs: r.attemptTimeoutMs,
     ttftTimeoutMs: r.ttftTimeoutMs,
     streamIdleTimeoutMs: r.streamIdleTimeoutMs,
@@ -170,6 +173,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     server,
     runtime,
     chat,
+    degraded,
     hub,
     config,
     simulator,

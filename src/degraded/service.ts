@@ -81,7 +81,7 @@ export class DegradedService {
       dm?.enabled === true && state?.value === 'degraded' ? state.context.reasons.filter((r) => dm.triggers.includes(r)) : [];
     if (active.length === 0) return this.#lastResort(await next(request, policy, inner), key, ctx);
 
-    const now = o.clock.now;
+    const now = (): number => o.clock.now();
     const strategies = active.map((r) => dm!.strategies.find((s) => s.condition === r)).filter((s): s is DegradedStrategy => s !== undefined);
     // Priority users skip degradation; they still wait in the queue (first) while rate limiting lasts.
     const skip = priority === 'high';

@@ -132,3 +132,27 @@ describe('the degraded-mode actor', () => {
     expect(h.changes).toEqual([{ from: 'normal', to: 'degraded' }]);
   });
 });
+
+describe('degraded_mode in the config', () => {
+  it('a bad degraded_mode.policy stops start-up naming the field, exactly as the header would', async () => {
+    const { startTestGateway } = await import('../helpers/gateway.ts');
+    await expect(
+      startTestGateway({ degraded_mode: { policy: { triggers: ['high_latency'], strategies: [{ condition: 'high_latency', action: 'reduce_quality', config: { use_model: 'gpt-9' } }] } } }),
+    ).rejects.toThrow('degraded_mode.policy: field "strategies[0].config.use_model": model "gpt-9" is not configured');
+  });
+
+  it('the config\'s policy applies to a request without the header: under rate limiting it is queued', async () => {
+    h = await degradedHarness({
+      degraded_mode: { policy: { triggers: ['rate_limiting'], strategies: [{ condition: 'rate_limiting', action: 'queue_and_batch', config: { notify_users: true } }] } },
+    });
+    h.sim.setModel('gpt-4-turbo-preview', fail('rate_limit'));
+    for (let i = 0; i < 4; i++) await post(h);
+    h.sim.setModel('gpt-4-turbo-preview', {});
+    h.evaluate();
+    const pending = post(h);
+    await until(() => h!.gw.degraded.queued === 1);
+    h.clock.increment(1_000);
+    const r = await pending;
+    expect([r.status, r.headers.get('x-degraded-mode'), r.headers.get('x-degradation-reason'), r.headers.get('x-queue-wait-ms')]).toEqual([200, 'active', 'rate_limiting', '1000']);
+  });
+});

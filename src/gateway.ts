@@ -153,6 +153,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   server.on('clientError', answerClientError);
   const stopRuntime = async (): Promise<void> => {
     logging?.unsubscribe();
+    degraded.stop();
     // The cache outlives the process when it has a file: the last line of defence after a restart.
     if (cacheFile !== undefined) cache.save(cacheFile);
     runtime.stop();

@@ -102,6 +102,17 @@ export class PriorityQueue {
     while (this.#size > 0) this.release();
   }
 
+  /** Every waiter leaves with `err` (shutdown). */
+  clear(err: GatewayError): void {
+    for (const level of this.#levels) {
+      for (const w of level.splice(0)) {
+        this.#clock.clearTimeout(w.timer);
+        w.reject(err);
+      }
+    }
+    this.#size = 0;
+  }
+
   /** The lowest-priority level below `rank` with a waiter. */
   #lowestBelow(rank: number): number | undefined {
     for (let r = this.#levels.length - 1; r > rank; r--) if (this.#levels[r].length > 0) return r;

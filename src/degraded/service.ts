@@ -56,12 +56,31 @@ export class DegradedService {
   /** Digest of a key -> the highest priority it may claim. */
   readonly #maxByKey: Map<string, UserPriority>;
   #releasing: unknown;
+  /** Some key's priority is bound below `high`, or every key's is: every request is checked. */
+  readonly #bound: boolean;
 
   constructor(opts: DegradedServiceOptions) {
     this.#o = opts;
     const q = opts.settings.queue;
     this.#queue = new PriorityQueue({ maxSize: q.maxSize, clock: opts.clock, retryAfterS: Math.max(1, Math.ceil(q.releaseIntervalMs / 1000)) });
     this.#maxByKey = new Map(opts.settings.priorities.keys.map((k) => [digest(k.key), k.max]));
+    // Only a key bound to `low` changes a request that claims nothing.
+    this.#bound = opts.settings.priorities.defaultMax === 'low' || opts.settings.priorities.keys.some((k) => k.max === 'low');
+  }
+
+  /**
+   * Whether degraded mode has anything to do with the request: a policy (its header or the
+   * config's) or a priority claim. The common request answers false on two reads.
+   */
+  applies(policy: RequestPolicy): boolean {
+    return policy.degradedMode !== undefined || this.#o.settings.policy !== undefined || policy.userPriority !== 'normal' || this.#bound;
+  }
+
+  /** At shutdown: every waiter leaves with a 503 (the gateway will not serve it). */
+  stop(): void {
+    if (this.#releasing !== undefined) this.#o.clock.clearTimeout(this.#releasing);
+    this.#releasing = undefined;
+    this.#queue.clear(new GatewayError(503, 'The gateway is shutting down: this request was still waiting in the degraded-mode queue. Retry the request.', { type: 'api_error', code: 'gateway_shutting_down' }));
   }
 
   /** Requests waiting in the queue now. */
@@ -152,7 +171,7 @@ export class DegradedService {
   /** The priority a request gets: what it claims, within what its key may claim (a claim above that is a 403). */
   #priority(claim: UserPriority, tenant: string | undefined): UserPriority {
     const p = this.#o.settings.priorities;
-    if (claim === 'normal' && p.defaultMax !== 'low' && this.#maxByKey.size === 0) return claim;
+    if (claim === 'normal' && !this.#bound) return claim;
     const max = (tenant !== undefined && tenant !== '' ? this.#maxByKey.get(digest(tenant)) : undefined) ?? p.defaultMax;
     if (claim === 'high' && max !== 'high') {
       throw new GatewayError(403, `X-User-Priority: this API key may not claim priority "high" (its highest is "${max}").`, {

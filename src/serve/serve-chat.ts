@@ -109,7 +109,7 @@ export class ChatService {
    */
   async serveChat(request: ChatRequest, policy: RequestPolicy, ctx: ServeContext): Promise<ChatOutcome> {
     const o = this.#o;
-    if (o.degradedMode !== undefined && ctx.degradedDone !== true) {
+    if (o.degradedMode !== undefined && ctx.degradedDone !== true && o.degradedMode.applies(policy)) {
       return o.degradedMode.serve(request, policy, ctx, (r, p, c) => this.serveChat(r, p, { ...c, degradedDone: true }));
     }
     const rt = o.runtime;

@@ -36,7 +36,10 @@ export const degradedModeFileSchema = z
       .prefault({}),
     /** X-Degraded-Mode-Config's shape: what a request that sends no such header gets. Absent: nothing. */
     policy: z.unknown().optional(),
-    /** Model (as clients name it) -> quality 1..10: X-Quality-Score of an answer it served in degraded mode. */
+    /**
+     * Model (as clients name it) -> quality 1..10: X-Quality-Score of an answer it served in
+     * degraded mode. A model no provider serves is allowed (one table for several deployments).
+     */
     quality: z.record(z.string(), int(1, 10)).default({}),
     priorities: z
       .object({

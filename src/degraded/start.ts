@@ -30,9 +30,6 @@ export function degradedSettings(config: GatewayConfig, routes: RouteTable): Deg
       throw err;
     }
   }
-  for (const model of Object.keys(d.quality)) {
-    if (!routes.modelNames.has(model)) throw new ConfigError(`config ${config.source}: degraded_mode.quality: model "${model}" is not configured`);
-  }
   return {
     intervalMs: d.evaluate_interval_ms,
     windowMs: Math.max(d.window_ms, d.evaluate_interval_ms),

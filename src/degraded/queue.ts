@@ -17,6 +17,8 @@ export interface WaitOptions {
   batchSize: number;
   /** priority_queue: false orders the request as `normal` (first come, first served). */
   byPriority: boolean;
+  /** The client went away: the request leaves the queue (and the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 interface Waiter {
@@ -57,6 +59,7 @@ export class PriorityQueue {
   /** Resolves with the milliseconds waited when released; rejects with a 429 when shed, refused or timed out. */
   wait(o: WaitOptions): Promise<number> {
     const rank = o.byPriority ? RANK[o.priority] : RANK.normal;
+    if (o.signal?.aborted === true) return Promise.reject(o.signal.reason);
     if (this.#size >= this.#max) {
       const lowest = this.#lowestBelow(rank);
       if (lowest === undefined) return Promise.reject(this.#error('queue_full', `The degraded-mode queue is full (${this.#max} requests waiting).`));
@@ -66,17 +69,38 @@ export class PriorityQueue {
       shed.reject(this.#error('queue_shed', 'A request of higher priority took this request\'s place in the degraded-mode queue.'));
     }
     return new Promise<number>((resolve, reject) => {
-      const w: Waiter = { rank, batchSize: o.batchSize, enqueuedAt: this.#clock.now(), timer: undefined, resolve, reject };
-      w.timer = this.#clock.setTimeout(() => {
+      const signal = o.signal;
+      const leave = (): boolean => {
         const level = this.#levels[rank];
         const i = level.indexOf(w);
-        if (i < 0) return;
+        if (i < 0) return false;
         level.splice(i, 1);
         this.#size--;
-        reject(this.#error('queue_timeout', `The request waited its max_queue_time_ms of ${o.maxWaitMs} ms in the degraded-mode queue.`));
+        return true;
+      };
+      const onAbort = (): void => {
+        if (!leave()) return;
+        this.#clock.clearTimeout(w.timer);
+        reject(signal!.reason);
+      };
+      const settle = (fn: () => void): void => {
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const w: Waiter = {
+        rank,
+        batchSize: o.batchSize,
+        enqueuedAt: this.#clock.now(),
+        timer: undefined,
+        resolve: (ms) => settle(() => resolve(ms)),
+        reject: (err) => settle(() => reject(err)),
+      };
+      w.timer = this.#clock.setTimeout(() => {
+        if (leave()) w.reject(this.#error('queue_timeout', `The request waited its max_queue_time_ms of ${o.maxWaitMs} ms in the degraded-mode queue.`));
       }, o.maxWaitMs);
       this.#levels[rank].push(w);
       this.#size++;
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -155,7 +155,7 @@ export class DegradedService {
     if (readCache && cache) extra['x-cache'] = 'MISS';
     if (queue !== undefined) {
       try {
-        const waited = await this.#wait(priority, queue);
+        const waited = await this.#wait(priority, queue, ctx.signal);
         if (queue.config.notifyUsers === true) extra['x-queue-wait-ms'] = String(waited);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
@@ -182,13 +182,14 @@ export class DegradedService {
     return max === 'low' ? 'low' : claim;
   }
 
-  async #wait(priority: UserPriority, s: Extract<DegradedStrategy, { action: 'queue_and_batch' }>): Promise<number> {
+  async #wait(priority: UserPriority, s: Extract<DegradedStrategy, { action: 'queue_and_batch' }>, signal: AbortSignal | undefined): Promise<number> {
     const c = s.config;
     const waiting = this.#queue.wait({
       priority,
       maxWaitMs: c.maxQueueTimeMs ?? 5_000,
       batchSize: c.batchSize ?? 10,
       byPriority: c.priorityQueue !== false,
+      ...(signal !== undefined ? { signal } : {}),
     });
     this.#scheduleRelease();
     return waiting;

@@ -315,6 +315,25 @@ describe('rate_limiting -> queue_and_batch', () => {
     expect(h.calls().slice(-1).map((c) => (c.body as { messages: Array<{ content: string }> }).messages[0].content)).toEqual(['vip']);
   });
 
+  it('a client that goes away leaves the queue at once and never reaches the upstream', async () => {
+    h = await degradedHarness();
+    await provokeRateLimiting(h);
+    const calls = h.calls().length;
+    const gone = new AbortController();
+    const pending = fetch(`${h.gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...HEADER },
+      body: JSON.stringify({ model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'bye' }] }),
+      signal: gone.signal,
+    }).catch((e: unknown) => e);
+    await until(() => h!.gw.degraded.queued === 1);
+    gone.abort();
+    await pending;
+    await until(() => h!.gw.degraded.queued === 0);
+    h.clock.increment(1_000);
+    expect(h.calls().length).toBe(calls);
+  });
+
   it('when rate limiting ends, every waiter is released at the next release', async () => {
     h = await degradedHarness();
     await provokeRateLimiting(h);

@@ -424,10 +424,6 @@ export class FlowRuntime {
   }
 
   /**
-   * Active health checks for these steps' targets (X-Failover-Config), started on first use:
-   * one probe actor per target at most, so the count is bounded by the configured targets.
-   */
-  /**
    * The degraded-mode actor's state now (`normal`, or `degraded` with its reasons); undefined
    * when the runtime has none. One snapshot read: cheap enough per request.
    */
@@ -436,6 +432,10 @@ export class FlowRuntime {
     return actor?.getSnapshot() as { value: 'normal' | 'degraded'; context: DegradedContext } | undefined;
   }
 
+  /**
+   * Active health checks for these steps' targets (X-Failover-Config), started on first use:
+   * one probe actor per target at most, so the count is bounded by the configured targets.
+   */
   ensureProbes(steps: readonly FlowStep[], opts: { intervalMs: number; failureThreshold: number; successThreshold: number }): void {
     for (const step of steps) {
       const id = `probe:${step.key}`;

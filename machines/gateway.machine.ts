@@ -1,5 +1,6 @@
 import { enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import { breakerMachine } from './breaker.machine.ts';
+import { degradedMachine } from './degraded.machine.ts';
 import { healthProbeMachine } from './health-probe.machine.ts';
 import { providerMachine, providerSystemId } from './provider.machine.ts';
 import { recoveryProbeMachine } from './recovery-probe.machine.ts';
@@ -13,6 +14,8 @@ import { recoveryProbeMachine } from './recovery-probe.machine.ts';
  */
 export interface GatewayInput {
   providers: ReadonlyArray<{ name: string; models: readonly string[] }>;
+  /** The degraded-mode actor's evaluation interval; undefined: no degraded-mode actor. */
+  degraded?: { intervalMs: number };
 }
 
 export interface GatewayContext {
@@ -34,6 +37,8 @@ export const gatewayMachine = setup({
     // The probes' I/O is provided by the runtime (src/serve/flow-runtime.ts).
     healthProbe: healthProbeMachine,
     recoveryProbe: recoveryProbeMachine,
+    // Its `evaluate` (a reading of the targets' statistics) is provided by the runtime.
+    degraded: degradedMachine,
   },
   actions: {
     spawn: enqueueActions(({ enqueue, event }) => {
@@ -46,14 +51,17 @@ export const gatewayMachine = setup({
   },
 }).createMachine({
   id: 'gateway',
-  context: ({ input, spawn }) => ({
-    providers: Object.fromEntries(
-      input.providers.map((p) => [
-        p.name,
-        spawn('provider', { id: p.name, systemId: providerSystemId(p.name), input: { name: p.name, models: p.models } }),
-      ]),
-    ),
-  }),
+  context: ({ input, spawn }) => {
+    if (input.degraded !== undefined) spawn('degraded', { id: 'degraded', systemId: 'degraded', input: { intervalMs: input.degraded.intervalMs } });
+    return {
+      providers: Object.fromEntries(
+        input.providers.map((p) => [
+          p.name,
+          spawn('provider', { id: p.name, systemId: providerSystemId(p.name), input: { name: p.name, models: p.models } }),
+        ]),
+      ),
+    };
+  },
   initial: 'running',
   states: {
     running: {

@@ -14,6 +14,8 @@ import { ChatService } from './serve/serve-chat.ts';
 import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
+import { DegradedService } from './degraded/service.ts';
+import { degradedEvaluator, degradedSettings } from './degraded/start.ts';
 import { createListener } from './http/app.ts';
 import { answerClientError } from './http/client-error.ts';
 import { OpenStreams } from './http/open-streams.ts';
@@ -32,6 +34,8 @@ export interface RunningGateway {
   runtime: FlowRuntime;
   /** The chat entry point the HTTP layer calls (`serveChat`). */
   chat: ChatService;
+  /** Degraded mode's strategies, queue and cache use around `serveChat`. */
+  degraded: DegradedService;
   hub: TransitionHub;
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
@@ -90,6 +94,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
+  const degradedMode = degradedSettings(config, routes);
+  const evaluator = degradedEvaluator(config, routes, degradedMode);
   const runtime = new FlowRuntime({
     routes,
     transport,
@@ -103,11 +109,24 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       ...(opts.log ? { log: opts.log } : {}),
     },
     ...(clock ? { clock } : {}),
+    degraded: { intervalMs: degradedMode.intervalMs, evaluate: evaluator.evaluate },
+  });
+  evaluator.prime(runtime.targets);
+  const cache = new ResponseCache({ maxEntries: r.cacheEntries, maxBytes: config.responseCache.maxBytes });
+  const cacheFile = config.responseCache.file;
+  if (cacheFile !== undefined) cache.load(cacheFile);
+  const degraded = new DegradedService({
+    state: () => runtime.degradedState(),
+    settings: degradedMode,
+    cache,
+    cacheTtlMs: config.responseCache.ttlMs,
+    clock: clock ?? realClock,
   });
   const chat = new ChatService({
     runtime,
     defaults: r.policy,
-    cache: new ResponseCache(r.cacheEntries),
+    cache,
+    degradedMode: degraded,
     attemptTimeoutMs: r.attemptTimeoutMs,
     ttftTimeoutMs: r.ttftTimeoutMs,
     streamIdleTimeoutMs: r.streamIdleTimeoutMs,
@@ -134,6 +153,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   server.on('clientError', answerClientError);
   const stopRuntime = async (): Promise<void> => {
     logging?.unsubscribe();
+    degraded.stop();
+    // The cache outlives the process when it has a file: the last line of defence after a restart.
+    if (cacheFile !== undefined) cache.save(cacheFile);
     runtime.stop();
     hub.complete();
     await transport.close();
@@ -152,6 +174,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     server,
     runtime,
     chat,
+    degraded,
     hub,
     config,
     simulator,
@@ -177,6 +200,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     },
   };
 }
+
+/** Node's timers, for the degraded-mode queue when no simulated clock is given. */
+const realClock = {
+  setTimeout: (fn: () => void, ms: number): unknown => setTimeout(fn, ms).unref(),
+  clearTimeout: (id: unknown): void => clearTimeout(id as NodeJS.Timeout),
+  now: Date.now,
+};
 
 /** Each target's providers[].max_in_flight, by target key. */
 function maxInFlightOf(config: GatewayConfig): (key: string) => number | undefined {

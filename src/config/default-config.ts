@@ -24,4 +24,6 @@ export const DEFAULT_CONFIG: ConfigFile = {
     failover: { providers: ['openai', 'anthropic', 'google'] },
     degraded: { 'gpt-4-turbo-preview': 'gpt-3.5-turbo', 'claude-3-opus': 'gpt-3.5-turbo', 'gemini-pro': 'gpt-3.5-turbo' },
   },
+  // X-Quality-Score of a degraded answer, by the model that served it.
+  degraded_mode: { quality: { 'gpt-4-turbo-preview': 10, 'claude-3-opus': 9, 'gemini-pro': 8, 'gpt-3.5-turbo': 6 } },
 };

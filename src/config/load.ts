@@ -156,6 +156,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     auth: { keys: c.auth.keys.filter((k) => k !== ''), adminKeys: c.auth.admin_keys.filter((k) => k !== '') },
     providers,
     equivalents: c.models,
+    degradedMode: c.degraded_mode,
+    responseCache: { maxBytes: c.response_cache.max_bytes, ttlMs: c.response_cache.ttl_ms, file: c.response_cache.file },
     simulator: {
       enabled: c.simulator.enabled,
       host: bareHost(c.simulator.host),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { degradedModeFileSchema, responseCacheFileSchema } from '../degraded/settings.ts';
 import { BREAKER_FALLBACKS } from '../core/breaker/config.ts';
 import { redactUrl } from '../core/redact-url.ts';
 import { failoverTriggersSchema } from '../policy/schemas.ts';
@@ -144,6 +145,9 @@ export const configSchema = z.object({
   models: z.record(z.string(), z.record(z.string(), z.string())).default({}),
   simulator: simulator.prefault({}),
   resilience: resilience.prefault({}),
+  /** Degraded mode's triggers, default policy, quality table, priorities and queue (docs/degraded-mode.md). */
+  degraded_mode: degradedModeFileSchema.prefault({}),
+  response_cache: responseCacheFileSchema.prefault({}),
 }).strict().superRefine((cfg, ctx) => {
   const names = new Set<string>();
   cfg.providers.forEach((p, i) => {

@@ -1,3 +1,4 @@
+import type { DegradedModeFile } from '../degraded/settings.ts';
 import type { PolicyDefaults } from '../policy/types.ts';
 import type { PrefillMode, ProviderTarget } from '../providers/types.ts';
 
@@ -62,6 +63,9 @@ export interface GatewayConfig {
     breakerProbeIntervalMs: number;
     hedgeMinDelayMs: number;
   };
+  /** The `degraded_mode` block as parsed (its policy is checked against the routes at start-up). */
+  degradedMode: DegradedModeFile;
+  responseCache: { maxBytes: number; ttlMs: number; file: string | undefined };
   /** Where the config came from, for the start-up banner. */
   source: string;
   /** `${VAR}`s that were unset. */

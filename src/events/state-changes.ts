@@ -15,7 +15,7 @@ export interface StateChange {
 }
 
 /** The watched machines and the state each starts in (their start may precede any subscriber). */
-const INITIAL: Record<string, string> = { breaker: 'closed', provider: 'healthy', model: 'healthy', healthProbe: 'healthy' };
+const INITIAL: Record<string, string> = { breaker: 'closed', provider: 'healthy', model: 'healthy', healthProbe: 'healthy', degraded: 'normal' };
 
 /** The top-level state: a probe's healthy.waiting / healthy.probing are both `healthy`. */
 function topState(value: unknown): string {

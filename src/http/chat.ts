@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
+import { presentedKey } from '../auth/keys.ts';
 import { parsePolicy } from '../policy/parse-headers.ts';
 import type { PolicyContext } from '../policy/types.ts';
 import type { ChatService } from '../serve/serve-chat.ts';
@@ -39,7 +40,12 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       request = validateChatRequest(await readJsonBody(req, opts.bodyLimitBytes));
       const policy = parsePolicy(req.headers, opts.policy);
       res.once('close', onClose);
-      outcome = await opts.chat.serveChat(request, policy, { requestId, signal: gone.signal });
+      outcome = await opts.chat.serveChat(request, policy, {
+        requestId,
+        signal: gone.signal,
+        tenant: presentedKey(req.headers) ?? '',
+        ...(req.headers['x-cache-bypass'] === 'true' ? { cacheBypass: true } : {}),
+      });
     } catch (err) {
       sendError(res, toGatewayError(err), { 'x-request-id': requestId });
       return;
@@ -56,7 +62,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
         sendError(res, outcome.error, headers);
         return;
       case 'stream':
-        await pipeStream(res, outcome.stream, headers, request.stream_options?.include_usage === true, opts.streams);
+        await pipeStream(res, outcome.stream, headers, request.stream_options?.include_usage === true, opts.streams, outcome.comment);
         return;
       case 'completion':
         if (outcome.raw !== undefined) {
@@ -66,17 +72,18 @@ export function createChatHandler(opts: ChatHandlerOptions) {
           res.end(outcome.raw);
           return;
         }
-        await sendCompletion(res, outcome.completion, headers, request);
+        await sendCompletion(res, outcome.completion, headers, request, outcome.comment);
     }
   };
 }
 
-async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest): Promise<void> {
+async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest, comment?: string): Promise<void> {
   if (request.stream === true) {
     // A cached (non-streamed) answer to a streaming request: replay it as one content chunk.
     headers['content-type'] = 'text/event-stream; charset=utf-8';
     headers['cache-control'] = 'no-cache';
     res.writeHead(200, headers);
+    if (comment !== undefined) res.write(`: ${comment}\n\n`);
     const w = new SseWriter(res, request.stream_options?.include_usage === true);
     await w.write(completionToChunks(completion));
     w.done();

@@ -19,11 +19,20 @@ const SHUTTING_DOWN = {
  * continued it, or when shutdown cut the stream (`streams`). The client leaving cancels the
  * stream and its upstream; so does a shutdown cut, which no provider is blamed for.
  */
-export async function pipeStream(res: ServerResponse, stream: ChatStream, headers: Record<string, string>, includeUsage: boolean, streams: OpenStreams): Promise<void> {
+export async function pipeStream(
+  res: ServerResponse,
+  stream: ChatStream,
+  headers: Record<string, string>,
+  includeUsage: boolean,
+  streams: OpenStreams,
+  comment?: string,
+): Promise<void> {
   headers['content-type'] = 'text/event-stream; charset=utf-8';
   headers['cache-control'] = 'no-cache';
   headers['x-accel-buffering'] = 'no';
   res.writeHead(200, headers);
+  // An SSE comment (degraded mode's notice): clients skip it, a reader of the raw stream sees it.
+  if (comment !== undefined) res.write(`: ${comment}\n\n`);
   const writer = new SseWriter(res, includeUsage);
   let cut = false;
   const onClose = (): void => {

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { ERROR_KINDS, type ErrorKind } from '../core/error-kinds.ts';
 import { BREAKER_FALLBACKS } from '../core/breaker/config.ts';
 import { PARSE_RETRY_AFTER } from './types.ts';
+import { FEATURE_NAMES, type Feature } from '../degraded/features.ts';
 
 const TRIGGERS = [...ERROR_KINDS, 'any_error'] as const;
 
@@ -329,7 +330,7 @@ const strategySchema = z.discriminatedUnion(
         action: z.literal('feature_flags'),
         config: z
           .object({
-            disable_features: distinctList(name(64), 0, 32, 'feature').optional(),
+            disable_features: distinctList(oneOf(FEATURE_NAMES as [Feature, ...Feature[]], 'feature'), 0, 32, 'feature').optional(),
             simplify_prompts: bool.optional(),
             use_cached_responses: bool.optional(),
             cache_ttl_multiplier: numberIn(1, 100).optional(),

@@ -1,4 +1,5 @@
-import { assign, createActor, fromPromise, type Actor, type AnyActorRef } from 'xstate';
+import { assign, createActor, fromPromise, raise, type Actor, type AnyActorRef } from 'xstate';
+import { degradedMachine, type DegradedReading, type DegradedContext } from '../../machines/degraded.machine.ts';
 import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import { cutAtDeadline, failoverMachine, timedOut, waitLimited, type FailoverContext, type FailoverEvent, type FailoverInput } from '../../machines/failover.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
@@ -108,6 +109,8 @@ export interface FlowRuntimeOptions {
   rng?: () => number;
   /** What follows a failed attempt (default: the policy's decision, decideAfterFailure). A seam for tests. */
   decide?: (facts: FailureFacts, rng: () => number) => Decision;
+  /** The degraded-mode actor (systemId `degraded`): its interval and its reading of the targets. */
+  degraded?: { intervalMs: number; evaluate: (targets: Targets) => DegradedReading };
 }
 
 /**
@@ -267,10 +270,13 @@ export class FlowRuntime {
             actors: { probe },
             actions: { recovered: ({ context }) => targets.byKey(context.target).recovered() },
           }),
+          degraded: degradedMachine.provide({
+            actions: { evaluate: raise(() => ({ type: 'EVALUATED' as const, reading: opts.degraded!.evaluate(targets), at: now() })) },
+          }),
         },
       }),
       {
-        input: { providers: providersOf(routes) },
+        input: { providers: providersOf(routes), ...(opts.degraded ? { degraded: { intervalMs: opts.degraded.intervalMs } } : {}) },
         inspect: opts.hub.inspect,
         ...(clock ? { clock } : {}),
       },
@@ -424,6 +430,15 @@ export class FlowRuntime {
       },
       delays: clocked.delays,
     });
+  }
+
+  /**
+   * The degraded-mode actor's state now (`normal`, or `degraded` with its reasons); undefined
+   * when the runtime has none. One snapshot read: cheap enough per request.
+   */
+  degradedState(): { value: 'normal' | 'degraded'; context: DegradedContext } | undefined {
+    const actor = this.#root.system.get('degraded') as AnyActorRef | undefined;
+    return actor?.getSnapshot() as { value: 'normal' | 'degraded'; context: DegradedContext } | undefined;
   }
 
   /**

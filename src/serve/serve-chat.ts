@@ -13,14 +13,16 @@ import { buildPlan } from '../routing/plan.ts';
 import { ChatStream } from './chat-stream.ts';
 import { newActivity, type FlowHandle, type FlowRuntime, type LiveRequest } from './flow-runtime.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
+import type { DegradedService } from '../degraded/service.ts';
 
 /**
  * What one chat request came to: what the HTTP layer writes, and the flow's own record of it
  * (attempts, which step served) for logs, metrics and tests.
  */
 export type ChatOutcome = (
-  | { type: 'completion'; headers: Record<string, string>; completion: ChatCompletion; raw?: Uint8Array }
-  | { type: 'stream'; headers: Record<string, string>; stream: ChatStream }
+  | { type: 'completion'; headers: Record<string, string>; completion: ChatCompletion; raw?: Uint8Array; comment?: string }
+  /** `comment`: an SSE comment line written before the first event of a stream (degraded mode's notice). */
+  | { type: 'stream'; headers: Record<string, string>; stream: ChatStream; comment?: string }
   | { type: 'error'; headers: Record<string, string>; error: GatewayError }
 ) & { flow: FlowOutput };
 
@@ -34,6 +36,8 @@ export interface ChatServiceOptions {
   streamIdleTimeoutMs: number;
   /** model -> the cheaper model served when a breaker is open and the request asked for `degraded`. */
   degraded: Record<string, string>;
+  /** Degraded mode (src/degraded/service.ts): strategies before the flow, notices after it. */
+  degradedMode?: DegradedService;
 }
 
 /** What serveChat needs besides the request and its policy. */
@@ -41,6 +45,14 @@ export interface ServeContext {
   requestId: string;
   /** Aborted when the client goes away before the answer: the flow is cancelled. */
   signal?: AbortSignal;
+  /** The client's API key: answers are cached per key, never across tenants. */
+  tenant?: string;
+  /** X-Cache-Bypass: true: no cached answer is served (a fresh one is still stored). */
+  cacheBypass?: boolean;
+  /** Set by degraded mode: the answer is stored under this key (the request as the client sent it). */
+  cacheKey?: string;
+  /** Degraded mode has run for this request. */
+  degradedDone?: boolean;
 }
 
 /** A request's chain, and the requested target's breaker when it is known up front. */
@@ -97,10 +109,13 @@ export class ChatService {
    */
   async serveChat(request: ChatRequest, policy: RequestPolicy, ctx: ServeContext): Promise<ChatOutcome> {
     const o = this.#o;
+    if (o.degradedMode !== undefined && ctx.degradedDone !== true && o.degradedMode.applies(policy)) {
+      return o.degradedMode.serve(request, policy, ctx, (r, p, c) => this.serveChat(r, p, { ...c, degradedDone: true }));
+    }
     const rt = o.runtime;
     const plan = this.plan(request, policy);
     const stream = request.stream === true;
-    const key = policy.breakerFallback === 'cache' ? cacheKey(request) : undefined;
+    const key = ctx.cacheKey ?? (policy.breakerFallback === 'cache' ? cacheKey(request, ctx.tenant) : undefined);
     const live: LiveRequest = {
       requestId: ctx.requestId,
       request,
@@ -113,7 +128,7 @@ export class ChatService {
       activity: newActivity(),
     };
     let hit: CachedAnswer | undefined;
-    if (key !== undefined) {
+    if (key !== undefined && ctx.cacheBypass !== true) {
       live.cached = () => {
         hit = o.cache.get(key);
         return hit === undefined ? undefined : { type: 'completion', completion: hit.completion };

@@ -9,13 +9,25 @@ export class CallLog {
   #ring: SimCall[] = [];
   #next = 0;
   #total = 0;
+  /** Calls still holding their body, oldest first: at most `#bodies`, so bodies never pile up. */
+  readonly #withBody: SimCall[] = [];
+  readonly #bodies: number;
 
-  constructor(limit: number) {
+  /** `bodies`: how many of the latest calls keep the request body they received. */
+  constructor(limit: number, bodies = 32) {
     this.#limit = Math.max(1, Math.floor(limit));
+    this.#bodies = Math.max(0, Math.floor(bodies));
   }
 
   push(call: SimCall): void {
     this.#total++;
+    if (call.body !== undefined) {
+      if (this.#bodies === 0) delete call.body;
+      else {
+        this.#withBody.push(call);
+        if (this.#withBody.length > this.#bodies) delete this.#withBody.shift()!.body;
+      }
+    }
     if (this.#ring.length < this.#limit) this.#ring.push(call);
     else this.#ring[this.#next] = call;
     this.#next = (this.#next + 1) % this.#limit;
@@ -23,6 +35,7 @@ export class CallLog {
 
   clear(): void {
     this.#ring = [];
+    this.#withBody.length = 0;
     this.#next = 0;
     this.#total = 0;
   }
@@ -46,7 +59,8 @@ export class CallLog {
       const c = this.#ring[(start + i) % n];
       if (filter?.model !== undefined && c.model !== filter.model) continue;
       if (filter?.provider !== undefined && c.provider !== filter.provider) continue;
-      out.push({ ...c });
+      const { body, ...rest } = c;
+      out.push(filter?.bodies === true && body !== undefined ? { ...rest, body } : rest);
     }
     return out;
   }

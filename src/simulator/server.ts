@@ -231,7 +231,7 @@ class Simulator implements Scheduler {
       const behaviour = slot.behaviour;
       // Stream-only faults (no_done, in_band_error) need an SSE stream to strike in.
       const fault = admitCall(slot, turn.sse, at, this.#faultRng);
-      const call: SimCall = { at, provider: dialect.provider, model: turn.model, stream: turn.stream, fault: fault === null ? null : fault.type, status: null };
+      const call: SimCall = { at, provider: dialect.provider, model: turn.model, stream: turn.stream, fault: fault === null ? null : fault.type, status: null, body };
       if (turn.prefill !== undefined) call.prefill = { mode: turn.prefill.mode, assistant: turn.prefill.assistant };
       if (req.headers[PROBE_HEADER] !== undefined) call.probe = true;
       this.log.push(call);

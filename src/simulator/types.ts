@@ -95,11 +95,15 @@ export interface SimCall {
   probe?: boolean;
   /** A prefix continuation the model honoured: its mode and the final assistant message it continued. */
   prefill?: { mode: SimPrefillMode; assistant: string };
+  /** The request body as received (parsed JSON), kept for the latest calls only, listed only when asked (`bodies`). */
+  body?: unknown;
 }
 
 export interface SimCallFilter {
   model?: string;
   provider?: SimProvider;
+  /** Include the request bodies still kept (the latest calls' only); left out by default. */
+  bodies?: boolean;
 }
 
 export interface SimulatorOptions {

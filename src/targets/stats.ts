@@ -14,6 +14,8 @@ export class TargetStats {
   requests = 0;
   failures = 0;
   consecutiveFailures = 0;
+  /** Failures of kind `rate_limit` (a provider's 429): degraded mode's rate_limiting share. */
+  rateLimited = 0;
   /** Moving average of successful attempts' latency; null before the first. */
   latencyEwmaMs: number | null = null;
   /** The last SAMPLES successful latencies (for a stream: time to first content), a ring. */
@@ -32,6 +34,7 @@ export class TargetStats {
     }
     // A client's own bad request says nothing about the model's health.
     if (kind === 'bad_request') return false;
+    if (kind === 'rate_limit') this.rateLimited++;
     this.failures++;
     this.consecutiveFailures++;
     return true;
@@ -46,6 +49,21 @@ export class TargetStats {
     if (n < minSamples) return null;
     const sorted = this.#samples.slice(0, n).sort();
     return sorted[Math.min(n - 1, Math.floor(q * n))];
+  }
+
+  /** Successful latencies recorded so far (a cursor for `samplesSince`). */
+  get sampled(): number {
+    return this.#sampled;
+  }
+
+  /**
+   * Calls `fn` with each latency recorded since `cursor` (a past `sampled`), at most the ring's
+   * size (older ones are overwritten); returns the new cursor. For a periodic reader.
+   */
+  samplesSince(cursor: number, fn: (latencyMs: number) => void): number {
+    const from = Math.max(cursor, this.#sampled - SAMPLES);
+    for (let i = from; i < this.#sampled; i++) fn(this.#samples[i & (SAMPLES - 1)]);
+    return this.#sampled;
   }
 
   toJSON(): { requests: number; failures: number; consecutiveFailures: number; latencyEwmaMs: number | null } {

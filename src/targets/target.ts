@@ -131,6 +131,11 @@ export class Target implements TargetState {
     });
   }
 
+  /** False while routing skips the target (its default breaker is open, or active checks hold it down). */
+  get routable(): boolean {
+    return this.#routable;
+  }
+
   get unhealthy(): boolean {
     return this.#unhealthy;
   }

@@ -35,6 +35,11 @@ describe('the README configuration reference', () => {
     expect(config.resilience.policy.failover.providers).toEqual(['openai', 'anthropic', 'google']);
     expect(config.resilience.policy.failover.triggers).toEqual(['any_error']);
     expect(config.resilience.degraded).toEqual({ 'gpt-4-turbo-preview': 'gpt-3.5-turbo' });
+    expect([config.degradedMode.quality, config.degradedMode.priorities, config.responseCache]).toEqual([
+      { 'gpt-4-turbo-preview': 10, 'gpt-3.5-turbo': 6 },
+      { keys: [{ key: 'k', max: 'high' }], default_max: 'normal' },
+      { ttlMs: 300_000, maxBytes: 67_108_864, file: '.parrot/response-cache.json' },
+    ]);
     expect(config.missingEnv).toEqual([]);
   });
 });

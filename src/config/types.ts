@@ -60,6 +60,8 @@ export interface GatewayConfig {
     breakerProbeIntervalMs: number;
     hedgeMinDelayMs: number;
   };
+  chaos: { enabled: boolean };
+  statusPage: { enabled: boolean; public: boolean };
   /** Where the config came from, for the start-up banner. */
   source: string;
   /** `${VAR}`s that were unset. */

@@ -17,35 +17,51 @@ export function edgeText(e) {
   return s;
 }
 
-function toElk(node, edges) {
+const LINE_H = 14;
+
+// Transitions between the same two states are drawn as one arrow with one label line each:
+// a state with six self-transitions gets one loop, not six.
+function toElk(node, groups) {
   const n = {
     id: node.id,
     labels: [{ text: node.key, width: node.key.length * CHAR_W + 8, height: 16 }],
     layoutOptions: { 'elk.padding': '[top=28,left=12,bottom=12,right=12]', 'elk.nodeLabels.placement': 'INSIDE V_TOP H_CENTER' },
   };
-  if (node.children.length > 0) n.children = node.children.map((c) => toElk(c, edges));
+  if (node.children.length > 0) n.children = node.children.map((c) => toElk(c, groups));
   else {
     n.width = Math.max(90, node.key.length * CHAR_W + 24);
     n.height = 36;
   }
   for (const e of node.edges) {
+    const k = `${e.source} -> ${e.target}`;
+    const g = groups.get(k) ?? { id: `e${groups.size}`, source: e.source, target: e.target, defs: [] };
     const text = edgeText(e);
-    edges.push({ id: e.id, sources: [e.source], targets: [e.target], labels: [{ text, width: text.length * 6.2 + 4, height: 14 }] });
+    if (!g.defs.some((d) => edgeText(d) === text)) g.defs.push(e);
+    groups.set(k, g);
   }
   return n;
+}
+
+function elkEdges(groups) {
+  return [...groups.values()].map((g) => {
+    const lines = g.defs.map(edgeText);
+    const width = Math.max(...lines.map((l) => l.length)) * 6.2 + 4;
+    return { id: g.id, sources: [g.source], targets: [g.target], labels: [{ text: lines.join('\n'), width, height: lines.length * LINE_H }] };
+  });
 }
 
 /** Layout of `chart`, memoised per machine (definitions do not change while the page is open). */
 const layouts = new Map();
 export async function layout(chart) {
   if (layouts.has(chart.machine)) return layouts.get(chart.machine);
-  const edges = [];
-  const root = toElk(chart.root, edges);
+  const groups = new Map();
+  const root = toElk(chart.root, groups);
+  const edges = elkEdges(groups);
   const graph = {
     id: '__root',
     layoutOptions: {
       'elk.algorithm': 'layered',
-      'elk.direction': 'DOWN',
+      'elk.direction': 'RIGHT',
       'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
       'elk.layered.spacing.nodeNodeBetweenLayers': '60',
       'elk.spacing.nodeNode': '30',
@@ -59,13 +75,14 @@ export async function layout(chart) {
   };
   // eslint-disable-next-line no-undef
   const laid = await new ELK().layout(graph);
-  layouts.set(chart.machine, laid);
-  return laid;
+  const result = { laid, groups: new Map([...groups.values()].map((g) => [g.id, g])) };
+  layouts.set(chart.machine, result);
+  return result;
 }
 
 /** Draws `chart` into `container`; returns the SVG. */
 export async function draw(chart, container) {
-  const laid = await layout(chart);
+  const { laid, groups } = await layout(chart);
   const byId = new Map();
   const index = (n, depth) => {
     byId.set(n.id, { n, depth });
@@ -75,7 +92,8 @@ export async function draw(chart, container) {
   container.textContent = '';
   const w = Math.ceil(laid.width ?? 800) + 20;
   const h = Math.ceil(laid.height ?? 400) + 20;
-  const svg = el('svg', { width: w, height: h, viewBox: `-10 -10 ${w} ${h}` }, container);
+  // Scaled to the panel's width (never up): the whole chart stays in view.
+  const svg = el('svg', { width: Math.min(w, container.clientWidth || w), viewBox: `-10 -10 ${w} ${h}`, preserveAspectRatio: 'xMinYMin meet' }, container);
   const title = el('title', {}, svg);
   title.textContent = `statechart of ${chart.machine}`;
   const defs = el('defs', {}, svg);
@@ -92,26 +110,22 @@ export async function draw(chart, container) {
   };
   for (const c of laid.children ?? []) drawNode(c, byId.get(c.id)?.n);
   const edgesG = el('g', {}, svg);
-  const edgeDefs = new Map();
-  const collect = (n) => {
-    for (const e of n.edges) edgeDefs.set(e.id, e);
-    n.children.forEach(collect);
-  };
-  collect(chart.root);
   for (const e of laid.edges ?? []) {
-    const def = edgeDefs.get(e.id);
-    const g = el('g', { class: 'edge', 'data-edge-id': e.id, 'data-event': def.event, 'data-source': def.source, 'data-target': def.target }, edgesG);
+    const group = groups.get(e.id);
+    const g = el('g', { class: 'edge', 'data-edge-id': e.id, 'data-events': group.defs.map((d) => d.event).join(' '), 'data-source': group.source, 'data-target': group.target }, edgesG);
     for (const s of e.sections ?? []) {
       const pts = [s.startPoint, ...(s.bendPoints ?? []), s.endPoint];
       el('path', { d: `M${pts.map((p) => `${p.x},${p.y}`).join(' L')}`, 'marker-end': 'url(#arrow)' }, g);
     }
     for (const l of e.labels ?? []) {
-      const t = el('text', { x: l.x, y: (l.y ?? 0) + 11 }, g);
-      t.textContent = l.text;
-      if (def.delay) {
-        const d = el('title', {}, t);
-        d.textContent = `delay ${def.delay}`;
-      }
+      group.defs.forEach((def, i) => {
+        const t = el('text', { x: l.x, y: (l.y ?? 0) + 11 + i * LINE_H, 'data-event': def.event }, g);
+        t.textContent = edgeText(def);
+        if (def.delay) {
+          const d = el('title', {}, t);
+          d.textContent = `delay ${def.delay}`;
+        }
+      });
     }
   }
   return svg;
@@ -137,9 +151,11 @@ export function flash(svg, machine, event, from, to) {
   const fromIds = new Set(activeIds(machine, from));
   const toIds = new Set(activeIds(machine, to));
   for (const g of svg.querySelectorAll('g.edge')) {
-    if (g.dataset.event === event && fromIds.has(g.dataset.source) && toIds.has(g.dataset.target)) {
+    if (g.dataset.events.split(' ').includes(event) && fromIds.has(g.dataset.source) && toIds.has(g.dataset.target)) {
+      const label = g.querySelector(`text[data-event="${CSS.escape(event)}"]`);
       g.classList.add('fired');
-      setTimeout(() => g.classList.remove('fired'), 900);
+      label?.classList.add('fired');
+      setTimeout(() => (g.classList.remove('fired'), label?.classList.remove('fired')), 900);
       return;
     }
   }

@@ -3,7 +3,7 @@ import { UpstreamError } from '../core/upstream-error.ts';
 import type { CallCounts, SentStamp } from '../providers/call-tracking.ts';
 import type { AttemptResult, StreamResult, Transport } from '../providers/transport.ts';
 import type { ProviderAdapter, TranslateContext } from '../providers/types.ts';
-import { isErrorKind, type Fault } from './faults.ts';
+import { isErrorKind, isStreamFault, type Fault } from './faults.ts';
 import type { ChaosRegistry } from './registry.ts';
 import { malformedChunkError, marked, renderedError } from './render-fault.ts';
 
@@ -28,8 +28,15 @@ export class ChaosTransport {
   call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, counts?: CallCounts, sent?: SentStamp): Promise<AttemptResult> {
     if (this.#registry.size === 0) return this.#inner.call(adapter, req, ctx, signal, counts, sent);
     const fault = this.#registry.pick(ctx.target.name, ctx.model, ctx.stream);
-    const send = (): Promise<AttemptResult> => this.#inner.call(adapter, req, ctx, signal, counts, sent);
-    return fault === undefined ? send() : inject(fault, send, adapter, ctx, signal);
+    if (fault === undefined) return this.#inner.call(adapter, req, ctx, signal, counts, sent);
+    if (sent !== undefined && !isStreamFault(fault.fault)) {
+      // The faulty provider "has" the call from now: an injected error, silence or delay is the
+      // target's time, never the gateway's wait for a connection (the real call, after an
+      // injected delay, stamps a stamp of its own).
+      sent.sentAt = this.#registry.now;
+      return inject(fault, () => this.#inner.call(adapter, req, ctx, signal, counts, { sentAt: -1 }), adapter, ctx, signal);
+    }
+    return inject(fault, () => this.#inner.call(adapter, req, ctx, signal, counts, sent), adapter, ctx, signal);
   }
 
   probe(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {

@@ -31,14 +31,22 @@ const stateText = (v) => (typeof v === 'string' ? v : v === undefined || v === n
 const time = (ms) => new Date(ms).toISOString().slice(11, 23);
 const eventName = (e) => e.replace(/^xstate\.(done|error)\.actor\./, '$1: ').replace(/^xstate\.after\.([^.]+)\..*/, 'after $1');
 
-function summary(t) {
+// What the transition changed in the actor's context (its first few fields for the first one).
+function summary(t, prev) {
+  const fields = Object.entries(t.payload ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+  const changed = contextChange(t, prev);
+  return [fields, changed].filter(Boolean).join(' · ');
+}
+
+function contextChange(t, prev) {
   const c = t.context;
   if (!c || typeof c !== 'object') return '';
   if (t.machine === 'failover') {
     const last = c.attempts?.at(-1);
     return last ? `attempt ${last.attempt} ${last.provider}/${last.model} ${last.ok ? 'ok' : last.skipped ?? last.kind ?? ''}` : `step ${c.stepIndex}`;
   }
-  const keys = Object.entries(c).filter(([, v]) => v === null || typeof v !== 'object').slice(0, 4);
+  const before = prev?.context ?? {};
+  const keys = Object.entries(c).filter(([k, v]) => (v === null || typeof v !== 'object') && (!prev || before[k] !== v)).slice(0, 4);
   return keys.map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
@@ -106,7 +114,7 @@ function renderLog() {
   hist.forEach((t, i) => {
     const tr = document.createElement('tr');
     if (i === (scrubAt ?? hist.length - 1)) tr.className = 'current';
-    for (const v of [time(t.at), eventName(t.event), stateText(t.from), stateText(t.to), summary(t)]) {
+    for (const v of [time(t.at), eventName(t.event), stateText(t.from), stateText(t.to), summary(t, hist[i - 1])]) {
       const td = document.createElement('td');
       td.textContent = v;
       tr.append(td);

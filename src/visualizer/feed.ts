@@ -18,6 +18,8 @@ export interface FeedTransition {
   from: unknown;
   to: unknown;
   event: string;
+  /** The event's scalar fields. */
+  payload: Record<string, unknown>;
   status: string;
   at: number;
   /** The actor's context after the transition, as plain JSON (actor refs by id). */
@@ -169,6 +171,7 @@ export class VisualizerFeed {
       from: rec.state,
       to: t.state,
       event: t.event,
+      payload: t.payload,
       status: t.status,
       at: t.at,
       context: this.#clients.size > 0 ? plain(t.context) : undefined,

@@ -69,6 +69,18 @@ describe('the visualizer feed', () => {
     expect(msgs.filter((m) => m.t && !['failover', 'breaker', 'model', 'provider', 'recoveryProbe', 'healthProbe', 'gateway'].includes(m.t.machine))).toEqual([]);
   });
 
+  it("each transition carries its event's scalar fields: why a breaker counted a failure", async () => {
+    gw = await startTestGateway({ chaos: { enabled: true } });
+    const { msgs } = await open(gw.url);
+    await until(() => msgs.length > 0);
+    gw.chaos!.add({ target: 'google/gemini-pro', fault: 'server_error', requests: 1 });
+    await chat();
+    await until(() => msgs.some((m) => m.t?.machine === 'breaker' && m.t.systemId?.startsWith('breaker:google/') === true));
+    const outcome = msgs.find((m) => m.t?.machine === 'breaker' && m.t.systemId?.startsWith('breaker:google/'))!.t as unknown as { event: string; payload: Record<string, unknown> };
+    expect(outcome.event).toBe('OUTCOME');
+    expect(outcome.payload).toMatchObject({ ok: false, kind: 'server_error' });
+  });
+
   it('request actors are inspected only while a viewer is connected', async () => {
     gw = await startTestGateway();
     expect(gw.hub.requestInspector).toBeUndefined();

@@ -99,6 +99,15 @@ function paint() {
   }
   const state = scrubAt === null ? a.state : a.history[scrubAt]?.to;
   highlight(svg, a.machine, state);
+  // A wide chart scrolls to where the actor is.
+  const here = [...svg.querySelectorAll('g.state.active')].at(-1);
+  if (here) {
+    const box = $('chart');
+    const r = here.getBoundingClientRect();
+    const c = box.getBoundingClientRect();
+    if (r.right > c.right || r.left < c.left) box.scrollLeft += r.left - c.left - c.width / 2 + r.width / 2;
+    if (r.bottom > c.bottom || r.top < c.top) box.scrollTop += r.top - c.top - c.height / 2 + r.height / 2;
+  }
   $('selected').textContent = `${nameOf(a)}: ${stateText(state)}${scrubAt === null ? ' (live)' : ` (at ${time(a.history[scrubAt].at)})`}`;
 }
 

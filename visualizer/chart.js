@@ -92,8 +92,8 @@ export async function draw(chart, container) {
   container.textContent = '';
   const w = Math.ceil(laid.width ?? 800) + 20;
   const h = Math.ceil(laid.height ?? 400) + 20;
-  // Scaled to the panel's width (never up): the whole chart stays in view.
-  const svg = el('svg', { width: Math.min(w, container.clientWidth || w), viewBox: `-10 -10 ${w} ${h}`, preserveAspectRatio: 'xMinYMin meet' }, container);
+  // Scaled to the panel's width (never up, and never below 80%: past that the panel scrolls).
+  const svg = el('svg', { width: Math.max(w * 0.8, Math.min(w, container.clientWidth || w)), viewBox: `-10 -10 ${w} ${h}`, preserveAspectRatio: 'xMinYMin meet' }, container);
   const title = el('title', {}, svg);
   title.textContent = `statechart of ${chart.machine}`;
   const defs = el('defs', {}, svg);
@@ -103,9 +103,10 @@ export async function draw(chart, container) {
   const drawNode = (n, def) => {
     const g = el('g', { class: `state${n.children?.length ? ' compound' : ''}`, 'data-state-id': n.id }, states);
     el('rect', { x: n.x, y: n.y, width: n.width, height: n.height, rx: 8 }, g);
+    // A final state has a double border, as in statechart notation.
+    if (def && def.type === 'final') el('rect', { x: n.x + 3, y: n.y + 3, width: n.width - 6, height: n.height - 6, rx: 6, class: 'final' }, g);
     const t = el('text', { x: n.x + n.width / 2, y: n.y + (n.children?.length ? 18 : n.height / 2 + 4), 'text-anchor': 'middle', class: 'name' }, g);
     t.textContent = def ? def.key : n.id;
-    if (def && def.type === 'final') el('rect', { x: n.x + 3, y: n.y + 3, width: n.width - 6, height: n.height - 6, rx: 6, fill: 'none' }, g);
     for (const c of n.children ?? []) drawNode(c, byId.get(c.id)?.n);
   };
   for (const c of laid.children ?? []) drawNode(c, byId.get(c.id)?.n);

@@ -71,6 +71,24 @@ describe('faults injected at the transport boundary', () => {
     expect(String((error as Error).message)).toContain('injected by parrot chaos');
   });
 
+  it("stream_stall passes on N tokens, then goes silent until the stream's idle watchdog ends it", async () => {
+    gw = await startTestGateway({ chaos: { enabled: true }, resilience: { failover: { providers: ['openai', 'anthropic', 'google'] }, stream_idle_timeout_ms: 200 } });
+    await addFault({ target: 'openai', fault: 'stream_stall', after_tokens: 2, requests: 1 });
+    const got: string[] = [];
+    let error: unknown;
+    const t0 = performance.now();
+    try {
+      for await (const c of await sdkClient(gw).chat.completions.create({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'tell me a story about parrots' }] }, { headers: { 'x-failover-enabled': 'false' } })) {
+        if (c.choices[0]?.delta?.content) got.push(c.choices[0].delta.content);
+      }
+    } catch (err) {
+      error = err;
+    }
+    expect(got).toHaveLength(2);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
+    expect(String((error as Error).message)).toBe("upstream stream failed after it started: no data for 200 ms");
+  });
+
   it('a malformed chunk before the first token fails the attempt before the commit point: the request fails over', async () => {
     gw = await startTestGateway({ chaos: { enabled: true } });
     await addFault({ target: 'openai', fault: 'malformed_chunk', after_tokens: 0, requests: 1 });

@@ -126,6 +126,10 @@ describe('the visualizer in a real browser', () => {
     await page.locator('#overall.operational').waitFor({ timeout: 5_000 });
     for (const p of ['openai', 'anthropic', 'google']) await page.locator('#providers th', { hasText: p }).waitFor();
     await expect(page.locator(`tr[data-model="openai/${MODEL}"] td`).nth(2).textContent()).resolves.toBe('healthy');
+    // Without /v1/uptime, /v1/health and /v1/incidents the page says so instead of showing nothing.
+    for (const what of ['Uptime history: not available.', 'Latency and error-rate history: not available.', 'Incident history: not available.']) {
+      await page.getByText(what).waitFor({ timeout: 3_000 });
+    }
     // Google overloaded: its breaker opens, and the page follows the actors within its refresh.
     await fetch(`${gw.url}/admin/chaos`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'google', fault: 'model_overloaded', duration_s: 30 }) });
     const row = page.locator('tr[data-model="google/gemini-pro"]');

@@ -24,7 +24,7 @@ export function chaosAdmin(registry: ChaosRegistry | undefined): Router {
       if (err instanceof RangeError) throw new GatewayError(409, `Too many faults: ${err.message}. Remove one first.`, { code: 'chaos_full' });
       throw err;
     }
-    res.status(201).json(faultJson(fault, registry!.now));
+    res.status(201).json(faultJson(fault, fault.createdAt));
   });
   router.get('/', (_req, res) => {
     const now = registry!.now;

@@ -1,6 +1,5 @@
-import type { ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
+import type { ChatCompletionChunk } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
-import type { CallCounts, SentStamp } from '../providers/call-tracking.ts';
 import type { AttemptResult, StreamResult, Transport } from '../providers/transport.ts';
 import type { ProviderAdapter, TranslateContext } from '../providers/types.ts';
 import { isErrorKind, isStreamFault, type Fault } from './faults.ts';
@@ -25,25 +24,30 @@ export class ChaosTransport {
     this.#registry = registry;
   }
 
-  call(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal, counts?: CallCounts, sent?: SentStamp): Promise<AttemptResult> {
-    if (this.#registry.size === 0) return this.#inner.call(adapter, req, ctx, signal, counts, sent);
+  /** Transport.call, with the fault that targets the call, if any. Arguments past `sent` are passed on as they are. */
+  call(...args: Parameters<Transport['call']>): Promise<AttemptResult> {
+    if (this.#registry.size === 0) return this.#inner.call(...args);
+    const [adapter, , ctx, signal, , sent] = args;
     const fault = this.#registry.pick(ctx.target.name, ctx.model, ctx.stream);
-    if (fault === undefined) return this.#inner.call(adapter, req, ctx, signal, counts, sent);
+    if (fault === undefined) return this.#inner.call(...args);
     if (sent !== undefined && !isStreamFault(fault.fault)) {
       // The faulty provider "has" the call from now: an injected error, silence or delay is the
       // target's time, never the gateway's wait for a connection (the real call, after an
       // injected delay, stamps a stamp of its own).
       sent.sentAt = this.#registry.now;
-      return inject(fault, () => this.#inner.call(adapter, req, ctx, signal, counts, { sentAt: -1 }), adapter, ctx, signal);
+      const own = [...args] as Parameters<Transport['call']>;
+      own[5] = { sentAt: -1 };
+      return inject(fault, () => this.#inner.call(...own), adapter, ctx, signal);
     }
-    return inject(fault, () => this.#inner.call(adapter, req, ctx, signal, counts, sent), adapter, ctx, signal);
+    return inject(fault, () => this.#inner.call(...args), adapter, ctx, signal);
   }
 
-  probe(adapter: ProviderAdapter, req: ChatRequest, ctx: TranslateContext, signal: AbortSignal): Promise<AttemptResult> {
-    if (this.#registry.size === 0) return this.#inner.probe(adapter, req, ctx, signal);
+  probe(...args: Parameters<Transport['probe']>): Promise<AttemptResult> {
+    if (this.#registry.size === 0) return this.#inner.probe(...args);
+    const [adapter, , ctx, signal] = args;
     const fault = this.#registry.pick(ctx.target.name, ctx.model, ctx.stream);
-    const send = (): Promise<AttemptResult> => this.#inner.probe(adapter, req, ctx, signal);
-    return fault === undefined ? send() : inject(fault, send, adapter, ctx, signal);
+    if (fault === undefined) return this.#inner.probe(...args);
+    return inject(fault, () => this.#inner.probe(...args), adapter, ctx, signal);
   }
 }
 

@@ -89,13 +89,14 @@ describe('faults injected at the transport boundary', () => {
     expect(String((error as Error).message)).toBe("upstream stream failed after it started: no data for 200 ms");
   });
 
-  it('a malformed chunk before the first token fails the attempt before the commit point: the request fails over', async () => {
+  it("a malformed chunk before the first token fails the attempt before the commit point: the client gets a marked error, not a broken stream", async () => {
     gw = await startTestGateway({ chaos: { enabled: true } });
-    await addFault({ target: 'openai', fault: 'malformed_chunk', after_tokens: 0, requests: 1 });
-    const res = await chat({}, true);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('x-provider')).toBe('anthropic');
-    expect(await res.text()).toContain('[DONE]');
+    const f = await addFault({ target: 'openai', fault: 'malformed_chunk', after_tokens: 0, requests: 1 });
+    const res = await chat({ 'x-failover-enabled': 'false', 'x-max-retries': '0' }, true);
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body.error.message).toContain(`[injected by parrot chaos ${f.id}]`);
+    expect(gw.chaos!.counts()).toEqual([{ target: 'openai', fault: 'malformed_chunk', injected: 1 }]);
   });
 
   it('latency delays the call by latency_ms and then lets it through', async () => {

@@ -88,12 +88,30 @@ describe('the visualizer in a real browser', () => {
     await page.click('#inject');
     await page.getByText(/injected server_error into openai/).waitFor({ timeout: 2_000 });
 
+    // When the server published the breaker's opening, and when the page drew it.
+    let openedAt = 0;
+    const sub = gw.hub.transitions$.subscribe((t) => {
+      if (openedAt === 0 && t.systemId?.startsWith(`breaker:openai/${MODEL}`) && t.state === 'open') openedAt = t.at;
+    });
+    await page.evaluate(() => {
+      const w = globalThis as any;
+      w.__drawnOpenAt = 0;
+      new w.MutationObserver(() => {
+        if (!w.__drawnOpenAt && document.querySelector('g.state.active[data-state-id="breaker.open"]')) w.__drawnOpenAt = Date.now();
+      }).observe(document.getElementById('chart'), { subtree: true, attributes: true, attributeFilter: ['class'] });
+    });
     // Traffic fails over to anthropic; the highlight moves to open within 2 s of the breaker opening.
     const opened = Date.now();
     await traffic(async () => (await gw.runtime.targets.byKey(`openai/${MODEL}`).toJSON()).breakers.some((b) => b.status === 'open'), 5_000);
     await active(page, 'open').waitFor({ timeout: 2_000 });
     expect(Date.now() - opened).toBeLessThan(5_000);
     await expect(active(page, 'closed').count()).resolves.toBe(0);
+    sub.unsubscribe();
+    const drawnAt = (await page.evaluate(() => (globalThis as any).__drawnOpenAt)) as number;
+    // The same machine's clock: from the transition to the page's highlight.
+    expect(openedAt).toBeGreaterThan(0);
+    expect(drawnAt - openedAt, `drawn ${drawnAt - openedAt} ms after the transition`).toBeGreaterThanOrEqual(0);
+    expect(drawnAt - openedAt).toBeLessThan(100);
     // The event log shows the transition that opened it.
     await page.locator('#log tr', { hasText: 'OUTCOME' }).filter({ hasText: 'open' }).first().waitFor({ timeout: 2_000 });
     await page.screenshot({ path: join(ARTIFACTS, 'visualizer-breaker-open.png') });
@@ -191,7 +209,7 @@ describe('the visualizer in a real browser', () => {
     }
     expect(seen).toEqual(['A', 'filter', 'BUTTON', 'BUTTON']);
     await page.keyboard.press('Enter');
-    await page.locator('#actors button[aria-current="true"]').waitFor({ timeout: 2_000 });
+    await page.locator('#actors button[aria-current="true"]').waitFor({ timeout: 5_000 });
     await page.close();
-  }, 20_000);
+  }, 40_000);
 });

@@ -23,6 +23,10 @@ import { listen } from './net/listen.ts';
 import { hostPort } from './net/loopback.ts';
 import { adapterFor } from './providers/adapters.ts';
 import { Transport } from './providers/transport.ts';
+import { ChaosTransport } from './chaos/chaos-transport.ts';
+import { chaosRegistry } from './chaos/chaos-log.ts';
+import type { ChaosRegistry } from './chaos/registry.ts';
+import { VisualizerFeed } from './visualizer/feed.ts';
 import { SIMULATOR_TOKEN_HEADER, startSimulator, type SimulatorHandle } from './simulator/index.ts';
 
 export interface RunningGateway {
@@ -37,6 +41,8 @@ export interface RunningGateway {
   /** Degraded mode's strategies, queue and cache use around `serveChat`. */
   degraded: DegradedService;
   hub: TransitionHub;
+  /** The faults in force (POST /admin/chaos), when chaos.enabled. */
+  chaos: ChaosRegistry | undefined;
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
   simulator: SimulatorHandle | undefined;
@@ -96,9 +102,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const r = config.resilience;
   const degradedMode = degradedSettings(config, routes);
   const evaluator = degradedEvaluator(config, routes, degradedMode);
+  const now = clock ? () => clock.now() : Date.now;
+  // Fault injection sits where calls leave the gateway; without chaos.enabled it is not there at all.
+  const chaos = config.chaos.enabled ? chaosRegistry(routes, now, opts.log) : undefined;
   const runtime = new FlowRuntime({
     routes,
-    transport,
+    transport: chaos ? new ChaosTransport(transport, chaos) : transport,
     hub,
     targets: {
       defaultBreaker: r.policy.breaker,
@@ -136,6 +145,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const log = opts.log;
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
+  const feed = new VisualizerFeed({ hub, runtime, adminKeys: new KeyChecker(config.auth.adminKeys), open: keys.open });
+
   const streams = new OpenStreams();
   const listener = createListener({
     chat,
@@ -147,15 +158,23 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     bodyLimitBytes: config.server.bodyLimitBytes,
     policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
     nextRequestId: () => `req_${uniqueId()}`,
+    chaos,
+    feed,
+    statusPage: config.statusPage,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   // Requests Node's parser refuses (431, 400, 408) answer in OpenAI's error shape too.
   server.on('clientError', answerClientError);
+  server.on('upgrade', (req, socket, head) => {
+    // A WebSocket path nobody serves is refused, not left hanging (other handlers may serve theirs).
+    if (!feed.upgrade(req, socket, head) && server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
   const stopRuntime = async (): Promise<void> => {
     logging?.unsubscribe();
     degraded.stop();
     // The cache outlives the process when it has a file: the last line of defence after a restart.
     if (cacheFile !== undefined) cache.save(cacheFile);
+    feed.close();
     runtime.stop();
     hub.complete();
     await transport.close();
@@ -176,9 +195,12 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     chat,
     degraded,
     hub,
+    chaos,
     config,
     simulator,
     async close(closeOpts = {}) {
+      // Upgraded sockets (the visualizer's feed) are no longer the server's: end them first.
+      feed.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const grace = closeOpts.graceMs ?? 0;
       if (grace > 0) {

@@ -16,6 +16,8 @@ Usage:
                                      PARROT_SIMULATOR_ADMIN_KEY, guards its control API)
   parrot check-config [--config FILE]
                                      validate a configuration and exit
+  parrot chaos add|list|rm ...       inject faults into a running gateway (chaos.enabled;
+                                     "parrot chaos" alone for its usage)
 
 Environment: PARROT_CONFIG (config path), PORT and HOST (override server.port/host).`;
 
@@ -57,6 +59,16 @@ export async function main(argv: string[]): Promise<void> {
     } else if (first === 'simulate') {
       const { simulateMain } = await import('../simulator/cli.ts');
       await simulateMain(rest);
+    } else if (first === 'chaos') {
+      const { chaosMain, ChaosCliError } = await import('./chaos.ts');
+      try {
+        await chaosMain(rest);
+      } catch (err) {
+        if (!(err instanceof ChaosCliError) && !(err instanceof TypeError)) throw err;
+        // A refusal, a usage mistake, or no gateway listening (fetch's TypeError): one line, exit 1.
+        process.stderr.write(`parrot chaos: ${err.message}${err instanceof TypeError && err.cause ? ` (${(err.cause as Error).message})` : ''}\n`);
+        process.exitCode = 1;
+      }
     } else if (first === 'check-config') {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } }, strict: true });
       const config = loadConfig(values.config !== undefined ? { path: values.config } : {});

@@ -8,6 +8,8 @@ import type { ConfigFile } from './schema.ts';
 export const DEFAULT_CONFIG: ConfigFile = {
   server: { host: '127.0.0.1', port: 8080 },
   simulator: { enabled: true },
+  // A local playground: the visualizer's chaos panel works out of the box (loopback only).
+  chaos: { enabled: true },
   providers: [
     { name: 'openai', type: 'openai', base_url: 'simulator', models: ['gpt-4-turbo-preview', 'gpt-3.5-turbo'] },
     { name: 'anthropic', type: 'anthropic', base_url: 'simulator', models: ['claude-3-opus'] },

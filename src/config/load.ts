@@ -166,6 +166,8 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       ...(c.simulator.defaults !== undefined ? { defaults: c.simulator.defaults } : {}),
       ...(c.simulator.seed !== undefined ? { seed: c.simulator.seed } : {}),
     },
+    chaos: { enabled: c.chaos.enabled },
+    statusPage: { enabled: c.status_page.enabled, public: c.status_page.public },
     source,
     missingEnv,
   };

@@ -89,6 +89,12 @@ const simulator = z.object({
   seed: z.number().int().optional(),
 }).strict();
 
+/** Fault injection (POST /admin/chaos): off unless a config turns it on. */
+const chaos = z.object({ enabled: z.boolean().default(false) }).strict();
+
+/** The status page (/status): `public` serves it without a key; off, it needs a gateway key. */
+const statusPage = z.object({ enabled: z.boolean().default(true), public: z.boolean().default(true) }).strict();
+
 const ms = (max: number) => z.number().int().min(1).max(max);
 
 /**
@@ -148,6 +154,8 @@ export const configSchema = z.object({
   /** Degraded mode's triggers, default policy, quality table, priorities and queue (docs/degraded-mode.md). */
   degraded_mode: degradedModeFileSchema.prefault({}),
   response_cache: responseCacheFileSchema.prefault({}),
+  chaos: chaos.prefault({}),
+  status_page: statusPage.prefault({}),
 }).strict().superRefine((cfg, ctx) => {
   const names = new Set<string>();
   cfg.providers.forEach((p, i) => {

@@ -66,6 +66,8 @@ export interface GatewayConfig {
   /** The `degraded_mode` block as parsed (its policy is checked against the routes at start-up). */
   degradedMode: DegradedModeFile;
   responseCache: { maxBytes: number; ttlMs: number; file: string | undefined };
+  chaos: { enabled: boolean };
+  statusPage: { enabled: boolean; public: boolean };
   /** Where the config came from, for the start-up banner. */
   source: string;
   /** `${VAR}`s that were unset. */

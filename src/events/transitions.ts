@@ -16,11 +16,30 @@ export interface TransitionEvent {
   state: unknown;
   /** The event that caused it. */
   event: string;
+  /** The event's scalar fields (`{ ok: false, kind: 'rate_limit' }`), at most PAYLOAD_FIELDS of them. */
+  payload: Record<string, string | number | boolean | null>;
   /** Actor status: active, done, error, stopped. */
   status: string;
   /** Wall-clock ms. */
   at: number;
   context: unknown;
+}
+
+/** Scalar event fields kept per transition: enough to say why, never a whole request. */
+export const PAYLOAD_FIELDS = 6;
+
+function payloadOf(event: object): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  let n = 0;
+  for (const k in event) {
+    if (k === 'type') continue;
+    const v = (event as Record<string, unknown>)[k];
+    if (v === null || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (typeof v === 'string') out[k] = v.length > 120 ? `${v.slice(0, 120)}…` : v;
+    else continue;
+    if (++n === PAYLOAD_FIELDS) break;
+  }
+  return out;
 }
 
 export interface TransitionHubOptions {
@@ -79,6 +98,7 @@ export class TransitionHub {
       machine: ref.logic?.id ?? (typeof ref.src === 'string' ? ref.src : 'actor'),
       state: snapshot.value,
       event: ev.event.type,
+      payload: payloadOf(ev.event),
       status: snapshot.status ?? 'active',
       at: this.#now(),
       context: snapshot.context,

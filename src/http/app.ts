@@ -7,6 +7,10 @@ import type { RouteTable } from '../routing/routes.ts';
 import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
 import { simulatorAdmin, type SimulatorLink } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
+import { chaosAdmin } from './admin-chaos.ts';
+import type { ChaosRegistry } from '../chaos/registry.ts';
+import type { VisualizerFeed } from '../visualizer/feed.ts';
+import { statusRoutes, visualizerRoutes } from '../visualizer/pages.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
   routes: RouteTable;
@@ -14,6 +18,11 @@ export interface AppOptions extends ChatHandlerOptions {
   adminKeys: KeyChecker;
   /** The in-process simulator, when running. */
   simulator: SimulatorLink | undefined;
+  /** Fault injection, when chaos.enabled. */
+  chaos?: ChaosRegistry | undefined;
+  /** The visualizer's live feed (its JSON API; its WebSocket is upgraded by the server). */
+  feed?: VisualizerFeed;
+  statusPage?: { enabled: boolean; public: boolean };
 }
 
 const FORBIDDEN = new GatewayError(403, 'This endpoint needs an admin key (auth.admin_keys).', { code: 'admin_key_required' });
@@ -72,6 +81,10 @@ function createApp(opts: AppOptions): express.Express {
     sendError(res, FORBIDDEN);
   };
   app.all('/admin/simulator/*path', requireAdmin, simulatorAdmin(opts.simulator));
+  app.use('/admin/chaos', requireAdmin, chaosAdmin(opts.chaos));
+  // The pages themselves hold no data (public assets); what they read is behind the keys.
+  if (opts.feed) app.use('/visualizer', visualizerRoutes(opts.feed, requireAdmin));
+  if (opts.feed && opts.statusPage?.enabled !== false) app.use('/status', statusRoutes(opts.feed, opts.statusPage?.public === false ? requireKey : undefined));
 
   app.get('/v1/models', requireKey, (_req, res) => {
     res.json({ object: 'list', data: opts.routes.models() });

@@ -459,6 +459,11 @@ export class FlowRuntime {
     return this.#root.system.get(systemId) as AnyActorRef | undefined;
   }
 
+  /** Every long-lived actor of the gateway's system, by systemId (the visualizer's first look). */
+  actors(): Array<[string, AnyActorRef]> {
+    return Object.entries(this.#root.system.getAll()) as Array<[string, AnyActorRef]>;
+  }
+
   /** Start a failover flow for `live`. */
   run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>): FlowHandle {
     const id = live.requestId;

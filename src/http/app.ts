@@ -7,6 +7,7 @@ import type { RouteTable } from '../routing/routes.ts';
 import { createChatHandler, type ChatHandlerOptions } from './chat.ts';
 import { simulatorAdmin, type SimulatorLink } from './admin-simulator.ts';
 import { sendError, toGatewayError } from './errors.ts';
+import { mountOps, type OpsApi } from './ops.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
   routes: RouteTable;
@@ -14,6 +15,8 @@ export interface AppOptions extends ChatHandlerOptions {
   adminKeys: KeyChecker;
   /** The in-process simulator, when running. */
   simulator: SimulatorLink | undefined;
+  /** Health, incidents, uptime, subscriptions, metrics, liveness (src/http/ops.ts). */
+  ops?: OpsApi;
 }
 
 const FORBIDDEN = new GatewayError(403, 'This endpoint needs an admin key (auth.admin_keys).', { code: 'admin_key_required' });
@@ -81,6 +84,8 @@ function createApp(opts: AppOptions): express.Express {
     if (!m) throw modelNotFound(String(req.params.model));
     res.json(m);
   });
+
+  if (opts.ops) mountOps(app, opts.ops, requireKey, requireAdmin);
 
   app.use((req: Request, res: Response) => {
     sendError(res, new GatewayError(404, `Unknown request URL: ${req.method} ${req.path}.`, { code: 'unknown_url' }));

@@ -34,6 +34,8 @@ export interface ChatServiceOptions {
   streamIdleTimeoutMs: number;
   /** model -> the cheaper model served when a breaker is open and the request asked for `degraded`. */
   degraded: Record<string, string>;
+  /** Told of every flow's outcome at its commit point (metrics, incidents, unserved minutes); must not throw. */
+  onFinished?: (request: ChatRequest, out: FlowOutput) => void;
 }
 
 /** What serveChat needs besides the request and its policy. */
@@ -131,6 +133,7 @@ export class ChatService {
       ...(degradedRoute ? { degradedStep: degradedRoute.step } : {}),
     });
     const out = await settle(handle, ctx.signal);
+    o.onFinished?.(request, out);
     // The requested target's breaker for this request's config: the one its first attempt asked.
     const primary = plan.primary ?? rt.targets.byKey(plan.steps[0].key).breakerFor(policy.breaker);
     const headers = outcomeHeaders(out, ctx.requestId, primary, rt.now());

@@ -128,7 +128,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     throw err;
   }
 
-  const hub = new TransitionHub();
+  const hub = new TransitionHub({ now });
   const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;

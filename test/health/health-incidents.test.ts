@@ -103,8 +103,7 @@ describe('GET /v1/health and the load balancer pair', () => {
 });
 
 describe('an openai outage: the stream, the incident and its resolution (simulated clock)', () => {
-  // Not finished: the recovery step races the probe's own interval (see the uptime test's wait for `waiting`).
-  it.skip('provider_down names the models and the fallback; one incident opens, counts rescued requests and resolves after the quiet period', async () => {
+  it('provider_down names the models and the fallback; one incident opens, counts rescued requests and resolves after the quiet period', async () => {
     const clock = new SimulatedClock();
     const T0 = Date.UTC(2025, 8, 14, 3, 0);
     clock.set(T0);
@@ -159,9 +158,21 @@ describe('an openai outage: the stream, the incident and its resolution (simulat
     // openai answers again: the recovery probes half-open both breakers a minute later.
     for (const model of ['gpt-4-turbo-preview', 'gpt-3.5-turbo']) sim.setModel(model, { faults: [] });
     clock.increment(MIN);
+    await until(() => stream.types().filter((t) => t === 'model_recovered').length === 2);
+    // Routable again, but each model still has its failures in a row until a request succeeds.
+    expect(stream.types().slice(7).sort()).toEqual(['circuit_half_open', 'circuit_half_open', 'model_recovered', 'model_recovered']);
+    expect((await get('/v1/health')).json().providers[0].models.map((m: any) => [m.status, m.circuit_breaker.state])).toEqual([['degraded', 'half_open'], ['degraded', 'half_open']]);
+    // Two successful trials each close the breakers (success_threshold 2).
+    for (const model of ['gpt-4-turbo-preview', 'gpt-3.5-turbo']) {
+      for (let i = 0; i < 2; i++) {
+        const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'trial' }] }, NOW).withResponse();
+        expect(r.response.headers.get('x-provider')).toBe('openai');
+      }
+    }
     await until(() => stream.types().includes('provider_recovered'));
     await settle(g);
-    expect(stream.types().slice(7).sort()).toEqual(['circuit_half_open', 'circuit_half_open', 'model_recovered', 'model_recovered', 'provider_recovered'].sort());
+    // The first success makes openai degraded (one model healthy): recovered from down.
+    expect(stream.types().slice(11)).toEqual(['provider_recovered', 'circuit_closed', 'circuit_closed']);
     // Still open: the resolution waits 2 minutes of calm.
     expect((await get(`/v1/incidents/${id}`)).json().status).toBe('ongoing');
     clock.increment(2 * MIN);
@@ -173,15 +184,14 @@ describe('an openai outage: the stream, the incident and its resolution (simulat
       resolution: { routed_to: ['anthropic/claude-3-opus'], requests_rescued: 6 },
     });
     expect(inc.timeline.map((t: any) => t.type).slice(0, 4)).toEqual(['model_down', 'provider_down', 'circuit_opened', 'model_down']);
-    expect(inc.timeline.map((t: any) => t.type).slice(4).sort()).toEqual(['circuit_half_open', 'circuit_half_open', 'model_recovered', 'model_recovered', 'provider_recovered', 'resolved'].sort());
+    expect(inc.timeline.map((t: any) => t.type).slice(4).sort()).toEqual(['circuit_closed', 'circuit_closed', 'circuit_half_open', 'circuit_half_open', 'model_recovered', 'model_recovered', 'provider_recovered', 'resolved']);
     expect(inc.timeline.at(-1)).toMatchObject({ type: 'resolved', at: new Date(T0 + MIN).toISOString() });
     list = (await get('/v1/incidents?days=30')).json();
     expect(list.incidents.map((i: any) => [i.id, i.status])).toEqual([[id, 'resolved']]);
     stream.ws.close();
   });
 
-  // Not finished: the incident does not resolve in this sequence yet.
-  it.skip('flapping continues the same incident: down again within the quiet period is a "flap" entry, not a new incident', async () => {
+  it('flapping continues the same incident: down again within the quiet period is a "flap" entry, not a new incident', async () => {
     const clock = new SimulatedClock();
     clock.set(Date.UTC(2025, 8, 14, 3, 0));
     gw = await startTestGateway(base({ resilience: { breaker: { timeout: 3600, error_threshold: 2 }, breaker_probe_interval_ms: MIN, failover: { providers: [] } } }), { clock });
@@ -205,6 +215,8 @@ describe('an openai outage: the stream, the incident and its resolution (simulat
     sim.setModel('claude-3-opus', { faults: [] });
     clock.increment(MIN);
     await until(() => g.runtime.targets.byKey('anthropic/claude-3-opus').toJSON().routable);
+    // A successful trial makes the model, and with it its provider, healthy again.
+    await client.chat.completions.create({ model: 'claude-3-opus', messages: [{ role: 'user', content: 'x' }] }, ALONE);
     await settle(g);
     clock.increment(2 * MIN);
     await settle(g);

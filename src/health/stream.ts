@@ -113,7 +113,8 @@ export class HealthStream {
       return;
     }
     if (c.ws.readyState !== c.ws.OPEN) return;
-    if (c.ws.bufferedAmount + message.length > this.#o.bufferBytes) {
+    // What the kernel would not take yet: a reading client keeps this near zero.
+    if (c.ws.bufferedAmount > this.#o.bufferBytes) {
       this.#tooSlow(c);
       return;
     }

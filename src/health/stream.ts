@@ -20,6 +20,9 @@ export const HEALTH_STREAM_PATH = '/v1/health/stream';
 /** Close code and reason for a client whose unsent data passed the limit. */
 export const SLOW_CLIENT_CLOSE = { code: 1008, reason: 'client too slow: send buffer limit reached' } as const;
 
+/** How long a client closed as too slow has to read what was sent before the close frame. */
+const SLOW_CLIENT_GRACE_MS = 10_000;
+
 export interface HealthStreamOptions {
   events$: Observable<HealthEvent>;
   keys: KeyChecker;
@@ -123,9 +126,10 @@ export class HealthStream {
 
   #tooSlow(c: Client): void {
     this.#drop(c);
-    // The close frame would wait behind the unread data: give it a moment, then cut.
+    // The close frame waits behind the unread data: the client gets it if it reads within
+    // the grace period, else the connection is cut.
     c.ws.close(SLOW_CLIENT_CLOSE.code, SLOW_CLIENT_CLOSE.reason);
-    setTimeout(() => c.ws.terminate(), 1_000).unref();
+    setTimeout(() => c.ws.terminate(), SLOW_CLIENT_GRACE_MS).unref();
   }
 
   #drop(c: Client): void {

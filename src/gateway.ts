@@ -25,6 +25,7 @@ import { SIMULATOR_TOKEN_HEADER, startSimulator, type SimulatorHandle } from './
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { HealthMonitor } from './health/monitor.ts';
+import { AliveRecord } from './health/alive-record.ts';
 import { healthView } from './health/health-view.ts';
 import { restoreTargets } from './health/persist.ts';
 import { HealthStream } from './health/stream.ts';
@@ -228,6 +229,8 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   await restoreTargets(store, runtime.targets);
   await new Promise((resolve) => setImmediate(resolve));
   incidents.settleRestored();
+  const alive = new AliveRecord({ store, writes, now, ...(clock ? { clock } : {}) });
+  await alive.start();
   let ready = false;
 
   const log = opts.log;
@@ -266,6 +269,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     // Before the actors stop: their stopping is no state change to record.
     monitor.stop();
     await incidents.stop();
+    await alive.stop();
     runtime.stop();
     hub.complete();
     await notifier.close();

@@ -297,4 +297,23 @@ describe('a restart does not forget', () => {
     const after = (await get('/v1/incidents')).json().incidents;
     expect(after.map((i: any) => [i.id, i.status])).toEqual([[before[0].id, 'ongoing']]);
   });
+
+  it('45 minutes with the gateway not running count against its SLA: 99.896 %, a 10 % credit', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parrot-health-'));
+    const over = base({ store: { path: join(dir, 'parrot.db') } });
+    const clock = new SimulatedClock();
+    const T0 = Date.UTC(2025, 8, 14, 3, 0);
+    clock.set(T0);
+    gw = await startTestGateway(over, { clock });
+    await gw.close();
+    clock.set(T0 + 45 * MIN);
+    gw = await startTestGateway(over, { clock });
+    await gw.writes.drain();
+    const u = (await get('/v1/uptime?days=30')).json();
+    expect(u.sla).toMatchObject({ month: '2025-09', downtime_minutes: 45, availability_percentage: 99.896, met: false, service_credit_percentage: 10 });
+    expect(u.overall.downtime_minutes).toBe(45);
+    // Not a provider's downtime.
+    expect(u.providers.map((p: any) => p.downtime_minutes)).toEqual([0, 0, 0]);
+    expect((await get('/v1/health')).json().uptime_percentage).toBe(99.896);
+  });
 });

@@ -50,12 +50,12 @@ interface World {
   hooks: Receiver;
 }
 
-async function world(notifications: Partial<ConfigFile['notifications']> = {}): Promise<World> {
+async function world(notifications: Partial<ConfigFile['notifications']> = {}, hook: Parameters<typeof startReceiver>[0] = (_r, res) => res.end('ok')): Promise<World> {
   const smtp = await startSmtp({ user: SMTP_USER, pass: SMTP_PASS });
   cleanup.push(() => smtp.close());
   const sms = await startTwilioStandIn(SID, TOKEN);
   cleanup.push(() => sms.close());
-  const hooks = await startReceiver((_r, res) => res.end('ok'));
+  const hooks = await startReceiver(hook);
   cleanup.push(() => hooks.close());
   const gw = await startTestGateway(
     {
@@ -161,5 +161,38 @@ describe('an incident reaches every channel', () => {
     await gw.writes.drain();
     const log = await gw.store.deliveries.list({ incidentId: event.data.id });
     expect(new Set(log.filter((d) => d.event === 'opened' && d.ok).map((d) => d.channel))).toEqual(new Set(['webhook', 'email', 'sms']));
+  });
+
+  it('a receiver that fails is retried with the same webhook-id, while the gateway goes on serving; each try is in the delivery log', async () => {
+    let failed = false;
+    const { gw, hooks } = await world({ retry: { initial_delay_ms: 50, multiplier: 2, jitter: 0 } }, (r, res) => {
+      // The first try of incident.opened fails.
+      const fail = !failed && JSON.parse(r.body).type === 'incident.opened';
+      failed ||= fail;
+      res.statusCode = fail ? 503 : 200;
+      res.end();
+    });
+    const sub = await call(gw, 'POST', '/v1/incidents/subscribe', ADMIN, { channels: ['webhook'], webhook_url: `${hooks.url}/hook` });
+    gw.simulator!.setModel('claude-3-opus', { faults: [{ type: 'error', kind: 'server_error' }] });
+    const client = sdkClient(gw, ADMIN);
+    for (let i = 0; i < 2; i++) {
+      await client.chat.completions.create({ model: 'claude-3-opus', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'X-Failover-Enabled': 'false', 'X-Max-Retries': '0' } }).catch(() => undefined);
+    }
+    const opened = () => hooks.requests.filter((r) => JSON.parse(r.body).type === 'incident.opened');
+    await until(() => opened().length === 2, 10_000);
+    const [first, second] = opened() as [(typeof hooks.requests)[number], (typeof hooks.requests)[number]];
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(verifyWebhook(sub.json.webhook_secret, second.headers, second.body).ok).toBe(true);
+    // Meanwhile requests are answered as ever.
+    const ok = await client.chat.completions.create({ model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'x' }] });
+    expect(ok.choices[0]!.message.content).toMatch(/\w/);
+    await gw.notifier.idle();
+    await gw.writes.drain();
+    const incidentId = JSON.parse(first.body).data.id;
+    const log = await gw.store.deliveries.list({ subscriptionId: sub.json.id, incidentId });
+    expect(log.filter((d) => d.event === 'opened').map((d) => [d.attempt, d.ok, d.statusCode]).reverse()).toEqual([
+      [1, false, 503],
+      [2, true, 200],
+    ]);
   });
 });

@@ -74,7 +74,17 @@ export interface BreakerProbeSucceededEvent {
   type: 'PROBE_SUCCEEDED';
 }
 
-export type BreakerEvent = BreakerOutcomeEvent | BreakerAcquireEvent | BreakerReleaseEvent | BreakerProbeSucceededEvent;
+/**
+ * The breaker was open when the gateway last stopped (src/health/persist.ts): it opens again
+ * with its old `openedAt`, so a target that was down is not sent traffic as if healthy; the
+ * recovery probe half-opens it as soon as the target answers.
+ */
+export interface BreakerRestoreEvent {
+  type: 'RESTORE';
+  openedAt: number;
+}
+
+export type BreakerEvent = BreakerOutcomeEvent | BreakerAcquireEvent | BreakerReleaseEvent | BreakerProbeSucceededEvent | BreakerRestoreEvent;
 
 export interface BreakerContext {
   readonly config: BreakerConfig;
@@ -111,7 +121,7 @@ function normaliseConfig(c: BreakerConfig): BreakerConfig {
 
 /** Whether the event carries the token of a trial this breaker admitted. */
 function isTrialEvent(context: BreakerContext, event: BreakerEvent): boolean {
-  return event.type !== 'PROBE_SUCCEEDED' && event.token !== undefined && context.trials.includes(event.token);
+  return (event.type === 'OUTCOME' || event.type === 'ACQUIRE' || event.type === 'RELEASE') && event.token !== undefined && context.trials.includes(event.token);
 }
 
 function verdictOf(context: BreakerContext, event: BreakerEvent) {
@@ -164,6 +174,7 @@ export const breakerMachine = setup({
           : context.failures,
     }),
     openAtEvent: assign(({ event }) => openedFields(event.type === 'OUTCOME' ? event.at : 0)),
+    openAsRestored: assign(({ event }) => openedFields(event.type === 'RESTORE' ? event.openedAt : 0)),
     /** The lease expired: the breaker re-opens at the lease's end on the caller's clock. */
     openAtLeaseEnd: assign(({ context }) =>
       openedFields((context.leaseStartedAt ?? 0) + context.trialTimeoutMs),
@@ -219,6 +230,7 @@ export const breakerMachine = setup({
           { guard: 'failureTrips', target: 'open', actions: ['recordFailure', 'openAtEvent'] },
           { guard: 'isFailure', actions: 'recordFailure' },
         ],
+        RESTORE: { target: 'open', actions: 'openAsRestored' },
       },
     },
     open: {

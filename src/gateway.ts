@@ -28,6 +28,22 @@ import { chaosRegistry } from './chaos/chaos-log.ts';
 import type { ChaosRegistry } from './chaos/registry.ts';
 import { VisualizerFeed } from './visualizer/feed.ts';
 import { SIMULATOR_TOKEN_HEADER, startSimulator, type SimulatorHandle } from './simulator/index.ts';
+import { openStore } from './store/open-store.ts';
+import type { Store } from './store/types.ts';
+import { HealthMonitor } from './health/monitor.ts';
+import { AliveRecord } from './health/alive-record.ts';
+import { healthView } from './health/health-view.ts';
+import { restoreTargets } from './health/persist.ts';
+import { HealthStream } from './health/stream.ts';
+import { UnservedRecorder } from './health/unserved.ts';
+import { topologyOf, uptimeResponse } from './health/uptime-view.ts';
+import { WriteQueue } from './health/write-queue.ts';
+import { IncidentRecorder } from './incidents/recorder.ts';
+import { incidentNotifications, storeDeliveryLog } from './incidents/notifications.ts';
+import { GatewayMetrics } from './metrics/metrics.ts';
+import { Notifier } from './notify/notifier.ts';
+import { systemClock } from './notify/types.ts';
+import type { Resolver } from './notify/webhook-target.ts';
 
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:8080 */
@@ -46,6 +62,15 @@ export interface RunningGateway {
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
   simulator: SimulatorHandle | undefined;
+  /** History and runtime state (docs/store.md). */
+  store: Store;
+  monitor: HealthMonitor;
+  incidents: IncidentRecorder;
+  notifier: Notifier;
+  healthStream: HealthStream;
+  metrics: GatewayMetrics;
+  /** The ordered store writes of health and incidents; `drain()` waits for them. */
+  writes: WriteQueue;
   /**
    * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
    * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
@@ -63,6 +88,8 @@ export interface StartOptions {
    * when a target starts refusing calls at the gateway's own limit. The CLI passes stderr.
    */
   log?: (line: string) => void;
+  /** Webhook host names -> addresses (default: the system resolver); tests map names to loopback. */
+  resolve?: Resolver;
 }
 
 /** How long streams cut at shutdown get to flush their final error event before sockets close. */
@@ -95,14 +122,29 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     bindSimulator(config, simulator.url, simulatorHeaders);
   }
 
-  const hub = new TransitionHub();
   const clock = opts.clock;
-  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
+  const now = clock ? () => clock.now() : Date.now;
+  const warn = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let store: Store;
+  try {
+    store = await openStore({
+      ...(config.store.databaseUrl !== undefined ? { databaseUrl: config.store.databaseUrl } : {}),
+      ...(config.store.sqlitePath !== undefined ? { sqlitePath: config.store.sqlitePath } : {}),
+      env: {},
+      now,
+      log: warn,
+    });
+  } catch (err) {
+    await simulator?.close();
+    throw err;
+  }
+
+  const hub = new TransitionHub({ now });
+  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const degradedMode = degradedSettings(config, routes);
   const evaluator = degradedEvaluator(config, routes, degradedMode);
-  const now = clock ? () => clock.now() : Date.now;
   // Fault injection sits where calls leave the gateway; without chaos.enabled it is not there at all.
   const chaos = config.chaos.enabled ? chaosRegistry(routes, now, opts.log) : undefined;
   const runtime = new FlowRuntime({
@@ -140,7 +182,83 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ttftTimeoutMs: r.ttftTimeoutMs,
     streamIdleTimeoutMs: r.streamIdleTimeoutMs,
     degraded: r.degraded,
+    onFinished: (request, out) => {
+      metrics.onRequest(request.model, out);
+      incidents.onRequest(out);
+      unserved.onRequest(request.model, out, now());
+    },
   });
+
+  // Health, incidents and their history (docs/health.md).
+  const writes = new WriteQueue(warn);
+  const providers = new Map<string, string[]>();
+  for (const route of routes.routes()) {
+    const list = providers.get(route.provider);
+    if (list) list.push(route.model);
+    else providers.set(route.provider, [route.model]);
+  }
+  const chain = r.policy.failover.providers;
+  const defaultBreakers = new Set([...runtime.targets.values()].map((t) => t.breakers.default.id));
+  const monitor = new HealthMonitor({
+    transitions$: hub.transitions$,
+    store,
+    writes,
+    failoverOrder: [...chain, ...[...providers.keys()].filter((p) => !chain.includes(p))],
+    providers,
+    isDefaultBreaker: (id) => defaultBreakers.has(id),
+  });
+  const stateOf = (systemId: string): string | undefined => {
+    const v = runtime.actor(systemId)?.getSnapshot().value;
+    return typeof v === 'string' ? v : undefined;
+  };
+  const notifier = new Notifier({
+    config: config.notifications,
+    log: storeDeliveryLog(store),
+    clock: clock ?? systemClock,
+    onError: warn,
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+  });
+  const incidents = new IncidentRecorder({
+    monitor,
+    store,
+    writes,
+    now,
+    ...(clock ? { clock } : {}),
+    region: config.region,
+    resolveAfterMs: config.incidents.resolveAfterMs,
+    providers,
+    stateOf,
+    onChange: incidentNotifications(store, notifier, now, warn),
+  });
+  const unserved = new UnservedRecorder(store, writes);
+  const topology = topologyOf(routes, config);
+  const health = () => healthView({ runtime, monitor, store, topology, providers, region: config.region, openIncidents: () => incidents.openCount });
+  const healthStream = new HealthStream({
+    events$: monitor.events$,
+    keys,
+    snapshot: health,
+    heartbeatIntervalMs: config.health.heartbeatIntervalMs,
+    bufferBytes: config.health.streamBufferBytes,
+    maxClients: config.health.maxStreamClients,
+    ...(clock ? { clock } : {}),
+    now,
+  });
+  const metrics = new GatewayMetrics({
+    targets: runtime.targets,
+    openIncidents: () => incidents.openCount,
+    incidents: () => incidents.counts,
+    streamClients: () => healthStream.clients,
+    degradedMode: () => monitor.degradedMode !== undefined,
+  });
+  monitor.events$.subscribe((e) => metrics.onHealthEvent(e));
+  // What was down before a restart starts down; incidents left open go on.
+  await incidents.restore();
+  await restoreTargets(store, runtime.targets);
+  await new Promise((resolve) => setImmediate(resolve));
+  incidents.settleRestored();
+  const alive = new AliveRecord({ store, writes, now, ...(clock ? { clock } : {}) });
+  await alive.start();
+  let ready = false;
 
   const log = opts.log;
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
@@ -161,22 +279,42 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     chaos,
     feed,
     statusPage: config.statusPage,
+    ops: {
+      store,
+      notifier,
+      now,
+      health,
+      uptime: (days) => uptimeResponse(store, topology, config.sla, now(), days),
+      metrics: () => metrics.render(),
+      ready: () => ready,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+    },
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);
   // Requests Node's parser refuses (431, 400, 408) answer in OpenAI's error shape too.
   server.on('clientError', answerClientError);
   server.on('upgrade', (req, socket, head) => {
-    // A WebSocket path nobody serves is refused, not left hanging (other handlers may serve theirs).
-    if (!feed.upgrade(req, socket, head) && server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // The visualizer's feed takes its own path; every other WebSocket path is the health
+    // stream's to serve or refuse (404 for a path nobody serves).
+    if (!feed.upgrade(req, socket, head)) healthStream.handleUpgrade(req, socket, head);
   });
   const stopRuntime = async (): Promise<void> => {
+    ready = false;
     logging?.unsubscribe();
     degraded.stop();
     // The cache outlives the process when it has a file: the last line of defence after a restart.
     if (cacheFile !== undefined) cache.save(cacheFile);
     feed.close();
+    healthStream.close();
+    // Before the actors stop: their stopping is no state change to record.
+    monitor.stop();
+    await incidents.stop();
+    await alive.stop();
     runtime.stop();
     hub.complete();
+    await notifier.close();
+    await writes.drain();
+    await store.close();
     await transport.close();
     await simulator?.close();
   };
@@ -187,6 +325,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
+  ready = true;
   return {
     url: `http://${hostPort(config.server.host, port)}`,
     port,
@@ -198,9 +337,18 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     chaos,
     config,
     simulator,
+    store,
+    monitor,
+    incidents,
+    notifier,
+    healthStream,
+    metrics,
+    writes,
     async close(closeOpts = {}) {
       // Upgraded sockets (the visualizer's feed) are no longer the server's: end them first.
       feed.close();
+      ready = false;
+      healthStream.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const grace = closeOpts.graceMs ?? 0;
       if (grace > 0) {

@@ -168,6 +168,12 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
     },
     chaos: { enabled: c.chaos.enabled },
     statusPage: { enabled: c.status_page.enabled, public: c.status_page.public },
+    store: { databaseUrl: c.store.database_url ?? env.DATABASE_URL, sqlitePath: c.store.path },
+    region: c.region,
+    sla: { targetPercent: c.sla.target_percent, tiers: c.sla.credit_tiers.map((t) => ({ belowPercent: t.below_percent, creditPercent: t.credit_percent })) },
+    health: { heartbeatIntervalMs: c.health.heartbeat_interval_ms, streamBufferBytes: c.health.stream_buffer_bytes, maxStreamClients: c.health.max_stream_clients },
+    incidents: { resolveAfterMs: c.incidents.resolve_after_ms },
+    notifications: c.notifications,
     source,
     missingEnv,
   };

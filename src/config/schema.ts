@@ -4,6 +4,7 @@ import { BREAKER_FALLBACKS } from '../core/breaker/config.ts';
 import { redactUrl } from '../core/redact-url.ts';
 import { failoverTriggersSchema } from '../policy/schemas.ts';
 import { PREFILL_MODES } from '../providers/types.ts';
+import { notificationsConfigSchema } from '../notify/config.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -143,6 +144,48 @@ const resilience = z.object({
   max_breakers_per_target: z.number().int().min(1).max(1024).default(32),
 }).strict();
 
+/** Where history and runtime state are kept (docs/store.md). */
+const store = z.object({
+  /** A PostgreSQL URL; default the DATABASE_URL environment variable. An empty string means SQLite. */
+  database_url: z.string().optional(),
+  /** The SQLite file when no PostgreSQL URL is given (default ./data/parrot.db; `:memory:` keeps nothing). */
+  path: z.string().min(1).optional(),
+}).strict();
+
+/** The region incidents are tagged with (subscriptions filter on it); absent: incidents name no region. */
+const region = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a region name such as "us-east-1"');
+
+const percent3 = z.number().gt(0).max(100).refine((p) => Math.abs(Math.round(p * 1000) - p * 1000) < 1e-6, 'at most three decimals');
+
+/** The monthly availability promised and the service credits below it (docs/uptime.md). */
+const sla = z.object({
+  target_percent: percent3.default(99.9),
+  credit_tiers: z.array(z.object({ below_percent: percent3, credit_percent: z.number().min(0).max(100) }).strict()).max(20).default([
+    { below_percent: 99.9, credit_percent: 10 },
+    { below_percent: 99.0, credit_percent: 25 },
+    { below_percent: 95.0, credit_percent: 100 },
+  ]),
+}).strict();
+
+/** GET /v1/health and WS /v1/health/stream (docs/health.md). */
+const health = z.object({
+  /** A heartbeat to every stream client this often. */
+  heartbeat_interval_ms: z.number().int().min(100).max(3_600_000).default(15_000),
+  /** A stream client whose unsent data passes this is closed (1008) instead of slowing anything. */
+  stream_buffer_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Stream clients at once; more are refused at the handshake (503). */
+  max_stream_clients: z.number().int().min(1).max(100_000).default(1000),
+}).strict();
+
+/** The incident recorder (docs/health.md). */
+const incidents = z.object({
+  /**
+   * An incident resolves only after everything it covers stayed recovered this long; going
+   * down again within it continues the same incident (flapping makes one incident, not many).
+   */
+  resolve_after_ms: z.number().int().min(0).max(86_400_000).default(120_000),
+}).strict();
+
 export const configSchema = z.object({
   server: server.prefault({}),
   auth: auth.prefault({}),
@@ -156,6 +199,12 @@ export const configSchema = z.object({
   response_cache: responseCacheFileSchema.prefault({}),
   chaos: chaos.prefault({}),
   status_page: statusPage.prefault({}),
+  store: store.prefault({}),
+  region: region.optional(),
+  sla: sla.prefault({}),
+  health: health.prefault({}),
+  incidents: incidents.prefault({}),
+  notifications: notificationsConfigSchema.prefault({}),
 }).strict().superRefine((cfg, ctx) => {
   const names = new Set<string>();
   cfg.providers.forEach((p, i) => {

@@ -1,6 +1,8 @@
 import type { DegradedModeFile } from '../degraded/settings.ts';
 import type { PolicyDefaults } from '../policy/types.ts';
 import type { PrefillMode, ProviderTarget } from '../providers/types.ts';
+import type { NotificationsConfig } from '../notify/config.ts';
+import type { SlaPolicy } from '../uptime/sla.ts';
 
 /** One model a provider serves: the name clients use and the provider's own id. */
 export interface ModelRoute {
@@ -68,6 +70,14 @@ export interface GatewayConfig {
   responseCache: { maxBytes: number; ttlMs: number; file: string | undefined };
   chaos: { enabled: boolean };
   statusPage: { enabled: boolean; public: boolean };
+  /** PostgreSQL when `databaseUrl` is non-empty, else the SQLite file at `sqlitePath` (docs/store.md). */
+  store: { databaseUrl: string | undefined; sqlitePath: string | undefined };
+  /** Incidents' region; undefined: they name none (and reach every subscription). */
+  region: string | undefined;
+  sla: SlaPolicy;
+  health: { heartbeatIntervalMs: number; streamBufferBytes: number; maxStreamClients: number };
+  incidents: { resolveAfterMs: number };
+  notifications: NotificationsConfig;
   /** Where the config came from, for the start-up banner. */
   source: string;
   /** `${VAR}`s that were unset. */

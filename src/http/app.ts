@@ -11,6 +11,7 @@ import { chaosAdmin } from './admin-chaos.ts';
 import type { ChaosRegistry } from '../chaos/registry.ts';
 import type { VisualizerFeed } from '../visualizer/feed.ts';
 import { statusRoutes, visualizerRoutes } from '../visualizer/pages.ts';
+import { mountOps, type OpsApi } from './ops.ts';
 
 export interface AppOptions extends ChatHandlerOptions {
   routes: RouteTable;
@@ -23,6 +24,8 @@ export interface AppOptions extends ChatHandlerOptions {
   /** The visualizer's live feed (its JSON API; its WebSocket is upgraded by the server). */
   feed?: VisualizerFeed;
   statusPage?: { enabled: boolean; public: boolean };
+  /** Health, incidents, uptime, subscriptions, metrics, liveness (src/http/ops.ts). */
+  ops?: OpsApi;
 }
 
 const FORBIDDEN = new GatewayError(403, 'This endpoint needs an admin key (auth.admin_keys).', { code: 'admin_key_required' });
@@ -94,6 +97,8 @@ function createApp(opts: AppOptions): express.Express {
     if (!m) throw modelNotFound(String(req.params.model));
     res.json(m);
   });
+
+  if (opts.ops) mountOps(app, opts.ops, requireKey, requireAdmin);
 
   app.use((req: Request, res: Response) => {
     sendError(res, new GatewayError(404, `Unknown request URL: ${req.method} ${req.path}.`, { code: 'unknown_url' }));

@@ -38,6 +38,8 @@ export interface ChatServiceOptions {
   degraded: Record<string, string>;
   /** Degraded mode (src/degraded/service.ts): strategies before the flow, notices after it. */
   degradedMode?: DegradedService;
+  /** Told of every flow's outcome at its commit point (metrics, incidents, unserved minutes); must not throw. */
+  onFinished?: (request: ChatRequest, out: FlowOutput) => void;
 }
 
 /** What serveChat needs besides the request and its policy. */
@@ -146,6 +148,7 @@ export class ChatService {
       ...(degradedRoute ? { degradedStep: degradedRoute.step } : {}),
     });
     const out = await settle(handle, ctx.signal);
+    o.onFinished?.(request, out);
     // The requested target's breaker for this request's config: the one its first attempt asked.
     const primary = plan.primary ?? rt.targets.byKey(plan.steps[0].key).breakerFor(policy.breaker);
     const headers = outcomeHeaders(out, ctx.requestId, primary, rt.now());

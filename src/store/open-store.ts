@@ -45,7 +45,8 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     });
     return SqlStore.open(db, { location, ...common });
   }
-  const path = resolve(opts.sqlitePath ?? defaultSqlitePath());
+  // `:memory:` is SQLite's name for a database that lives and dies with the connection.
+  const path = opts.sqlitePath === ':memory:' ? ':memory:' : resolve(opts.sqlitePath ?? defaultSqlitePath());
   return SqlStore.open(new SqliteDb(path), { location: path, ...common });
 }
 

@@ -202,6 +202,15 @@ export class Target implements TargetState {
     };
   }
 
+  /**
+   * The target was down when the gateway last stopped: its default breaker starts open, so
+   * no client request goes to it until the recovery probe finds it answering.
+   */
+  restoreDown(openedAt: number): void {
+    const breaker = this.breakers.default;
+    if (breaker.getSnapshot().value === 'closed') breaker.send({ type: 'RESTORE', openedAt });
+  }
+
   /** The recovery probe found the target answering: every open breaker half-opens now. */
   recovered(): void {
     for (const [, actor] of this.breakers.entries()) if (actor.getSnapshot().value === 'open') actor.send({ type: 'PROBE_SUCCEEDED' });

@@ -12,6 +12,8 @@ const dir = mkdtempSync(join(tmpdir(), 'parrot-start-up-'));
 function parrot(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], {
+      // The store's default file (./data/parrot.db) goes to the temp directory, not the repository.
+      cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PORT: '', HOST: '', PARROT_CONFIG: '', ...env },
     });

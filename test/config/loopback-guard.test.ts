@@ -52,7 +52,7 @@ describe('the open-mode loopback guard', () => {
     ['in the config file', { host: '[::1]' }, {}],
     ['from HOST', {}, { HOST: '[::1]' }],
   ])('[::1] %s starts and serves on ::1', async (_where, server, env) => {
-    const config = configFromObject({ server: { port: 0, ...server }, providers: PROVIDERS, simulator: { enabled: true } }, { env });
+    const config = configFromObject({ server: { port: 0, ...server }, providers: PROVIDERS, simulator: { enabled: true }, store: { path: ':memory:' } }, { env });
     const gw = await startGateway(config);
     try {
       expect(gw.url).toBe(`http://[::1]:${gw.port}`);

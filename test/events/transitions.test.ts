@@ -81,7 +81,7 @@ describe('the state-change log', () => {
     const { configFromObject } = await import('../../src/config/load.ts');
     const { DEFAULT_CONFIG } = await import('../../src/config/default-config.ts');
     gw = await startGateway(
-      configFromObject({ ...DEFAULT_CONFIG, server: { port: 0 }, resilience: { retry: { max_retries: 0 }, failover: { enabled: false }, breaker: { error_threshold: 3 } } }, { env: {} }),
+      configFromObject({ ...DEFAULT_CONFIG, server: { port: 0 }, store: { path: ':memory:' }, resilience: { retry: { max_retries: 0 }, failover: { enabled: false }, breaker: { error_threshold: 3 } } }, { env: {} }),
       { log: (l) => lines.push(l) },
     );
     const client = sdkClient(gw);

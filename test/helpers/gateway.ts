@@ -10,6 +10,8 @@ export async function startTestGateway(overrides: Partial<ConfigFile> = {}, opts
     ...DEFAULT_CONFIG,
     ...overrides,
     server: { host: '127.0.0.1', port: 0, ...(overrides.server ?? {}) },
+    // Each test gateway keeps its history in memory unless the test names a file.
+    store: { path: ':memory:', ...(overrides.store ?? {}) },
   };
   return startGateway(configFromObject(raw, { env: {} }), opts);
 }

@@ -81,6 +81,7 @@ afterAll(async () => {
 function configFile(): Record<string, unknown> {
   return {
     server: { host: '127.0.0.1', port: 0 },
+    store: { path: ':memory:' },
     auth: { keys: [C.clientKey], admin_keys: [C.adminKey] },
     providers: [
       { name: 'openai', type: 'openai', base_url: `${sim.url}/v1`, api_key: C.openaiKey, headers: { 'OpenAI-Organization': C.openaiOrgHeader }, models: ['gpt-4o'] },

@@ -142,6 +142,16 @@ export function losersStopped(context: HedgeContext, latencyOf: (step: number) =
   return { attempts: [...context.attempts, ...records] };
 }
 
+/** The context change when `step`'s attempt reached its limit (`latencyMs`: how long it ran). */
+export function timedOutHedge(context: HedgeContext, step: number, latencyMs: number): Partial<HedgeContext> {
+  const s = context.steps[step];
+  return {
+    lastError: new UpstreamError({ kind: 'timeout', message: `attempt on ${s.provider}/${s.model} produced nothing within ${context.attemptTimeoutMs} ms` }),
+    inFlight: without(context.inFlight, step),
+    attempts: [...context.attempts, hedgeRecord(context, step, { ok: false, kind: 'timeout', latencyMs })],
+  };
+}
+
 function declined(context: HedgeContext, reason: HedgeDeclineReason): Partial<HedgeContext> {
   return { declined: [...context.declined, { step: context.next, reason }], next: context.next + 1 };
 }
@@ -266,15 +276,7 @@ export const hedgeMachine = setup({
       };
     }),
     /** A step's attempt limit passed. The runtime's version measures from its send. */
-    recordTimeout: assign(({ context, event }) => {
-      const step = (event as Extract<HedgeEvent, { type: 'ATTEMPT_TIMER' }>).step;
-      const s = context.steps[step];
-      return {
-        lastError: new UpstreamError({ kind: 'timeout', message: `attempt on ${s.provider}/${s.model} produced nothing within ${context.attemptTimeoutMs} ms` }),
-        inFlight: without(context.inFlight, step),
-        attempts: [...context.attempts, hedgeRecord(context, step, { ok: false, kind: 'timeout', latencyMs: context.attemptTimeoutMs })],
-      };
-    }),
+    recordTimeout: assign(({ context, event }) => timedOutHedge(context, (event as Extract<HedgeEvent, { type: 'ATTEMPT_TIMER' }>).step, context.attemptTimeoutMs)),
     /** The losers in flight are cancelled. The runtime's version measures how long each ran. */
     recordCancelled: assign(({ context }) => losersStopped(context, () => 0, false)),
     /** The deadline cut everything in flight. The runtime's version measures how long each ran. */

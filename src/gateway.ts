@@ -112,6 +112,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     ttftTimeoutMs: r.ttftTimeoutMs,
     streamIdleTimeoutMs: r.streamIdleTimeoutMs,
     degraded: r.degraded,
+    hedgeMinDelayMs: r.hedgeMinDelayMs,
   });
 
   const log = opts.log;

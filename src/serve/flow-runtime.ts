@@ -3,6 +3,7 @@ import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import { cutAtDeadline, failoverMachine, timedOut, waitLimited, type FailoverContext, type FailoverEvent, type FailoverInput } from '../../machines/failover.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
+import type { hedgeMachine, HedgeInput } from '../../machines/hedge.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
@@ -18,6 +19,7 @@ import type { AttemptResult, Transport } from '../providers/transport.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
+import { provideHedge, runHedgeActor, type HedgeHandle } from './hedge-runtime.ts';
 
 /** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
 export interface FlowClock {
@@ -56,6 +58,11 @@ export interface LiveRequest {
   activity: Activity;
   /** A cached answer's lookup for the `cache` fallback (set by the caller when it applies). */
   cached?: () => AttemptResult | undefined;
+  /**
+   * A hedged request's attempts run at once, so each has its own stamps, by attempt number
+   * (`activity` then keeps only the stream's last chunk). Undefined for a sequential flow.
+   */
+  activities?: Activity[];
 }
 
 /** See LiveRequest.activity. */
@@ -233,6 +240,7 @@ export class FlowRuntime {
   readonly #live = new Map<string, LiveRequest>();
   readonly #probes = new Set<string>();
   readonly failover: typeof failoverMachine;
+  readonly hedge: typeof hedgeMachine;
 
   constructor(opts: FlowRuntimeOptions) {
     const { routes, transport } = opts;
@@ -288,61 +296,92 @@ export class FlowRuntime {
     const liveOf = (id: unknown): LiveRequest | undefined => live.get(id as string);
 
     const clocked = clockProvisions(now, liveOf);
+    // One attempt actor for every orchestration machine (failover, hedge).
+    const attempt = fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
+      const req = liveOf(input.payload);
+      if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
+      const step = input.step;
+      const target = targets.byKey(step.key);
+      if (target.unhealthy) {
+        return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
+      }
+      const local = target.local;
+      if (local.full) {
+        // Before the breaker: a refusal here takes no half-open trial slot.
+        const error = new UpstreamError({ kind: 'server_error', skipped: 'in_flight_limit', message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls` });
+        return Promise.reject(new AttemptFailure(error, 0));
+      }
+      const started = now();
+      const breaker = target.breakerFor(req.breakerConfig);
+      // Only a half-open breaker tracks who it admitted: the token is built for it alone.
+      const halfOpen = breaker.getSnapshot().value === 'half_open';
+      const token = halfOpen ? trialToken(req.requestId, input.attempt) : '';
+      if (!tryAcquire(breaker, token, started)) {
+        const wait = retryAfterMs(breaker.getSnapshot(), started);
+        const error = new UpstreamError({
+          kind: 'server_error',
+          skipped: 'circuit_open',
+          message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
+        });
+        return Promise.reject(new AttemptFailure(error, 0));
+      }
+      if (halfOpen) (req.trials ??= new Map()).set(token, breaker);
+      if (input.stepAttempt === 1) target.budget.onRequest();
+      const route = routes.byKey(step.key)!;
+      let request = req.request;
+      if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
+      if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
+      let a = req.activity;
+      if (req.activities !== undefined) {
+        // A hedge: its own stamps, beside the other attempts in flight.
+        a = req.activities[input.attempt] = newActivity();
+        a.attemptStartedAt = started;
+      }
+      // This attempt waits for a local connection until the transport stamps it sent. The
+      // target's latency counts from then; the wait before is the gateway's own.
+      a.sentAttempt = input.attempt;
+      a.sentAt = -1;
+      const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
+      return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
+        (r): AttemptSuccess => {
+          const t = now();
+          // The commit point: the idle watchdog counts from here.
+          if (req.stream) req.activity.lastChunkAt = t;
+          req.results[input.attempt] = r;
+          return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
+        },
+        (err: unknown) => {
+          throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
+        },
+      );
+    });
+    /** Tells a step's target how an attempt went (breakers, budget, statistics, health). */
+    const report = (payload: unknown, steps: readonly FlowStep[], r: AttemptRecord): void => {
+      const req = liveOf(payload);
+      const at = now();
+      const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
+      const trial = token === undefined ? undefined : req!.trials!.get(token);
+      if (trial) req!.trials!.delete(token!);
+      if (r.skipped) {
+        // No upstream call was made: nothing to count against the target. A local limit is
+        // the gateway's own saturation (counted for metrics); a half-open trial that waited
+        // for a connection in vain is freed for another request.
+        if (isLocalLimit(r.skipped)) targets.byKey(steps[r.step].key).local.refused(r.skipped, at);
+        trial?.send({ type: 'RELEASE', token: token! });
+        return;
+      }
+      if (r.cancelled || (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS)) {
+        // A hedge stopped because another won says nothing about its target; nor does a
+        // client's own very short deadline (else X-Request-Timeout-Ms: 1 could open a shared
+        // breaker). Free the trial slot, count nothing.
+        trial?.send({ type: 'RELEASE', token: token! });
+        return;
+      }
+      targets.byKey(steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
+    };
     this.failover = failoverMachine.provide({
       actors: {
-        attempt: fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
-          const req = liveOf(input.payload);
-          if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
-          const step = input.step;
-          const target = targets.byKey(step.key);
-          if (target.unhealthy) {
-            return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
-          }
-          const local = target.local;
-          if (local.full) {
-            // Before the breaker: a refusal here takes no half-open trial slot.
-            const error = new UpstreamError({ kind: 'server_error', skipped: 'in_flight_limit', message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls` });
-            return Promise.reject(new AttemptFailure(error, 0));
-          }
-          const started = now();
-          const breaker = target.breakerFor(req.breakerConfig);
-          // Only a half-open breaker tracks who it admitted: the token is built for it alone.
-          const halfOpen = breaker.getSnapshot().value === 'half_open';
-          const token = halfOpen ? trialToken(req.requestId, input.attempt) : '';
-          if (!tryAcquire(breaker, token, started)) {
-            const wait = retryAfterMs(breaker.getSnapshot(), started);
-            const error = new UpstreamError({
-              kind: 'server_error',
-              skipped: 'circuit_open',
-              message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
-            });
-            return Promise.reject(new AttemptFailure(error, 0));
-          }
-          if (halfOpen) (req.trials ??= new Map()).set(token, breaker);
-          if (input.stepAttempt === 1) target.budget.onRequest();
-          const route = routes.byKey(step.key)!;
-          let request = req.request;
-          if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
-          if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
-          const a = req.activity;
-          // This attempt waits for a local connection until the transport stamps it sent. The
-          // target's latency counts from then; the wait before is the gateway's own.
-          a.sentAttempt = input.attempt;
-          a.sentAt = -1;
-          const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
-          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
-            (r): AttemptSuccess => {
-              const t = now();
-              // The commit point: the idle watchdog counts from here.
-              if (req.stream) a.lastChunkAt = t;
-              req.results[input.attempt] = r;
-              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
-            },
-            (err: unknown) => {
-              throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
-            },
-          );
-        }),
+        attempt,
         cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
           const req = liveOf(input.payload);
           const hit = req?.cached?.();
@@ -354,29 +393,7 @@ export class FlowRuntime {
       },
       actions: {
         ...clocked.actions,
-        report: ({ context }, params: { record: AttemptRecord }) => {
-          const r = params.record;
-          const req = liveOf(context.payload);
-          const at = now();
-          const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
-          const trial = token === undefined ? undefined : req!.trials!.get(token);
-          if (trial) req!.trials!.delete(token!);
-          if (r.skipped) {
-            // No upstream call was made: nothing to count against the target. A local limit is
-            // the gateway's own saturation (counted for metrics); a half-open trial that waited
-            // for a connection in vain is freed for another request.
-            if (isLocalLimit(r.skipped)) targets.byKey(context.steps[r.step].key).local.refused(r.skipped, at);
-            trial?.send({ type: 'RELEASE', token: token! });
-            return;
-          }
-          if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
-            // A client's own very short deadline says nothing about the provider: free the
-            // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
-            trial?.send({ type: 'RELEASE', token: token! });
-            return;
-          }
-          targets.byKey(context.steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
-        },
+        report: ({ context }, params: { record: AttemptRecord }) => report(context.payload, context.steps, params.record),
         decide: assign({
           decision: ({ context }) => {
             const req = liveOf(context.payload)!;
@@ -415,6 +432,7 @@ export class FlowRuntime {
       },
       delays: clocked.delays,
     });
+    this.hedge = provideHedge({ attempt, report, now, liveOf, targets });
   }
 
   /**
@@ -521,6 +539,26 @@ export class FlowRuntime {
         finish();
       },
     };
+  }
+
+  /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts). */
+  runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>): HedgeHandle {
+    const id = live.requestId;
+    live.activities = [];
+    this.#live.set(id, live);
+    return runHedgeActor(this.hedge, live, input, {
+      inspect: this.#hub.requestInspector,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+      finish: () => {
+        if (this.#live.get(id) !== live) return;
+        this.#live.delete(id);
+        if (live.trials?.size) {
+          for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
+          live.trials.clear();
+        }
+        live.activities = undefined;
+      },
+    });
   }
 
   stop(): void {

@@ -80,6 +80,8 @@ export interface SimCall {
   status: number | null;
   /** The gateway's own probe (an `x-parrot-probe` header), not client traffic. */
   probe?: boolean;
+  /** The caller closed the connection before the answer ended. */
+  aborted?: boolean;
 }
 
 export interface SimCallFilter {

@@ -25,8 +25,9 @@ import { toUpstreamError, UpstreamError } from '../src/core/upstream-error.ts';
  *
  * Before each hedge is sent: its estimated cost (`costs[step]`, USD, data from the runtime's
  * price table; null when unknown) must keep the extra cost within `maxAdditionalCost`, its
- * target's breaker must admit it (`nextAdmitted`) and its target's retry budget must have a
- * token (`nextBudgeted`, spent by `spendRetryToken`). A hedge declined for any of these is not
+ * target's breaker must admit it (`nextAdmitted`) and the retry budget that pays for hedges
+ * (the runtime's choice: the primary's) must have a token (`nextBudgeted`, spent by
+ * `spendRetryToken`). A hedge declined for any of these is not
  * sent, is listed in `declined`, and the next one is considered at once.
  *
  * With `cancelSlower` the losers are stopped in the transition that picks the winner;
@@ -193,7 +194,7 @@ export const hedgeMachine = setup({
      * (Typed `unknown` here: XState cannot type params of actions its enqueueActions may enqueue.)
      */
     report: (_, _params: unknown) => {},
-    /** A hedge beyond the primary (the next step) spends a token of its target's retry budget. Provided by the runtime. */
+    /** A hedge beyond the primary (the next step) spends a retry-budget token. Provided by the runtime. */
     spendRetryToken: () => {},
     /** The committed stream went silent: the runtime aborts its upstream body. */
     abortStream: () => {},
@@ -319,7 +320,7 @@ export const hedgeMachine = setup({
     },
     /** The next step's breaker admits a call now. The runtime reads the breaker. */
     nextAdmitted: () => true,
-    /** The next step's target has a retry-budget token. The runtime reads the budget. */
+    /** The budget that pays for hedges has a token. The runtime reads the budget. */
     nextBudgeted: () => true,
     /** Nothing in flight and nothing left to send: the race is lost. */
     exhausted: ({ context }) => context.inFlight.length === 0 && context.next >= context.steps.length,

@@ -36,8 +36,11 @@ export function provideHedge(d: HedgeDeps): typeof hedgeMachine {
     actors: { attempt: d.attempt },
     actions: {
       report: ({ context }: Args, params: unknown) => d.report(context.payload, context.steps, (params as HedgeReport).record),
+      // The primary's budget pays for hedges: it earns its credit from every request the race
+      // starts (the hedged targets see only hedges, so theirs would only ever drain), which
+      // keeps hedges within the budget's ratio of the requests.
       spendRetryToken: ({ context }: Args) => {
-        targets.byKey(context.steps[context.next].key).budget.canRetry();
+        targets.byKey(context.steps[0].key).budget.canRetry();
       },
       abortStream: ({ context }: Args) => {
         if (context.result !== undefined) streamOf(liveOf(context.payload), context.result.attempt)?.abort();
@@ -66,7 +69,7 @@ export function provideHedge(d: HedgeDeps): typeof hedgeMachine {
         // Half-open: the attempt itself asks for a trial slot (a refusal there is a skip).
         return !target.unhealthy && target.breakerFor(live?.breakerConfig).getSnapshot().value !== 'open';
       },
-      nextBudgeted: ({ context }: Args) => targets.byKey(context.steps[context.next].key).budget.hasToken(),
+      nextBudgeted: ({ context }: Args) => targets.byKey(context.steps[0].key).budget.hasToken(),
       silentTooLong: ({ context }: Args) => {
         const live = liveOf(context.payload);
         return live === undefined || now() - live.activity.lastChunkAt >= context.streamIdleTimeoutMs;

@@ -19,7 +19,7 @@ import type { AttemptResult, Transport } from '../providers/transport.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
-import { provideHedge, runHedgeActor, type HedgeHandle } from './hedge-runtime.ts';
+import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
 
 /** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
 export interface FlowClock {
@@ -296,92 +296,66 @@ export class FlowRuntime {
     const liveOf = (id: unknown): LiveRequest | undefined => live.get(id as string);
 
     const clocked = clockProvisions(now, liveOf);
-    // One attempt actor for every orchestration machine (failover, hedge).
-    const attempt = fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
-      const req = liveOf(input.payload);
-      if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
-      const step = input.step;
-      const target = targets.byKey(step.key);
-      if (target.unhealthy) {
-        return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
-      }
-      const local = target.local;
-      if (local.full) {
-        // Before the breaker: a refusal here takes no half-open trial slot.
-        const error = new UpstreamError({ kind: 'server_error', skipped: 'in_flight_limit', message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls` });
-        return Promise.reject(new AttemptFailure(error, 0));
-      }
-      const started = now();
-      const breaker = target.breakerFor(req.breakerConfig);
-      // Only a half-open breaker tracks who it admitted: the token is built for it alone.
-      const halfOpen = breaker.getSnapshot().value === 'half_open';
-      const token = halfOpen ? trialToken(req.requestId, input.attempt) : '';
-      if (!tryAcquire(breaker, token, started)) {
-        const wait = retryAfterMs(breaker.getSnapshot(), started);
-        const error = new UpstreamError({
-          kind: 'server_error',
-          skipped: 'circuit_open',
-          message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
-        });
-        return Promise.reject(new AttemptFailure(error, 0));
-      }
-      if (halfOpen) (req.trials ??= new Map()).set(token, breaker);
-      if (input.stepAttempt === 1) target.budget.onRequest();
-      const route = routes.byKey(step.key)!;
-      let request = req.request;
-      if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
-      if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
-      let a = req.activity;
-      if (req.activities !== undefined) {
-        // A hedge: its own stamps, beside the other attempts in flight.
-        a = req.activities[input.attempt] = newActivity();
-        a.attemptStartedAt = started;
-      }
-      // This attempt waits for a local connection until the transport stamps it sent. The
-      // target's latency counts from then; the wait before is the gateway's own.
-      a.sentAttempt = input.attempt;
-      a.sentAt = -1;
-      const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
-      return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
-        (r): AttemptSuccess => {
-          const t = now();
-          // The commit point: the idle watchdog counts from here.
-          if (req.stream) req.activity.lastChunkAt = t;
-          req.results[input.attempt] = r;
-          return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
-        },
-        (err: unknown) => {
-          throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
-        },
-      );
-    });
-    /** Tells a step's target how an attempt went (breakers, budget, statistics, health). */
-    const report = (payload: unknown, steps: readonly FlowStep[], r: AttemptRecord): void => {
-      const req = liveOf(payload);
-      const at = now();
-      const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
-      const trial = token === undefined ? undefined : req!.trials!.get(token);
-      if (trial) req!.trials!.delete(token!);
-      if (r.skipped) {
-        // No upstream call was made: nothing to count against the target. A local limit is
-        // the gateway's own saturation (counted for metrics); a half-open trial that waited
-        // for a connection in vain is freed for another request.
-        if (isLocalLimit(r.skipped)) targets.byKey(steps[r.step].key).local.refused(r.skipped, at);
-        trial?.send({ type: 'RELEASE', token: token! });
-        return;
-      }
-      if (r.cancelled || (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS)) {
-        // A hedge stopped because another won says nothing about its target; nor does a
-        // client's own very short deadline (else X-Request-Timeout-Ms: 1 could open a shared
-        // breaker). Free the trial slot, count nothing.
-        trial?.send({ type: 'RELEASE', token: token! });
-        return;
-      }
-      targets.byKey(steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
-    };
     this.failover = failoverMachine.provide({
       actors: {
-        attempt,
+        attempt: fromPromise<AttemptSuccess, AttemptInput>(({ input, signal }) => {
+          const req = liveOf(input.payload);
+          if (req === undefined) return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'connection_error', message: 'request abandoned' }), 0));
+          const step = input.step;
+          const target = targets.byKey(step.key);
+          if (target.unhealthy) {
+            return Promise.reject(new AttemptFailure(new UpstreamError({ kind: 'server_error', skipped: 'unhealthy', message: `${target.key} is down (active health checks)` }), 0));
+          }
+          const local = target.local;
+          if (local.full) {
+            // Before the breaker: a refusal here takes no half-open trial slot.
+            const error = new UpstreamError({ kind: 'server_error', skipped: 'in_flight_limit', message: `${target.key} is at its max_in_flight of ${local.maxInFlight} calls` });
+            return Promise.reject(new AttemptFailure(error, 0));
+          }
+          const started = now();
+          const breaker = target.breakerFor(req.breakerConfig);
+          // Only a half-open breaker tracks who it admitted: the token is built for it alone.
+          const halfOpen = breaker.getSnapshot().value === 'half_open';
+          const token = halfOpen ? trialToken(req.requestId, input.attempt) : '';
+          if (!tryAcquire(breaker, token, started)) {
+            const wait = retryAfterMs(breaker.getSnapshot(), started);
+            const error = new UpstreamError({
+              kind: 'server_error',
+              skipped: 'circuit_open',
+              message: `circuit open for ${target.key}${wait > 0 ? `; half-open in ${Math.ceil(wait / 1000)} s` : ''}`,
+            });
+            return Promise.reject(new AttemptFailure(error, 0));
+          }
+          if (halfOpen) (req.trials ??= new Map()).set(token, breaker);
+          if (input.stepAttempt === 1) target.budget.onRequest();
+          const route = routes.byKey(step.key)!;
+          let request = req.request;
+          if (step.reduceMaxTokens !== undefined) request = reduceMaxTokens(request, step.reduceMaxTokens);
+          if (input.prefill !== undefined) request = { ...request, messages: [...request.messages, { role: 'assistant', content: input.prefill.trimEnd() }] };
+          let a = req.activity;
+          if (req.activities !== undefined) {
+            // A hedge: its own stamps, beside the other attempts in flight.
+            a = req.activities[input.attempt] = newActivity();
+            a.attemptStartedAt = started;
+          }
+          // This attempt waits for a local connection until the transport stamps it sent. The
+          // target's latency counts from then; the wait before is the gateway's own.
+          a.sentAttempt = input.attempt;
+          a.sentAt = -1;
+          const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
+          return transport.call(route.adapter, request, { target: route.target, model: route.upstreamModel, stream: req.stream }, signal, local, a).then(
+            (r): AttemptSuccess => {
+              const t = now();
+              // The commit point: the idle watchdog counts from here.
+              if (req.stream) req.activity.lastChunkAt = t;
+              req.results[input.attempt] = r;
+              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
+            },
+            (err: unknown) => {
+              throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
+            },
+          );
+        }),
         cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
           const req = liveOf(input.payload);
           const hit = req?.cached?.();
@@ -393,7 +367,30 @@ export class FlowRuntime {
       },
       actions: {
         ...clocked.actions,
-        report: ({ context }, params: { record: AttemptRecord }) => report(context.payload, context.steps, params.record),
+        report: ({ context }, params: { record: AttemptRecord }) => {
+          const r = params.record;
+          const req = liveOf(context.payload);
+          const at = now();
+          const token = req?.trials?.size ? trialToken(req.requestId, r.attempt) : undefined;
+          const trial = token === undefined ? undefined : req!.trials!.get(token);
+          if (trial) req!.trials!.delete(token!);
+          if (r.skipped) {
+            // No upstream call was made: nothing to count against the target. A local limit is
+            // the gateway's own saturation (counted for metrics); a half-open trial that waited
+            // for a connection in vain is freed for another request.
+            if (isLocalLimit(r.skipped)) targets.byKey(context.steps[r.step].key).local.refused(r.skipped, at);
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
+          if (r.cancelled || (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS)) {
+            // A hedge stopped because another won says nothing about its target; nor does a
+            // client's own very short deadline (else X-Request-Timeout-Ms: 1 could open a shared
+            // breaker). Free the trial slot, count nothing.
+            trial?.send({ type: 'RELEASE', token: token! });
+            return;
+          }
+          targets.byKey(context.steps[r.step].key).observe({ ok: r.ok, ...(r.kind ? { kind: r.kind } : {}), latencyMs: r.latencyMs, at, ...(trial ? { token } : {}) });
+        },
         decide: assign({
           decision: ({ context }) => {
             const req = liveOf(context.payload)!;
@@ -432,7 +429,10 @@ export class FlowRuntime {
       },
       delays: clocked.delays,
     });
-    this.hedge = provideHedge({ attempt, report, now, liveOf, targets });
+    // The hedge machine shares the failover machine's attempt actor and report (both read only
+    // the context's payload and steps).
+    const shared = this.failover.implementations;
+    this.hedge = provideHedge({ attempt: shared.actors.attempt as HedgeDeps['attempt'], report: shared.actions.report as HedgeDeps['report'], now, liveOf, targets });
   }
 
   /**

@@ -8,7 +8,8 @@ import type { FlowClock, FlowHandle, LiveRequest } from './flow-runtime.ts';
 /** What the hedge machine borrows from the FlowRuntime: the same attempt actor, report and clock. */
 export interface HedgeDeps {
   attempt: PromiseActorLogic<AttemptSuccess, AttemptInput>;
-  report: (payload: unknown, steps: readonly FlowStep[], record: AttemptRecord) => void;
+  /** The failover machine's `report` action: reads only the context's payload and steps. */
+  report: (args: { context: { payload: unknown; steps: readonly FlowStep[] } }, params: { record: AttemptRecord }) => void;
   now: () => number;
   liveOf: (payload: unknown) => LiveRequest | undefined;
   targets: Targets;
@@ -35,7 +36,7 @@ export function provideHedge(d: HedgeDeps): typeof hedgeMachine {
   return hedgeMachine.provide({
     actors: { attempt: d.attempt },
     actions: {
-      report: ({ context }: Args, params: unknown) => d.report(context.payload, context.steps, (params as HedgeReport).record),
+      report: ({ context }: Args, params: unknown) => d.report({ context }, params as HedgeReport),
       // The primary's budget pays for hedges: it earns its credit from every request the race
       // starts (the hedged targets see only hedges, so theirs would only ever drain), which
       // keeps hedges within the budget's ratio of the requests.
@@ -181,6 +182,3 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
     },
   };
 }
-
-/** Input of the attempt actor a hedge step sends (for tests that provide their own). */
-export type HedgeAttemptInput = AttemptInput;

@@ -187,6 +187,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       incidents.onRequest(out);
       unserved.onRequest(request.model, out, now());
     },
+    hedgeMinDelayMs: r.hedgeMinDelayMs,
   });
 
   // Health, incidents and their history (docs/health.md).

@@ -11,9 +11,19 @@ export const DEFAULT_CONFIG: ConfigFile = {
   // A local playground: the visualizer's chaos panel works out of the box (loopback only).
   chaos: { enabled: true },
   providers: [
-    { name: 'openai', type: 'openai', base_url: 'simulator', models: ['gpt-4-turbo-preview', 'gpt-3.5-turbo'] },
-    { name: 'anthropic', type: 'anthropic', base_url: 'simulator', models: ['claude-3-opus'] },
-    { name: 'google', type: 'google', base_url: 'simulator', models: ['gemini-pro'] },
+    // Prices (USD per 1,000 tokens, the providers' list prices for these models) feed
+    // X-Hedge-Config's max_additional_cost estimate (docs/hedging.md).
+    {
+      name: 'openai',
+      type: 'openai',
+      base_url: 'simulator',
+      models: [
+        { name: 'gpt-4-turbo-preview', price: { input_per_1k: 0.01, output_per_1k: 0.03 } },
+        { name: 'gpt-3.5-turbo', price: { input_per_1k: 0.0005, output_per_1k: 0.0015 } },
+      ],
+    },
+    { name: 'anthropic', type: 'anthropic', base_url: 'simulator', models: [{ name: 'claude-3-opus', price: { input_per_1k: 0.015, output_per_1k: 0.075 } }] },
+    { name: 'google', type: 'google', base_url: 'simulator', models: [{ name: 'gemini-pro', price: { input_per_1k: 0.0005, output_per_1k: 0.0015 } }] },
   ],
   models: {
     'gpt-4-turbo-preview': { anthropic: 'claude-3-opus', google: 'gemini-pro' },

@@ -93,6 +93,8 @@ export interface AttemptRecord {
   cut?: boolean;
   /** True when the attempt was a hedge (sent in parallel with others). */
   hedge?: boolean;
+  /** True when a hedge race was decided by another attempt and this one was stopped (not the target's failure). */
+  cancelled?: boolean;
   latencyMs: number;
 }
 

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '../config/types.ts';
+import type { GatewayConfig, HedgeDefaults, ModelRoute } from '../config/types.ts';
 import type { FlowStep } from '../core/flow.ts';
 import type { ModelObject } from '../core/openai-types.ts';
 import type { PrefillMode, ProviderAdapter, ProviderTarget } from '../providers/types.ts';
@@ -23,6 +23,10 @@ export interface RouteStep {
   step: FlowStep;
   /** The fields a continuation on this route needs (an OpenAI-compatible server's prefill mode). */
   prefillMode?: PrefillMode;
+  /** USD per 1,000 tokens (hedging's cost estimate), when configured. */
+  price?: ModelRoute['price'];
+  /** Hedging on by config for this model (X-Request-Hedging still decides per request). */
+  hedge?: HedgeDefaults;
 }
 
 /**
@@ -45,7 +49,7 @@ export class RouteTable {
       for (const m of p.models) {
         const key = `${p.target.name}/${m.name}`;
         const step: FlowStep = Object.freeze({ provider: p.target.name, model: m.name, key, queueTimeoutMs: p.queueTimeoutMs, ...(m.prefill ? { prefill: true } : {}) });
-        const route: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, step, ...(m.prefillMode ? { prefillMode: m.prefillMode } : {}) };
+        const route: RouteStep = { provider: p.target.name, model: m.name, upstreamModel: m.upstream, target: p.target, adapter, key, step, ...(m.prefillMode ? { prefillMode: m.prefillMode } : {}), ...(m.price ? { price: m.price } : {}), ...(m.hedge ? { hedge: m.hedge } : {}) };
         this.#byProviderModel.set(key, route);
         const list = this.#byModel.get(m.name);
         if (list) list.push(route);

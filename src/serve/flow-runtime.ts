@@ -4,6 +4,7 @@ import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import { cutAtDeadline, failoverMachine, timedOut, waitLimited, type FailoverContext, type FailoverEvent, type FailoverInput } from '../../machines/failover.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
+import type { hedgeMachine, HedgeInput } from '../../machines/hedge.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
@@ -20,6 +21,7 @@ import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
+import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
 
 /** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
 export interface FlowClock {
@@ -58,6 +60,11 @@ export interface LiveRequest {
   activity: Activity;
   /** A cached answer's lookup for the `cache` fallback (set by the caller when it applies). */
   cached?: () => AttemptResult | undefined;
+  /**
+   * A hedged request's attempts run at once, so each has its own stamps, by attempt number
+   * (`activity` then keeps only the stream's last chunk). Undefined for a sequential flow.
+   */
+  activities?: Activity[];
 }
 
 /** See LiveRequest.activity. */
@@ -239,6 +246,7 @@ export class FlowRuntime {
   readonly #live = new Map<string, LiveRequest>();
   readonly #probes = new Set<string>();
   readonly failover: typeof failoverMachine;
+  readonly hedge: typeof hedgeMachine;
 
   constructor(opts: FlowRuntimeOptions) {
     const { routes, transport } = opts;
@@ -338,7 +346,12 @@ export class FlowRuntime {
             // A continuation: the adapter adds the fields the route's server needs to continue it.
             if (route.prefillMode !== undefined) ctx = { ...ctx, prefill: route.prefillMode };
           }
-          const a = req.activity;
+          let a = req.activity;
+          if (req.activities !== undefined) {
+            // A hedge: its own stamps, beside the other attempts in flight.
+            a = req.activities[input.attempt] = newActivity();
+            a.attemptStartedAt = started;
+          }
           // This attempt waits for a local connection until the transport stamps it sent. The
           // target's latency counts from then; the wait before is the gateway's own.
           a.sentAttempt = input.attempt;
@@ -348,7 +361,7 @@ export class FlowRuntime {
             (r): AttemptSuccess => {
               const t = now();
               // The commit point: the idle watchdog counts from here.
-              if (req.stream) a.lastChunkAt = t;
+              if (req.stream) req.activity.lastChunkAt = t;
               req.results[input.attempt] = r;
               return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
             },
@@ -383,9 +396,10 @@ export class FlowRuntime {
             trial?.send({ type: 'RELEASE', token: token! });
             return;
           }
-          if (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS) {
-            // A client's own very short deadline says nothing about the provider: free the
-            // trial slot, count nothing (else X-Request-Timeout-Ms: 1 could open a shared breaker).
+          if (r.cancelled || (r.cut && r.latencyMs < MIN_CUT_TO_COUNT_MS)) {
+            // A hedge stopped because another won says nothing about its target; nor does a
+            // client's own very short deadline (else X-Request-Timeout-Ms: 1 could open a shared
+            // breaker). Free the trial slot, count nothing.
             trial?.send({ type: 'RELEASE', token: token! });
             return;
           }
@@ -430,6 +444,10 @@ export class FlowRuntime {
       },
       delays: clocked.delays,
     });
+    // The hedge machine shares the failover machine's attempt actor and report (both read only
+    // the context's payload and steps).
+    const shared = this.failover.implementations;
+    this.hedge = provideHedge({ attempt: shared.actors.attempt as HedgeDeps['attempt'], report: shared.actions.report as HedgeDeps['report'], now, liveOf, targets });
   }
 
   /**
@@ -550,6 +568,26 @@ export class FlowRuntime {
         finish();
       },
     };
+  }
+
+  /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts). */
+  runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>): HedgeHandle {
+    const id = live.requestId;
+    live.activities = [];
+    this.#live.set(id, live);
+    return runHedgeActor(this.hedge, live, input, {
+      inspect: this.#hub.requestInspector,
+      ...(this.#clock ? { clock: this.#clock } : {}),
+      finish: () => {
+        if (this.#live.get(id) !== live) return;
+        this.#live.delete(id);
+        if (live.trials?.size) {
+          for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
+          live.trials.clear();
+        }
+        live.activities = undefined;
+      },
+    });
   }
 
   stop(): void {

@@ -14,6 +14,11 @@ import { ChatStream } from './chat-stream.ts';
 import { newActivity, type FlowHandle, type FlowRuntime, type LiveRequest } from './flow-runtime.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
 import type { DegradedService } from '../degraded/service.ts';
+import { hedgeCosts, hedgeDelayMs, hedgeSettings, hedgeSteps, latencySavedMs, type HedgeSettings } from './hedge-plan.ts';
+import type { HedgeOutput } from '../../machines/hedge.machine.ts';
+import type { FailoverInput } from '../../machines/failover.machine.ts';
+import type { HedgeDefaults } from '../config/types.ts';
+import { triggersMatch } from '../core/error-kinds.ts';
 
 /**
  * What one chat request came to: what the HTTP layer writes, and the flow's own record of it
@@ -40,6 +45,8 @@ export interface ChatServiceOptions {
   degradedMode?: DegradedService;
   /** Told of every flow's outcome at its commit point (metrics, incidents, unserved minutes); must not throw. */
   onFinished?: (request: ChatRequest, out: FlowOutput) => void;
+  /** Floor of the hedge delay when none is given (resilience.hedge_min_delay_ms; default 50). */
+  hedgeMinDelayMs?: number;
 }
 
 /** What serveChat needs besides the request and its policy. */
@@ -61,6 +68,8 @@ export interface ServeContext {
 interface Plan {
   steps: readonly FlowStep[];
   primary?: BreakerActor;
+  /** The requested model's configured hedging (config `hedge`), if any. */
+  hedge?: HedgeDefaults;
 }
 
 /**
@@ -90,7 +99,7 @@ export class ChatService {
       if (plan === undefined) {
         const steps = buildPlan(rt.routes, route, request.model, policy);
         // The default breaker of a target is never evicted: one lookup per model, not per request.
-        plan = { steps, primary: rt.targets.byKey(steps[0].key).breakerFor(undefined) };
+        plan = { steps, primary: rt.targets.byKey(steps[0].key).breakerFor(undefined), ...(route.hedge ? { hedge: route.hedge } : {}) };
         this.#defaultPlans.set(request.model, plan);
       }
       return plan;
@@ -100,7 +109,7 @@ export class ChatService {
     if (adv !== undefined) {
       rt.ensureProbes(steps, { intervalMs: adv.healthCheckIntervalMs, failureThreshold: adv.failureThreshold, successThreshold: adv.successThreshold });
     }
-    return { steps };
+    return { steps, ...(route.hedge ? { hedge: route.hedge } : {}) };
   }
 
   /**
@@ -138,7 +147,7 @@ export class ChatService {
     }
     const degradedModel = policy.breakerFallback === 'degraded' ? o.degraded[request.model] : undefined;
     const degradedRoute = degradedModel === undefined ? undefined : rt.routes.resolve(degradedModel);
-    const handle = rt.run(live, {
+    const flowInput = {
       steps: plan.steps,
       deadlineMs: policy.requestTimeoutMs,
       attemptTimeoutMs: stream ? o.ttftTimeoutMs : o.attemptTimeoutMs,
@@ -146,12 +155,23 @@ export class ChatService {
       fallback: policy.breakerFallback,
       chainTriggers: policy.failover.triggers,
       ...(degradedRoute ? { degradedStep: degradedRoute.step } : {}),
-    });
-    const out = await settle(handle, ctx.signal);
+    };
+    // Hedging off (the common path): exactly one failover flow, nothing else.
+    const hedging = policy.hedging === undefined && plan.hedge === undefined ? undefined : hedgeSettings(policy.hedging, plan.hedge);
+    let handle: FlowHandle;
+    let out: FlowOutput;
+    let hedgeHeaders: Record<string, string> | undefined;
+    if (hedging === undefined) {
+      handle = rt.run(live, flowInput);
+      out = await settle(handle, ctx.signal);
+    } else {
+      ({ handle, out, hedgeHeaders } = await this.#hedged(request, live, hedging, plan.steps, flowInput, ctx.signal));
+    }
     o.onFinished?.(request, out);
     // The requested target's breaker for this request's config: the one its first attempt asked.
     const primary = plan.primary ?? rt.targets.byKey(plan.steps[0].key).breakerFor(policy.breaker);
     const headers = outcomeHeaders(out, ctx.requestId, primary, rt.now());
+    if (hedgeHeaders !== undefined) Object.assign(headers, hedgeHeaders);
     if (!out.ok) {
       const error = out.fellBack !== undefined ? circuitOpenError(plan.steps[0], headers) : finalError(out);
       return { type: 'error', headers, error, flow: out };
@@ -175,7 +195,7 @@ export class ChatService {
     const chat = new ChatStream(handle, out.result, rt.now, {
       // Capability-aware: only a later prefill-capable step can resume a broken stream; without
       // one, the stream keeps no copy of the answer.
-      continuable: plan.steps.some((s, i) => i > out.stepIndex && s.prefill === true),
+      continuable: hedgeHeaders?.['x-hedge-winner'] === undefined && plan.steps.some((s, i) => i > out.stepIndex && s.prefill === true),
       ...(assembler
         ? {
             observe: (batch) => assembler.push(batch),
@@ -189,6 +209,57 @@ export class ChatService {
     if (ctx.signal) ctx.signal.addEventListener('abort', () => chat.cancel(), { once: true });
     return { type: 'stream', headers, stream: chat, flow: out };
   }
+
+  /**
+   * Races the request across its hedge steps (machines/hedge.machine.ts); when every hedge
+   * failed, the rest of its failover chain (the steps the race did not use) takes over with the
+   * attempts so far. docs/hedging.md.
+   */
+  async #hedged(
+    request: ChatRequest,
+    live: LiveRequest,
+    s: HedgeSettings,
+    chain: readonly FlowStep[],
+    flowInput: Omit<FailoverInput, 'payload'>,
+    signal: AbortSignal | undefined,
+  ): Promise<Hedged> {
+    const rt = this.#o.runtime;
+    const steps = hedgeSteps(rt.routes, chain, request.model, s);
+    const primaryStats = rt.targets.byKey(steps[0].key).stats;
+    const race = rt.runHedge(live, {
+      steps,
+      strategy: s.strategy,
+      delayMs: hedgeDelayMs(s.delayMs, primaryStats, this.#o.hedgeMinDelayMs ?? 50),
+      cancelSlower: s.cancelSlower,
+      costs: hedgeCosts(rt.routes, steps, request, s.maxAdditionalCost !== undefined),
+      ...(s.maxAdditionalCost !== undefined ? { maxAdditionalCost: s.maxAdditionalCost } : {}),
+      deadlineMs: flowInput.deadlineMs,
+      attemptTimeoutMs: flowInput.attemptTimeoutMs,
+      ...(flowInput.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: flowInput.streamIdleTimeoutMs } : {}),
+    });
+    const out = (await settle(race, signal)) as HedgeOutput;
+    if (out.ok) {
+      const saved = latencySavedMs(out, primaryStats, rt.now() - live.startedAt);
+      // A hedge that wins is not a failover.
+      return { handle: race, out, hedgeHeaders: { 'x-hedge-winner': out.step.provider, 'x-hedge-latency-saved': String(saved), 'x-failover-used': 'false' } };
+    }
+    const rest = chain.filter((c) => !steps.some((h) => h.key === c.key));
+    // The client's own bad request goes nowhere else; other failures as the chain's triggers say.
+    const kind = out.error.kind;
+    const onward = rest.length > 0 && kind !== 'bad_request' && triggersMatch(rest[0].trigger ?? flowInput.chainTriggers ?? ['any_error'], kind);
+    if (!onward || signal?.aborted === true) return { handle: race, out, hedgeHeaders: {} };
+    const handle = rt.run(live, { ...flowInput, steps: rest, attempts: out.attempts });
+    const after = await settle(handle, signal);
+    // Served by the chain past the race: that is a failover.
+    return { handle, out: after, hedgeHeaders: after.ok ? { 'x-failover-used': 'true' } : {} };
+  }
+}
+
+/** What a hedged request came to: the handle that served it, its outcome, and the hedge headers. */
+interface Hedged {
+  handle: FlowHandle;
+  out: FlowOutput;
+  hedgeHeaders: Record<string, string>;
 }
 
 /** What the cache keeps of an answer: who produced it, so a stale copy says so. */

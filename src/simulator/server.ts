@@ -235,6 +235,14 @@ class Simulator implements Scheduler {
       if (turn.prefill !== undefined) call.prefill = { mode: turn.prefill.mode, assistant: turn.prefill.assistant };
       if (req.headers[PROBE_HEADER] !== undefined) call.probe = true;
       this.log.push(call);
+      // The caller hung up before the answer ended (an aborted call, a cancelled hedge); not
+      // when the fault itself closes the connection.
+      const closesItself = fault !== null && (fault.type === 'reset' || fault.type === 'cut' || (fault.type === 'error' && fault.kind === 'connection_error'));
+      if (!closesItself) {
+        res.once('close', () => {
+          if (!res.writableFinished) call.aborted = true;
+        });
+      }
       if (fault !== null && fault.type === 'hang') return;
       const wait = behaviour.latency === null ? 0 : behaviour.latency(this.#latencyRng);
       if (wait <= 0) return this.#deliver(req, res, dialect, turn, behaviour, fault, call);

@@ -97,6 +97,8 @@ export interface SimCall {
   prefill?: { mode: SimPrefillMode; assistant: string };
   /** The request body as received (parsed JSON), kept for the latest calls only, listed only when asked (`bodies`). */
   body?: unknown;
+  /** The caller closed the connection before the answer ended. */
+  aborted?: boolean;
 }
 
 export interface SimCallFilter {

@@ -66,6 +66,20 @@ export class TargetStats {
     return this.#sampled;
   }
 
+  /**
+   * The median of the recent successful latencies longer than `ms`, or null when none is:
+   * what an attempt that has already run `ms` can be expected to take (hedging's estimate of
+   * the latency a cancelled primary would have had). Sorts a copy: hedged requests only.
+   */
+  latencyMedianAbove(ms: number): number | null {
+    const n = Math.min(this.#sampled, SAMPLES);
+    const longer: number[] = [];
+    for (let i = 0; i < n; i++) if (this.#samples[i] > ms) longer.push(this.#samples[i]);
+    if (longer.length === 0) return null;
+    longer.sort((a, b) => a - b);
+    return longer[(longer.length - 1) >> 1];
+  }
+
   toJSON(): { requests: number; failures: number; consecutiveFailures: number; latencyEwmaMs: number | null } {
     return { requests: this.requests, failures: this.failures, consecutiveFailures: this.consecutiveFailures, latencyEwmaMs: this.latencyEwmaMs };
   }

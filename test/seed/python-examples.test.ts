@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import type { RunningGateway } from '../../src/gateway.ts';
-import { sdkClient, startTestGateway } from '../helpers/gateway.ts';
+import { sdkClient, startTestGateway, until } from '../helpers/gateway.ts';
 
 /**
  * The seed's Python examples as written (test/python/seed_*.py), run with the official
@@ -133,5 +133,29 @@ describe('seed_retry.py (Retry Strategies)', () => {
     expect(calls.map((c) => c.status)).toEqual([200, 429, 200]);
     expect(calls[2].at - calls[1].at).toBeGreaterThanOrEqual(1_000);
     expect(sim.calls({ model: 'claude-3-opus' })).toHaveLength(0);
+  });
+});
+
+describe('seed_hedging.py (Request Hedging)', () => {
+  // On a frozen SimulatedClock: delay_ms passes only when the test says so.
+  it('openai answers within delay_ms: it wins alone; prints "Winner: openai" and "Latency saved: 0ms"', async () => {
+    gw = await startTestGateway({}, { clock: new SimulatedClock() });
+    expect(await python(gw, ['seed_hedging.py'])).toEqual({ code: 0, stdout: 'Winner: openai\nLatency saved: 0ms\n', stderr: '' });
+    expect(models(gw)).toEqual(['gpt-4-turbo-preview 200']);
+  });
+
+  it('openai hangs: anthropic, sent after 200 ms, wins and openai\'s call is aborted; prints "Winner: anthropic"', async () => {
+    const clock = new SimulatedClock();
+    gw = await startTestGateway({}, { clock });
+    const sim = gw.simulator!;
+    sim.setModel('gpt-4-turbo-preview', { faults: [{ type: 'hang' }] });
+    const run = python(gw, ['seed_hedging.py']);
+    await until(() => sim.calls().length === 1, RUN_LIMIT_MS);
+    clock.increment(200);
+    expect(await run).toEqual({ code: 0, stdout: 'Winner: anthropic\nLatency saved: 0ms\n', stderr: '' });
+    expect(gw.simulator!.calls().map((c) => [c.model, c.status, c.aborted ?? false])).toEqual([
+      ['gpt-4-turbo-preview', null, true],
+      ['claude-3-opus', 200, false],
+    ]);
   });
 });

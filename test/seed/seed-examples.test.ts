@@ -829,7 +829,9 @@ const DEGRADED = {
   'X-User-Priority': 'high', // Priority users skip degradation
 };
 
-describe('Request Hedging and Degraded Mode Operations: the seed\'s headers are validated and accepted (the features themselves are not built yet)', () => {
+// Request Hedging itself: test/seed/hedging.test.ts. Here: a primary that answers before
+// delay_ms is the only call.
+describe('Request Hedging and Degraded Mode Operations: the seed\'s headers are validated and accepted (degraded mode itself is not built yet)', () => {
   it.each([
     ['Request Hedging', 'Time-critical request', HEDGING],
     ['Degraded Mode Operations', 'Process request', DEGRADED],

@@ -41,7 +41,9 @@ describe('connection-level faults', () => {
     ctl.abort();
     const err = (await pending) as Error;
     expect(err.name).toBe('AbortError');
-    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'hang', status: null }]);
+    // The log says the caller hung up (the server hears the close a moment after the abort).
+    while (sim.calls()[0].aborted === undefined) await new Promise((r) => setTimeout(r, 2));
+    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'hang', status: null, aborted: true }]);
   });
 
   it('close() destroys hanging and stalled sockets and resolves', async () => {
@@ -71,7 +73,7 @@ describe('connection-level faults', () => {
     ctl.abort();
     expect(((await pending) as Error).name).toBe('AbortError');
     await new Promise((r) => setTimeout(r, 180));
-    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'slow_first_token', status: null }]);
+    expect(sim.calls()).toEqual([{ at: expect.any(Number), provider: 'openai', model: 'gpt-4o', stream: false, fault: 'slow_first_token', status: null, aborted: true }]);
   });
 
   it('the connection pool recovers: a healthy call after a reset succeeds', async () => {

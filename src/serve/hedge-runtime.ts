@@ -1,0 +1,184 @@
+import { assign, createActor, type InspectionEvent, type Observer, type PromiseActorLogic } from 'xstate';
+import { hedgeMachine, losersStopped, timedOutHedge, type HedgeContext, type HedgeEvent, type HedgeInput, type HedgeOutput, type HedgeReport } from '../../machines/hedge.machine.ts';
+import type { AttemptInput, AttemptRecord, AttemptSuccess, FlowStep } from '../core/flow.ts';
+import { UpstreamError } from '../core/upstream-error.ts';
+import type { Targets } from '../targets/targets.ts';
+import type { FlowClock, FlowHandle, LiveRequest } from './flow-runtime.ts';
+
+/** What the hedge machine borrows from the FlowRuntime: the same attempt actor, report and clock. */
+export interface HedgeDeps {
+  attempt: PromiseActorLogic<AttemptSuccess, AttemptInput>;
+  /** The failover machine's `report` action: reads only the context's payload and steps. */
+  report: (args: { context: { payload: unknown; steps: readonly FlowStep[] } }, params: { record: AttemptRecord }) => void;
+  now: () => number;
+  liveOf: (payload: unknown) => LiveRequest | undefined;
+  targets: Targets;
+}
+
+/**
+ * The hedge machine with the runtime's I/O and clock, built once at start-up: the attempt
+ * actor the failover machine uses, the targets' breakers and retry budgets as guards, and
+ * the clock's delays and measurements (each hedge's own stamps in `LiveRequest.activities`).
+ */
+export function provideHedge(d: HedgeDeps): typeof hedgeMachine {
+  const { now, liveOf, targets } = d;
+  type Args = { context: HedgeContext };
+  /** How long `step`'s attempt has run: since the upstream got it, else since it was started. */
+  const ranFor = (c: HedgeContext, live: LiveRequest | undefined, step: number): number => {
+    const a = live?.activities?.[c.attemptOf[step]];
+    if (a === undefined) return 0;
+    return now() - (a.sentAt >= 0 ? a.sentAt : a.attemptStartedAt);
+  };
+  const streamOf = (live: LiveRequest | undefined, attempt: number) => {
+    const r = live?.results[attempt];
+    return r?.type === 'stream' ? r : undefined;
+  };
+  return hedgeMachine.provide({
+    actors: { attempt: d.attempt },
+    actions: {
+      report: ({ context }: Args, params: unknown) => d.report({ context }, params as HedgeReport),
+      // The primary's budget pays for hedges: it earns its credit from every request the race
+      // starts (the hedged targets see only hedges, so theirs would only ever drain), which
+      // keeps hedges within the budget's ratio of the requests.
+      spendRetryToken: ({ context }: Args) => {
+        targets.byKey(context.steps[0].key).budget.canRetry();
+      },
+      abortStream: ({ context }: Args) => {
+        if (context.result !== undefined) streamOf(liveOf(context.payload), context.result.attempt)?.abort();
+      },
+      discardResult: ({ context, event }: { context: HedgeContext; event: HedgeEvent }) => {
+        const out = (event as unknown as { output?: AttemptSuccess }).output;
+        if (out !== undefined) streamOf(liveOf(context.payload), out.result.attempt)?.abort();
+      },
+      recordTimeout: assign(({ context, event }: { context: HedgeContext; event: HedgeEvent }) => {
+        const step = (event as Extract<HedgeEvent, { type: 'ATTEMPT_TIMER' }>).step;
+        return timedOutHedge(context, step, ranFor(context, liveOf(context.payload), step));
+      }),
+      recordCancelled: assign(({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return losersStopped(context, (s) => ranFor(context, live, s), false);
+      }),
+      recordCut: assign(({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return losersStopped(context, (s) => ranFor(context, live, s), true);
+      }),
+    },
+    guards: {
+      nextAdmitted: ({ context }: Args) => {
+        const target = targets.byKey(context.steps[context.next].key);
+        const live = liveOf(context.payload);
+        // Half-open: the attempt itself asks for a trial slot (a refusal there is a skip).
+        return !target.unhealthy && target.breakerFor(live?.breakerConfig).getSnapshot().value !== 'open';
+      },
+      nextBudgeted: ({ context }: Args) => targets.byKey(context.steps[0].key).budget.hasToken(),
+      silentTooLong: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined || now() - live.activity.lastChunkAt >= context.streamIdleTimeoutMs;
+      },
+    },
+    delays: {
+      deadline: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined ? context.deadlineMs : Math.max(0, context.deadlineMs - (now() - live.startedAt));
+      },
+      attemptTimer: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined ? context.attemptTimeoutMs : Math.max(0, Math.min(context.attemptTimeoutMs, context.deadlineMs - (now() - live.startedAt)));
+      },
+      streamIdle: ({ context }: Args) => {
+        const live = liveOf(context.payload);
+        return live === undefined ? context.streamIdleTimeoutMs : Math.max(1, context.streamIdleTimeoutMs - (now() - live.activity.lastChunkAt));
+      },
+    },
+  }) as typeof hedgeMachine;
+}
+
+/** A running hedge race: a FlowHandle (so ChatStream serves its winning stream), plus how the race went. */
+export interface HedgeHandle extends FlowHandle {
+  readonly done: Promise<HedgeOutput>;
+  /** The hedge race's context right now (data only): attempts, declined hedges, the winner. */
+  context(): HedgeContext;
+}
+
+export interface RunHedgeOptions {
+  inspect?: Observer<InspectionEvent> | ((ev: InspectionEvent) => void);
+  clock?: FlowClock;
+  /** Called once when the race's actor ends (the runtime forgets the request). */
+  finish(): void;
+}
+
+/** Starts the hedge machine for `live`; resolves `done` at the win (a stream's commit point) or the failure. */
+export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, input: Omit<HedgeInput, 'payload'>, opts: RunHedgeOptions): HedgeHandle {
+  const actor = createActor(machine, {
+    input: { ...input, payload: live.requestId },
+    ...(opts.inspect ? { inspect: opts.inspect } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  /** Every stream but the one served is aborted (a loser whose result came as it was stopped). */
+  const abortOthers = (keep: number | undefined): void => {
+    for (let i = 0; i < live.results.length; i++) {
+      const r = live.results[i];
+      if (i !== keep && r?.type === 'stream') r.abort();
+    }
+  };
+  let winner: number | undefined;
+  let waiting: ((v: { error: UpstreamError }) => void) | undefined;
+  const done = new Promise<HedgeOutput>((resolve, reject) => {
+    let settled = false;
+    actor.subscribe({
+      next: (snap) => {
+        const ctx = snap.context;
+        if (!settled && ctx.winner !== null && ctx.result !== undefined && snap.status === 'active') {
+          settled = true;
+          winner = ctx.result.attempt;
+          if (ctx.cancelSlower) abortOthers(winner);
+          resolve({ ok: true, result: ctx.result, step: ctx.steps[ctx.winner], stepIndex: ctx.winner, attempts: ctx.attempts, servedBy: 'upstream', declined: ctx.declined, winner: ctx.winner });
+        }
+      },
+      complete: () => {
+        const out = actor.getSnapshot().output as HedgeOutput;
+        abortOthers(out.ok ? out.result.attempt : winner);
+        if (!settled) {
+          settled = true;
+          resolve(out);
+        } else if (waiting !== undefined) {
+          const w = waiting;
+          waiting = undefined;
+          w({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+        }
+        opts.finish();
+      },
+      error: (err) => {
+        opts.finish();
+        reject(err);
+      },
+    });
+  });
+  actor.start();
+  return {
+    done,
+    live,
+    resultOf: (ref) => live.results[ref.attempt],
+    send: (event) => {
+      if (actor.getSnapshot().status === 'active') actor.send(event);
+    },
+    // A hedged stream is not continued after a break: the break is final.
+    afterBreak: () =>
+      new Promise((resolve) => {
+        const snap = actor.getSnapshot();
+        if (snap.status === 'done') {
+          const out = snap.output as HedgeOutput;
+          resolve({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+          return;
+        }
+        waiting = resolve;
+      }),
+    attempts: () => actor.getSnapshot().context.attempts,
+    context: () => actor.getSnapshot().context,
+    cancel: () => {
+      actor.stop();
+      abortOthers(undefined);
+      opts.finish();
+    },
+  };
+}

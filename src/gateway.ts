@@ -15,6 +15,7 @@ import { stateChanges } from './events/state-changes.ts';
 import { TransitionHub } from './events/transitions.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { createListener } from './http/app.ts';
+import { Admission } from './http/admission.ts';
 import { answerClientError } from './http/client-error.ts';
 import { OpenStreams } from './http/open-streams.ts';
 import { listen } from './net/listen.ts';
@@ -36,6 +37,8 @@ export interface RunningGateway {
   config: GatewayConfig;
   /** The in-process simulator, when the config enabled it. */
   simulator: SimulatorHandle | undefined;
+  /** Chat requests in flight and refused at the admission limit (server.max_in_flight). */
+  admission: Admission;
   /**
    * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
    * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
@@ -87,7 +90,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
 
   const hub = new TransitionHub();
   const clock = opts.clock;
-  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
+  const transport = new Transport({ connections: connectionsByOrigin(config), defaultConnections: config.server.maxInFlight, redactor: new Redactor(configSecrets(config)), now: clock ? () => clock.now() : Date.now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const runtime = new FlowRuntime({
@@ -118,6 +121,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
   const streams = new OpenStreams();
+  const admission = new Admission(config.server.maxInFlight);
   const listener = createListener({
     chat,
     routes,
@@ -126,6 +130,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
     streams,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    admission,
     policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
     nextRequestId: () => `req_${uniqueId()}`,
   });
@@ -155,6 +160,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     hub,
     config,
     simulator,
+    admission,
     async close(closeOpts = {}) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const grace = closeOpts.graceMs ?? 0;
@@ -185,10 +191,11 @@ function maxInFlightOf(config: GatewayConfig): (key: string) => number | undefin
   return (key) => byKey.get(key);
 }
 
-/** Each upstream origin's pool size: the largest `connections` of the providers on it. */
+/** Each upstream origin's pool size: the largest `connections` of the providers on it that name one. */
 function connectionsByOrigin(config: GatewayConfig): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const p of config.providers) {
+    if (p.connections === undefined) continue;
     const origin = new URL(p.target.baseUrl).origin;
     sizes.set(origin, Math.max(sizes.get(origin) ?? 0, p.connections));
   }

@@ -1,9 +1,10 @@
-import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { GENERIC_REDACTOR, type Redactor } from '../core/redact.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
 import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
+import { OriginPool } from './origin-pool.ts';
 import { untranslatable } from './invalid-request.ts';
 import { SseDecoder } from './sse.ts';
 import type { HeaderMap, ProviderAdapter, TranslateContext, UpstreamRequest } from './types.ts';
@@ -92,7 +93,7 @@ export class Transport {
         // One pool per origin, sized by that origin's providers (a fragile local server can
         // ask for few connections without capping a hosted API).
         factory: (origin, poolOpts) =>
-          new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? otherwise }),
+          new OriginPool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? otherwise }),
       });
     this.#dispatcher = dispatcher.compose(trackCalls(opts.now ?? Date.now));
     // A dispatcher given by the caller carries the probes too.

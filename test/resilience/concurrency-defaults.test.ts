@@ -19,7 +19,7 @@ import { startTestGateway, until } from '../helpers/gateway.ts';
  * 20,000-file limit; PARROT_TEST_IN_FLIGHT raises it where the limit allows. The 10,000 figure
  * is measured across processes by bench/inflight.ts.
  */
-const HELD = Number(process.env.PARROT_TEST_IN_FLIGHT ?? 2_000);
+const HELD = Number(process.env.PARROT_TEST_IN_FLIGHT ?? 1_000);
 
 let gw: RunningGateway | undefined;
 let client: Agent | undefined;
@@ -91,7 +91,7 @@ describe('concurrency with the default config', () => {
     const { gw, held, changes, target } = await setup();
     const answers = Array.from({ length: HELD }, (_, i) => ask(gw.url, i % 2 === 0));
     // Every request reaches the upstream while none is answered: nothing waits in a local queue.
-    await until(() => held.length === HELD, 60_000);
+    await until(() => held.length === HELD, 100_000);
     expect({ held: held.length, inFlight: target.local.inFlight, waiting: target.local.waiting, admitted: gw.admission.inFlight }).toEqual({
       held: HELD,
       inFlight: HELD,
@@ -111,7 +111,7 @@ describe('concurrency with the default config', () => {
       admitted: 0,
     });
     expect(changes).toEqual([]);
-  }, 120_000);
+  }, 150_000);
 
   it('past server.max_in_flight a request is refused at once: 503 gateway_overloaded, Retry-After, no upstream call, no breaker', async () => {
     const { gw, held, changes, target } = await setup({ max_in_flight: 3 });

@@ -17,8 +17,8 @@ describe('chaos report arithmetic', () => {
       faultAt: 40,
       healAt: 300,
       durationMs: 1_000,
-      // One call inside the open interval (after the 5 ms of slack), one at its edge, one after it.
-      upstreamCalls: [{ at: 102, provider: 'openai', model: 'm' }, { at: 200, provider: 'openai', model: 'm' }, { at: 420, provider: 'openai', model: 'm' }],
+      // One call within the slack after the opening, one inside the open interval, one at its edge, one after it.
+      upstreamCalls: [{ at: 110, provider: 'openai', model: 'm' }, { at: 130, provider: 'openai', model: 'm' }, { at: 400, provider: 'openai', model: 'm' }, { at: 420, provider: 'openai', model: 'm' }],
     };
     const m = metricsOf(run);
     expect({ successPct: m.successPct, truncated: m.truncated, p50: m.p50, p99: m.p99, failoverP50: m.failoverP50, attempts: m.attemptsPerRequest, sim: m.simCallsPerRequest, amplification: m.amplification }).toEqual({
@@ -28,7 +28,7 @@ describe('chaos report arithmetic', () => {
       p99: 9,
       failoverP50: 7,
       attempts: 1,
-      sim: 0.75,
+      sim: 1,
       amplification: 1,
     });
     expect({ detect: m.detectMs, recover: m.recoverMs, open: m.openBreakerCalls, failures: m.failures }).toEqual({ detect: 60, recover: 150, open: 1, failures: { 'http_503 circuit_open': 1 } });

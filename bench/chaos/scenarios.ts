@@ -24,7 +24,7 @@ export interface ScenarioContext {
 export interface Scenario {
   name: string;
   title: string;
-  /** Requests in the full run; --quick runs a tenth (at least 200). */
+  /** Requests in the full run (2,000 or more where a target is checked); --quick runs a tenth (at least 200). */
   requests: number;
   /** Requests in flight at once (SDK clients in a closed loop). */
   concurrency: number;
@@ -73,7 +73,7 @@ const SERVER_ERROR: SimModelConfig = { faults: [{ type: 'error', kind: 'server_e
 const ALL: readonly Provider[] = ['openai', 'anthropic', 'google'];
 
 export const SCENARIOS: readonly Scenario[] = [
-  { name: 'baseline', title: 'no fault', requests: 2_000, concurrency: 32, models: ALL, stream: 'mixed', faulty: [], faultAt: 0, inject: () => undefined },
+  { name: 'baseline', title: 'no fault', requests: 1_000, concurrency: 32, models: ALL, stream: 'mixed', faulty: [], faultAt: 0, inject: () => undefined },
   {
     name: 'hard-down',
     title: 'openai hard down (every call a 500), then back',
@@ -91,7 +91,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'flapping',
     title: 'openai flapping (down and up in turn)',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['openai'],
     stream: 'mixed',
@@ -115,7 +115,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'rate-limited',
     title: 'openai rate-limited (30 % of calls 429 with Retry-After: 1)',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['openai'],
     stream: 'mixed',
@@ -126,7 +126,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'rate-limited-bare',
     title: 'openai rate-limited (30 % of calls 429, no Retry-After)',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['openai'],
     stream: 'mixed',
@@ -137,7 +137,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: '529-storm',
     title: 'anthropic 529 storm (80 % of calls overloaded)',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['anthropic'],
     stream: 'mixed',
@@ -150,7 +150,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'in-band-errors',
     title: 'openai streams: 30 % end in an in-band error before any content',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['openai'],
     stream: 'stream',
@@ -161,7 +161,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'cut-streams',
     title: 'openai streams: 20 % cut after 4 tokens',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['openai'],
     stream: 'stream',
@@ -185,7 +185,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'partial-outage',
     title: 'openai down and google failing half its calls; anthropic healthy',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ALL,
     stream: 'mixed',
@@ -229,7 +229,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'net-resets',
     title: 'network path to openai: 20 % of connections reset (Toxiproxy reset_peer)',
-    requests: 2_000,
+    requests: 1_000,
     concurrency: 32,
     models: ['openai'],
     stream: 'mixed',

@@ -4,7 +4,7 @@
  * go through Toxiproxy (built once with `go install` into .parrot/bin). A progress bar while it
  * runs, then a table on the console and a Markdown report with SVG charts under reports/.
  *
- *   npm run chaos:suite                     # every scenario at full size (a few minutes)
+ *   npm run chaos:suite                     # every scenario at full size (37,000 requests; an estimated 4 to 5 minutes)
  *   node bench/chaos/suite.ts --quick       # a tenth of the requests (at least 200 each): a smoke run
  *   node bench/chaos/suite.ts --only hard-down,flap-and-429 [--no-network] [--out reports]
  *

@@ -17,6 +17,7 @@ import { ResponseCache } from './cache/response-cache.ts';
 import { DegradedService } from './degraded/service.ts';
 import { degradedEvaluator, degradedSettings } from './degraded/start.ts';
 import { createListener } from './http/app.ts';
+import { Admission } from './http/admission.ts';
 import { answerClientError } from './http/client-error.ts';
 import { OpenStreams } from './http/open-streams.ts';
 import { listen } from './net/listen.ts';
@@ -71,6 +72,8 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** The ordered store writes of health and incidents; `drain()` waits for them. */
   writes: WriteQueue;
+  /** Chat requests in flight and refused at the admission limit (server.max_in_flight). */
+  admission: Admission;
   /**
    * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
    * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
@@ -140,7 +143,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   }
 
   const hub = new TransitionHub({ now });
-  const transport = new Transport({ connections: connectionsByOrigin(config), redactor: new Redactor(configSecrets(config)), now });
+  const transport = new Transport({ connections: connectionsByOrigin(config), defaultConnections: config.server.maxInFlight, redactor: new Redactor(configSecrets(config)), now });
   const routes = new RouteTable(config, adapterFor);
   const r = config.resilience;
   const degradedMode = degradedSettings(config, routes);
@@ -267,6 +270,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const feed = new VisualizerFeed({ hub, runtime, adminKeys: new KeyChecker(config.auth.adminKeys), open: keys.open });
 
   const streams = new OpenStreams();
+  const admission = new Admission(config.server.maxInFlight);
   const listener = createListener({
     chat,
     routes,
@@ -275,6 +279,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     simulator: simulator && { url: simulator.url, headers: simulatorHeaders },
     streams,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    admission,
     policy: { providers: routes.providerNames, models: routes.modelNames, defaults: r.policy },
     nextRequestId: () => `req_${uniqueId()}`,
     chaos,
@@ -345,6 +350,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     healthStream,
     metrics,
     writes,
+    admission,
     async close(closeOpts = {}) {
       // Upgraded sockets (the visualizer's feed) are no longer the server's: end them first.
       feed.close();
@@ -386,10 +392,11 @@ function maxInFlightOf(config: GatewayConfig): (key: string) => number | undefin
   return (key) => byKey.get(key);
 }
 
-/** Each upstream origin's pool size: the largest `connections` of the providers on it. */
+/** Each upstream origin's pool size: the largest `connections` of the providers on it that name one. */
 function connectionsByOrigin(config: GatewayConfig): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const p of config.providers) {
+    if (p.connections === undefined) continue;
     const origin = new URL(p.target.baseUrl).origin;
     sizes.set(origin, Math.max(sizes.get(origin) ?? 0, p.connections));
   }

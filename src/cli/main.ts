@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import { assertStartable } from '../config/startable.ts';
 import { ListenError } from '../net/listen.ts';
 import { redactUrl } from '../core/redact-url.ts';
+import { fileLimitWarning, readOpenFilesLimit } from '../runtime/file-limit.ts';
 
 /** The same signal again within this window is one delivery seen twice, not a second signal. */
 const REPEAT_WINDOW_MS = 1_000;
@@ -34,6 +35,8 @@ async function serve(argv: string[]): Promise<void> {
   for (const p of config.providers) log(`  provider ${p.target.name} (${p.target.type}) -> ${redactUrl(p.target.baseUrl)}: ${p.models.map((m) => m.name).join(', ')}`);
   if (config.auth.keys.length === 0) log('  auth: open development mode (no keys configured; loopback only)');
   if (config.missingEnv.length > 0) log(`  warning: unset environment variables: ${config.missingEnv.join(', ')}`);
+  const files = fileLimitWarning(config.server.maxInFlight, readOpenFilesLimit());
+  if (files !== undefined) log(`  ${files}`);
   // Drain on SIGINT/SIGTERM: requests in flight get up to 10 s to finish; a second signal cuts them.
   // Ctrl-C under `npm start` reaches the gateway twice at once (from the terminal, and forwarded
   // by npm): a repeat of the same signal within a second is that one press, not a second.

@@ -4,7 +4,6 @@ import type { z } from 'zod';
 import { formatPath } from '../core/field-path.ts';
 import { bareHost } from '../net/loopback.ts';
 import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_QUEUE_TIMEOUT_MS } from '../targets/local-limit.ts';
-import { DEFAULT_CONNECTIONS_PER_ORIGIN } from '../providers/transport.ts';
 import { DEFAULT_CONFIG } from './default-config.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { policyDefaultsFromConfig } from './policy-defaults.ts';
@@ -125,7 +124,7 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
           : {}),
       };
     }),
-    connections: p.connections ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
+    connections: p.connections,
     maxInFlight: p.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
     queueTimeoutMs: p.queue_timeout_ms ?? DEFAULT_QUEUE_TIMEOUT_MS,
   }));
@@ -151,7 +150,7 @@ function normalise(c: ParsedConfig, env: NodeJS.ProcessEnv, source: string, miss
       breakerProbeIntervalMs: r.breaker_probe_interval_ms,
       hedgeMinDelayMs: r.hedge_min_delay_ms,
     },
-    server: { host: server.host, port: server.port, bodyLimitBytes: server.body_limit_bytes, requestTimeoutMs: server.request_timeout_ms },
+    server: { host: server.host, port: server.port, bodyLimitBytes: server.body_limit_bytes, requestTimeoutMs: server.request_timeout_ms, maxInFlight: server.max_in_flight },
     // An unset ${VAR} leaves an empty key: never accept "" as a key.
     auth: { keys: c.auth.keys.filter((k) => k !== ''), adminKeys: c.auth.admin_keys.filter((k) => k !== '') },
     providers,

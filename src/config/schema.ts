@@ -5,6 +5,7 @@ import { redactUrl } from '../core/redact-url.ts';
 import { failoverTriggersSchema } from '../policy/schemas.ts';
 import { PREFILL_MODES } from '../providers/types.ts';
 import { notificationsConfigSchema } from '../notify/config.ts';
+import { DEFAULT_MAX_IN_FLIGHT_REQUESTS } from '../http/admission.ts';
 
 /**
  * The configuration file's shape (YAML, snake_case as users write it). Validated once at
@@ -55,8 +56,11 @@ const provider = z.object({
    * mode that asks for it: `continue_final_message` (vLLM) or `prefix` (DeepSeek, Mistral).
    */
   prefill: z.union([z.boolean(), z.enum(PREFILL_MODES)]).optional(),
-  /** Keep-alive connections to this provider's origin (default 128; providers sharing an origin share the largest). */
-  connections: z.number().int().min(1).max(4096).optional(),
+  /**
+   * Most keep-alive connections to this provider's origin (default: no cap of its own, so the
+   * admission limit server.max_in_flight bounds them; providers sharing an origin share the largest).
+   */
+  connections: z.number().int().min(1).max(1_000_000).optional(),
   /**
    * The gateway's own limit, per model of this provider: calls in flight at once, waiting for
    * a connection included (default 10,000); one more is refused at once (503 gateway_overloaded).
@@ -73,6 +77,11 @@ const server = z.object({
   body_limit_bytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(10 * 1024 * 1024),
   /** One deadline per request across every attempt, unless X-Request-Timeout-Ms says otherwise. */
   request_timeout_ms: z.number().int().min(1).max(3_600_000).default(120_000),
+  /**
+   * The admission limit: chat requests in flight at once, streams until they end (default
+   * 10,000). One more is answered 503 gateway_overloaded with Retry-After.
+   */
+  max_in_flight: z.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_IN_FLIGHT_REQUESTS),
 }).strict();
 
 const auth = z.object({

@@ -30,7 +30,8 @@ export interface HedgeDefaults {
 export interface ProviderConfig {
   target: ProviderTarget;
   models: ModelRoute[];
-  connections: number;
+  /** Most connections to its origin; undefined: no cap of its own (server.maxInFlight bounds them). */
+  connections: number | undefined;
   /** Calls in flight at once to each of its models, waiting for a connection included (the gateway's own limit). */
   maxInFlight: number;
   /** Longest a call may wait for a free connection (the gateway's own limit). */
@@ -39,7 +40,14 @@ export interface ProviderConfig {
 
 /** The gateway's configuration after validation and defaults, in runtime shape. */
 export interface GatewayConfig {
-  server: { host: string; port: number; bodyLimitBytes: number; requestTimeoutMs: number };
+  server: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    requestTimeoutMs: number;
+    /** The admission limit: chat requests in flight at once (server.max_in_flight). */
+    maxInFlight: number;
+  };
   auth: { keys: string[]; adminKeys: string[] };
   providers: ProviderConfig[];
   /** requested model -> provider name -> that provider's equivalent model */

@@ -10,6 +10,7 @@ import { SseWriter } from './sse-writer.ts';
 import { pipeStream } from './stream-pipe.ts';
 import { validateChatRequest } from './validate-chat.ts';
 import type { OpenStreams } from './open-streams.ts';
+import type { Admission } from './admission.ts';
 
 export interface ChatHandlerOptions {
   chat: ChatService;
@@ -17,6 +18,8 @@ export interface ChatHandlerOptions {
   streams: OpenStreams;
   policy: PolicyContext;
   bodyLimitBytes: number;
+  /** The gateway-wide limit of chat requests in flight (server.max_in_flight). */
+  admission: Admission;
   /** Request ids: a process prefix plus a counter (cheap, unique per process). */
   nextRequestId: () => string;
 }
@@ -28,6 +31,15 @@ export interface ChatHandlerOptions {
  */
 export function createChatHandler(opts: ChatHandlerOptions) {
   return async function handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!opts.admission.enter(req, res)) return;
+    try {
+      await serve(req, res);
+    } finally {
+      opts.admission.leave();
+    }
+  };
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = opts.nextRequestId();
     let request: ChatRequest;
     let outcome;
@@ -74,7 +86,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
         }
         await sendCompletion(res, outcome.completion, headers, request, outcome.comment);
     }
-  };
+  }
 }
 
 async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest, comment?: string): Promise<void> {

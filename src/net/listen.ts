@@ -26,6 +26,14 @@ const REASONS: Record<string, (host: string) => string> = {
 };
 
 /**
+ * Connections the kernel may hold for the server before it accepts them (Linux caps it at
+ * net.core.somaxconn, 4096 by default). Node's default of 511 overflows when thousands of
+ * clients connect within a moment while the event loop is busy: the kernel then drops their
+ * SYNs, and each waits a second or more to retry (bench/inflight.ts saw connect timeouts).
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/**
  * `server.listen(port, host)` as a promise that rejects with a ListenError naming the address
  * and the reason, e.g. `cannot listen on 127.0.0.1:8080: the port is already in use (EADDRINUSE)`.
  */
@@ -37,7 +45,7 @@ export function listen(server: Server, port: number, host: string): Promise<void
       reject(new ListenError(`cannot listen on ${hostPort(host, port)}: ${reason}`, code));
     };
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });

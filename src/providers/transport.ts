@@ -1,9 +1,10 @@
-import { Agent, Pool, request, errors as undiciErrors, type Dispatcher } from 'undici';
+import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../core/openai-types.ts';
 import { GENERIC_REDACTOR, type Redactor } from '../core/redact.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
 import { kCounts, kSent, trackCalls, type CallCounts, type SentStamp } from './call-tracking.ts';
 import { finishBody } from './finish-body.ts';
+import { OriginPool } from './origin-pool.ts';
 import { untranslatable } from './invalid-request.ts';
 import { MalformedEvent, MalformedEventTolerance, type MalformedEventSink } from './malformed-event.ts';
 import { SseDecoder } from './sse.ts';
@@ -44,12 +45,18 @@ export type AttemptResult = CompletionResult | StreamResult;
 /** How long undici waits for headers/body when no statechart deadline is shorter. */
 const SAFETY_TIMEOUT_MS = 10 * 60_000;
 
-/** Keep-alive connections per origin when the config names none for it. */
-export const DEFAULT_CONNECTIONS_PER_ORIGIN = 128;
+/**
+ * Most connections per origin when neither the config nor the caller names a size: as many as
+ * the gateway admits requests by default (server.max_in_flight), since an LLM call holds its
+ * connection for the whole answer and a smaller pool would queue requests the gateway took.
+ */
+export const DEFAULT_CONNECTIONS_PER_ORIGIN = 10_000;
 
 export interface TransportOptions {
-  /** The pool size of each origin (`https://api.openai.com`); others get the default. */
+  /** The pool size of each origin (`https://api.openai.com`); others get `defaultConnections`. */
   connections?: ReadonlyMap<string, number>;
+  /** The pool size of an origin `connections` does not name (default DEFAULT_CONNECTIONS_PER_ORIGIN). */
+  defaultConnections?: number;
   dispatcher?: Dispatcher;
   /**
    * Scrubs every upstream error message before it leaves the transport (the configured
@@ -77,6 +84,7 @@ export class Transport {
 
   constructor(opts: TransportOptions = {}) {
     const sizes = opts.connections ?? new Map<string, number>();
+    const otherwise = opts.defaultConnections ?? DEFAULT_CONNECTIONS_PER_ORIGIN;
     this.#redactor = opts.redactor ?? GENERIC_REDACTOR;
     const dispatcher =
       opts.dispatcher ??
@@ -87,7 +95,7 @@ export class Transport {
         // One pool per origin, sized by that origin's providers (a fragile local server can
         // ask for few connections without capping a hosted API).
         factory: (origin, poolOpts) =>
-          new Pool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? DEFAULT_CONNECTIONS_PER_ORIGIN }),
+          new OriginPool(origin, { ...poolOpts, connections: sizes.get(new URL(origin).origin) ?? otherwise }),
       });
     this.#dispatcher = dispatcher.compose(trackCalls(opts.now ?? Date.now));
     // A dispatcher given by the caller carries the probes too.

@@ -25,13 +25,14 @@ describe('the README configuration reference', () => {
       { name: 'llama-3.1-8b', upstream: 'llama-3.1-8b', prefill: false },
     ]);
     expect(config.providers.map((p) => [p.target.name, p.connections, p.maxInFlight, p.queueTimeoutMs])).toEqual([
-      ['openai', 128, 10_000, 30_000],
-      ['anthropic', 128, 10_000, 30_000],
-      ['google', 128, 10_000, 30_000],
+      ['openai', undefined, 10_000, 30_000],
+      ['anthropic', undefined, 10_000, 30_000],
+      ['google', undefined, 10_000, 30_000],
       ['local', 16, 64, 10_000],
-      ['vllm', 128, 10_000, 30_000],
-      ['azure', 128, 10_000, 30_000],
+      ['vllm', undefined, 10_000, 30_000],
+      ['azure', undefined, 10_000, 30_000],
     ]);
+    expect(config.server.maxInFlight).toBe(10_000);
     expect(config.resilience.policy.failover.providers).toEqual(['openai', 'anthropic', 'google']);
     expect(config.resilience.policy.failover.triggers).toEqual(['any_error']);
     expect(config.resilience.degraded).toEqual({ 'gpt-4-turbo-preview': 'gpt-3.5-turbo' });

@@ -1,0 +1,185 @@
+/**
+ * How many requests the gateway holds at once with its default config, and what each costs:
+ * `--count` requests (streaming, non-streaming, or half of each) are sent at `--rate` to
+ * `parrot serve` (the default config plus one provider on bench/upstream-mock.ts, which
+ * answers each after `--latency-ms`), so all of them are in flight together until the
+ * upstream answers. Each process runs in its own process with its file limit raised (as root,
+ * through `prlimit`), since N requests in flight cost the gateway 2N sockets.
+ *
+ * Prints: how many succeeded (and failures by kind), the time to send them all, the gateway's
+ * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
+ * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
+ *
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--profile]
+ *
+ * `--profile` runs the gateway under `node --cpu-prof` (bench/results/prof/) and prints its top
+ * functions by self time.
+ *
+ * A benchmark, not a test: bounded (one burst; the client gives up `--latency-ms` + 30 s after
+ * sending), exit code 0 unless something crashed.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
+import type { LagProbeReply } from './lag-probe.ts';
+import { summarizeProfile } from './lib/profile.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '10000' },
+    mode: { type: 'string', default: 'mixed' },
+    'latency-ms': { type: 'string', default: '15000' },
+    rate: { type: 'string', default: '1000' },
+    profile: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const count = Number(values.count);
+const latencyMs = Number(values['latency-ms']);
+const mode = values.mode;
+const rate = Number(values.rate);
+if (!(rate > 0) || !(count > 0) || !(latencyMs > 0) || !['mixed', 'stream', 'json'].includes(mode)) {
+  process.stderr.write('usage: node bench/inflight.ts [--count N] [--mode mixed|stream|json] [--latency-ms MS]\n');
+  process.exit(2);
+}
+
+const FILES = 65_536;
+const MODEL = 'gpt-4-turbo-preview';
+
+/** `prlimit` raises a child's file limit when this process may (root); otherwise the child inherits ours. */
+function withFiles(command: string, args: string[]): { command: string; args: string[]; raised: boolean } {
+  try {
+    execFileSync('prlimit', [`--nofile=${FILES}:${FILES}`, 'true'], { stdio: 'ignore' });
+    return { command: 'prlimit', args: [`--nofile=${FILES}:${FILES}`, command, ...args], raised: true };
+  } catch {
+    return { command, args, raised: false };
+  }
+}
+
+function lag(server: ServerProcess, type: 'lag' | 'lag-reset'): Promise<LagProbeReply | undefined> {
+  if (type === 'lag-reset') {
+    server.child.send({ type });
+    return Promise.resolve(undefined);
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 2_000);
+    server.child.once('message', (m: LagProbeReply) => {
+      clearTimeout(timer);
+      resolve(m);
+    });
+    server.child.send({ type });
+  });
+}
+
+const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
+const fmtLag = (l: LagProbeReply | undefined): string => (l === undefined ? 'n/a' : `p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, max ${l.max.toFixed(1)} ms`);
+
+const tmp = mkdtempSync(join(tmpdir(), 'parrot-inflight-'));
+const procs: ServerProcess[] = [];
+try {
+  const up = withFiles(process.execPath, ['bench/upstream-mock.ts', '--latency-ms', String(latencyMs)]);
+  const upstream = await startProcess({ name: 'upstream', command: up.command, args: up.args, ready: { pattern: /listening on (http:\/\/[^\s]+)/ } });
+  procs.push(upstream);
+  const configPath = join(tmp, 'parrot.yaml');
+  writeFileSync(
+    configPath,
+    ['server: { host: 127.0.0.1, port: 0 }', 'providers:', `  - { name: openai, type: openai, base_url: "${upstream.url}/v1", api_key: bench, models: [${MODEL}] }`, 'simulator: { enabled: false }', ''].join('\n'),
+  );
+  const profDir = join(ROOT, 'bench/results/prof');
+  const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
+  const gw = withFiles(process.execPath, [...prof, '--import', join(ROOT, 'bench/lag-probe.ts'), 'bin/parrot.js', 'serve', '--config', configPath]);
+  const gateway = await startProcess({ name: 'parrot', command: gw.command, args: gw.args, ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
+  procs.push(gateway);
+  // prlimit execs node in place, so the pid is the gateway's own.
+  await new Promise((r) => setTimeout(r, 500));
+  const idleRss = rssBytes(gateway.pid);
+  const load0 = loadavg()[0];
+  process.stdout.write(`parrot inflight: ${count} requests (${mode}) at ${rate} req/s, upstream latency ${latencyMs} ms; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
+
+  const client = new Agent({ connections: null, keepAliveTimeout: 60_000, headersTimeout: latencyMs + 30_000, bodyTimeout: latencyMs + 30_000 });
+  const bodies = {
+    json: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hello' }] }),
+    stream: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: 'Hello' }] }),
+  };
+  const failures = new Map<string, number>();
+  const fail = (kind: string): void => {
+    failures.set(kind, (failures.get(kind) ?? 0) + 1);
+  };
+  let ok = 0;
+  let done = 0;
+  const cpu0 = processCpuUs(gateway.pid);
+  await lag(gateway, 'lag-reset');
+  const t0 = performance.now();
+  let lastAnswerAt = t0;
+  // Request i leaves at t0 + i / rate (a timer sends every request that is due), so the
+  // upstream answers at the same rate and the count in flight peaks at `count` when the last
+  // one leaves, provided count / rate < latency.
+  const all: Promise<void>[] = [];
+  const send = async (i: number): Promise<void> => {
+    const stream = mode === 'stream' || (mode === 'mixed' && i % 2 === 0);
+    try {
+      const res = await request(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        dispatcher: client,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+        body: stream ? bodies.stream : bodies.json,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 200) fail(`http_${res.statusCode}`);
+      else if (stream ? text.trimEnd().endsWith('data: [DONE]') : text.includes('"choices"')) ok++;
+      else fail('incomplete_body');
+    } catch (err) {
+      fail(`${(err as { code?: string }).code ?? (err as Error).name} (${stream ? 'stream' : 'json'}, ${performance.now() - t0 < latencyMs ? 'before' : 'after'} the upstream's latency)`);
+    } finally {
+      done++;
+      lastAnswerAt = performance.now();
+    }
+  };
+  const pacer = setInterval(() => {
+    const due = Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    while (all.length < due) all.push(send(all.length));
+    if (all.length === count) clearInterval(pacer);
+  }, 5);
+  // Sample RSS while the requests are held: the peak is read from the kernel at the end too.
+  let peakSeen = 0;
+  const sampler = setInterval(() => (peakSeen = Math.max(peakSeen, rssBytes(gateway.pid))), 100);
+  // Every request has left once the pacer is done; a second more for the last ones to reach the upstream.
+  while (all.length < count) await new Promise((r) => setTimeout(r, 20));
+  const sentBy = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 1_000));
+  const heldRss = rssBytes(gateway.pid);
+  const heldLag = await lag(gateway, 'lag');
+  const doneBeforeAnswers = done;
+  await lag(gateway, 'lag-reset');
+  await Promise.all(all);
+  clearInterval(sampler);
+  const answerLag = await lag(gateway, 'lag');
+  const cpuUs = processCpuUs(gateway.pid) - cpu0;
+  const peak = Math.max(peakSeen, peakRssBytes(gateway.pid));
+  const rows = [
+    ['succeeded', `${ok} of ${count} (${((ok * 100) / count).toFixed(2)} %)${failures.size ? `; failures: ${[...failures].map(([k, n]) => `${k} ${n}`).join(', ')}` : ''}`],
+    ['answered before the upstream answered', String(doneBeforeAnswers)],
+    ['all sent after', `${(sentBy / 1000).toFixed(1)} s (${rate} req/s)`],
+    ['all answered after', `${((lastAnswerAt - t0) / 1000).toFixed(1)} s`],
+    ['gateway RSS idle / held / peak', `${mb(idleRss)} / ${mb(heldRss)} / ${mb(peak)} MB`],
+    ['RSS per request in flight', `${(((heldRss - idleRss) / count) / 1024).toFixed(1)} KB (held), ${(((peak - idleRss) / count) / 1024).toFixed(1)} KB (peak)`],
+    ['gateway CPU per request', `${(cpuUs / count).toFixed(0)} µs`],
+    ['event-loop delay while sending and holding', fmtLag(heldLag)],
+    ['event-loop delay while answering', fmtLag(answerLag)],
+    ['load average before / after', `${load0.toFixed(2)} / ${loadavg()[0].toFixed(2)}`],
+  ];
+  for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
+  await client.close();
+  if (values.profile) {
+    await gateway.stop();
+    const summary = summarizeProfile(join(profDir, `inflight-${process.pid}.cpuprofile`), 20, undefined, count);
+    for (const f of [...summary.byOrigin.slice(0, 8), ...summary.topFunctions]) process.stdout.write(`  ${f.usPerRequest.toFixed(0).padStart(6)} µs/req  ${f.pct.toFixed(1).padStart(5)} %  ${f.name}\n`);
+  }
+} finally {
+  for (const p of procs.reverse()) await p.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -174,14 +174,18 @@ const reportStreamFailure = {
   },
 } as const;
 
-const attemptInput = ({ context }: { context: FailoverContext }): FailoverAttemptInput => ({
-  step: context.steps[context.stepIndex],
-  payload: context.payload,
-  stepIndex: context.stepIndex,
-  stepAttempt: context.stepAttempts,
-  attempt: context.attempts.length + 1,
-  ...(context.prefill !== undefined ? { prefill: context.prefill } : {}),
-});
+const attemptInput = ({ context }: { context: FailoverContext }): FailoverAttemptInput => {
+  const input: FailoverAttemptInput = {
+    step: context.steps[context.stepIndex],
+    payload: context.payload,
+    stepIndex: context.stepIndex,
+    stepAttempt: context.stepAttempts,
+    attempt: context.attempts.length + 1,
+  };
+  // Set only for a continuation: the common attempt allocates no second object for it.
+  if (context.prefill !== undefined) input.prefill = context.prefill;
+  return input;
+};
 
 export const failoverMachine = setup({
   types: {

@@ -44,13 +44,34 @@ export async function pipeStream(
     stream.cancel();
   });
   try {
-    for await (const batch of stream) {
-      if (res.destroyed || cut) break;
-      await writer.write(batch);
+    // The upstream's own batches, written as they come (no extra async layer per batch).
+    for (;;) {
+      const upstream = stream.upstream;
+      let stopped = false;
+      try {
+        await writer.write(stream.forward(upstream.head));
+        for await (const batch of upstream.rest) {
+          if (res.destroyed || cut) {
+            stopped = true;
+            break;
+          }
+          await writer.write(stream.forward(batch));
+        }
+      } catch (err) {
+        if (res.destroyed || cut) break;
+        // A continuation took over: read it; else resume threw the break's error.
+        if (await stream.resume(err)) continue;
+        break;
+      }
+      if (!stopped && !res.destroyed && !cut) {
+        stream.ended();
+        writer.done();
+        return;
+      }
+      break;
     }
     if (res.destroyed) return;
     if (cut) writer.fail(SHUTTING_DOWN);
-    else writer.done();
   } catch (err) {
     if (res.destroyed) return;
     if (cut) {

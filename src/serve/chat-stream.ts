@@ -17,16 +17,23 @@ export interface ChatStreamOptions {
 /**
  * A committed stream as the client sees it: one stream of chunk batches across the upstream
  * that committed it and any continuation a prefill-capable step makes after a break (its
- * chunks carry the first stream's id and lose their role-only opener). Iterating ends after
- * the last batch of a complete answer; it throws the UpstreamError that ended it otherwise.
- * Every chunk stamps the flow's idle watchdog; a break is reported to the flow, which decides
- * whether a continuation takes over.
+ * chunks carry the first stream's id and lose their role-only opener). The HTTP pipe reads
+ * `upstream` itself (no extra async layer per batch on the hot path), passes each batch
+ * through `forward`, and says how the upstream ended: `ended()`, or `resume(err)` after a
+ * break, which reports it to the flow and tells whether a continuation took over.
+ *
+ * @example
+ * for (;;) {
+ *   try { for await (const b of stream.upstream.rest) write(stream.forward(b)); stream.ended(); break; }
+ *   catch (err) { if (!(await stream.resume(err))) break; }   // resume throws the final error
+ * }
  */
-export class ChatStream implements AsyncIterable<ChatCompletionChunk[]> {
+export class ChatStream {
   readonly #handle: FlowHandle;
   readonly #opts: ChatStreamOptions;
   readonly #now: () => number;
   #result: StreamResult;
+  #continuation = false;
   #gone = false;
   #partial = '';
   #toolCalls = false;
@@ -39,6 +46,16 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk[]> {
     this.#opts = opts;
   }
 
+  /** The upstream stream to read now: the one that committed, then a continuation's. */
+  get upstream(): StreamResult {
+    return this.#result;
+  }
+
+  /** True once the client left (or shutdown cut the stream). */
+  get gone(): boolean {
+    return this.#gone;
+  }
+
   /** The client left: abort the upstream and the flow. */
   cancel(): void {
     if (this.#gone) return;
@@ -47,37 +64,10 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk[]> {
     this.#handle.cancel();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<ChatCompletionChunk[], void> {
-    let continuation = false;
-    for (;;) {
-      const result = this.#result;
-      try {
-        yield this.#forward(result.head, continuation);
-        for await (const batch of result.rest) {
-          if (this.#gone) return;
-          this.#handle.live.activity.lastChunkAt = this.#now();
-          yield this.#forward(batch, continuation);
-        }
-        this.#handle.send({ type: 'END' });
-        this.#opts.onComplete?.();
-        return;
-      } catch (err) {
-        if (this.#gone) return;
-        this.#handle.send({ type: 'BROKEN', error: toUpstreamError(err), partial: this.#partial, toolCalls: this.#toolCalls });
-        const next = await this.#handle.afterBreak();
-        if (this.#gone) {
-          if ('ref' in next) (this.#handle.resultOf(next.ref) as StreamResult).abort();
-          return;
-        }
-        if ('error' in next) throw next.error;
-        this.#result = this.#handle.resultOf(next.ref) as StreamResult;
-        continuation = true;
-      }
-    }
-  }
-
-  #forward(batch: ChatCompletionChunk[], continuation: boolean): ChatCompletionChunk[] {
-    const out = continuation ? asContinuation(batch, this.#id) : batch;
+  /** One batch for the client: stamps the idle watchdog, rewrites a continuation's, keeps what a continuation needs. */
+  forward(batch: ChatCompletionChunk[]): ChatCompletionChunk[] {
+    this.#handle.live.activity.lastChunkAt = this.#now();
+    const out = this.#continuation ? asContinuation(batch, this.#id) : batch;
     if (this.#opts.continuable) {
       for (const c of out) {
         this.#id ??= c.id;
@@ -88,6 +78,31 @@ export class ChatStream implements AsyncIterable<ChatCompletionChunk[]> {
     }
     this.#opts.observe?.(out);
     return out;
+  }
+
+  /** The upstream ended with a complete answer. */
+  ended(): void {
+    this.#handle.send({ type: 'END' });
+    this.#opts.onComplete?.();
+  }
+
+  /**
+   * The upstream broke with `err`: the flow hears it and decides. Resolves true when a
+   * continuation took over (read `upstream` again), false when the client is gone; throws
+   * the error that ends the stream otherwise.
+   */
+  async resume(err: unknown): Promise<boolean> {
+    if (this.#gone) return false;
+    this.#handle.send({ type: 'BROKEN', error: toUpstreamError(err), partial: this.#partial, toolCalls: this.#toolCalls });
+    const next = await this.#handle.afterBreak();
+    if (this.#gone) {
+      if ('ref' in next) (this.#handle.resultOf(next.ref) as StreamResult).abort();
+      return false;
+    }
+    if ('error' in next) throw next.error;
+    this.#result = this.#handle.resultOf(next.ref) as StreamResult;
+    this.#continuation = true;
+    return true;
   }
 }
 

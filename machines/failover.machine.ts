@@ -278,6 +278,17 @@ export const failoverMachine = setup({
       const { error, latencyMs } = failureOf((event as { error: unknown }).error);
       return { attempts: [...context.attempts, record(context, { ok: false, kind: error.kind, latencyMs, ...(error.skipped !== undefined ? { skipped: error.skipped } : {}) })] };
     }),
+    /**
+     * A continuation that its own timer ended, or that answered with a completion (it cannot
+     * continue a stream): recorded and reported to its target like any attempt, while the
+     * client hears the original break (lastError is left as it is).
+     */
+    continuationTimedOut: assign(({ context }) => ({ attempts: timedOut(context, context.attemptTimeoutMs).attempts })),
+    continuationWaitLimited: assign(({ context }) => ({ attempts: waitLimited(context, context.steps[context.stepIndex].queueTimeoutMs ?? 0, false).attempts })),
+    continuationNotAStream: assign(({ context, event }) => {
+      const out = (event as unknown as { output: AttemptSuccess }).output;
+      return { attempts: [...context.attempts, record(context, { ok: true, latencyMs: out.latencyMs })] };
+    }),
     dropResult: assign({ result: undefined }),
   },
   delays: {
@@ -388,6 +399,9 @@ export const failoverMachine = setup({
     deciding: {
       entry: 'decide',
       always: [
+        // A failure that arrives with no time left ends the request with that failure: an
+        // attempt started now would be cut at once.
+        { guard: 'pastDeadline', target: 'failed' },
         { guard: 'shouldRetry', target: 'backoff', actions: 'spendRetryToken' },
         { guard: 'shouldMoveOn', target: 'attempting', actions: 'moveOn' },
         {
@@ -481,13 +495,18 @@ export const failoverMachine = setup({
         onDone: [
           { guard: 'isOpenStream', target: 'streaming', actions: ['continued', reportLast] },
           { guard: 'isStream', target: 'succeeded', actions: ['continued', reportLast] },
-          { target: 'broken' },
+          { target: 'broken', actions: ['continuationNotAStream', reportLast] },
         ],
         onError: { target: 'broken', actions: ['continuationFailed', reportLast] },
       },
       on: {
-        // The continuation gets its own first-token limit; its failure never hides the break.
-        ATTEMPT_TIMER: [{ guard: 'attemptTimedOut', target: 'broken' }, { guard: 'waitedTooLong', target: 'broken' }, { actions: 'armAttemptTimer' }],
+        // The continuation gets its own first-token limit; its failure never hides the break,
+        // and its target hears of it like any attempt's.
+        ATTEMPT_TIMER: [
+          { guard: 'attemptTimedOut', target: 'broken', actions: ['continuationTimedOut', reportLast] },
+          { guard: 'waitedTooLong', target: 'broken', actions: ['continuationWaitLimited', reportLast] },
+          { actions: 'armAttemptTimer' },
+        ],
       },
     },
     succeeded: { type: 'final' },

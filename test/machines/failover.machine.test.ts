@@ -86,6 +86,17 @@ describe('failover machine', () => {
     expect(out.attempts.map((a) => [a.kind, a.cut ?? false, a.latencyMs])).toEqual([['server_error', false, 0], ['timeout', true, 100]]);
   });
 
+  it('a failure that arrives with no time left ends the request with that failure: no attempt starts at the deadline', async () => {
+    // A zero deadline: the first attempt's failure is processed before its timer can fire.
+    const h = harness([{ ok: false, kind: 'server_error' }, { ok: true }], { deadlineMs: 0 });
+    h.actor.start();
+    await flush();
+    expect(h.actor.getSnapshot().value).toBe('failed');
+    expect(h.started.map((s) => s.attempt)).toEqual([1]);
+    const out = output(h);
+    if (!out.ok) expect(out.error.kind).toBe('server_error');
+  });
+
   it('fails with a timeout at the deadline, whatever is in flight', async () => {
     const h = harness(['hang', 'hang'], { deadlineMs: 800, attemptTimeoutMs: 500 });
     h.actor.start();

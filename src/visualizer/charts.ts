@@ -1,16 +1,18 @@
 import type { AnyStateMachine } from 'xstate';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
 import { breakerMachine } from '../../machines/breaker.machine.ts';
+import { degradedMachine } from '../../machines/degraded.machine.ts';
 import { failoverMachine } from '../../machines/failover.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
+import { hedgeMachine } from '../../machines/hedge.machine.ts';
 import { modelMachine } from '../../machines/model.machine.ts';
 import { providerMachine } from '../../machines/provider.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 
 /**
- * The machines the visualizer draws, one line each: a new machine (a hedge, degraded mode)
- * appears in the visualizer by being listed here. `machine.id` is what its actors report in
+ * The machines the visualizer draws, one line each: a new machine appears in the visualizer
+ * by being listed here. `machine.id` is what its actors report in
  * the transition stream, so live actors find their chart by it.
  */
 export const VISUALIZED_MACHINES: ReadonlyArray<{ title: string; machine: AnyStateMachine }> = [
@@ -18,6 +20,8 @@ export const VISUALIZED_MACHINES: ReadonlyArray<{ title: string; machine: AnySta
   { title: 'Model health', machine: modelMachine },
   { title: 'Circuit breaker', machine: breakerMachine },
   { title: 'Request (failover, retries, streaming)', machine: failoverMachine },
+  { title: 'Hedged request (parallel attempts)', machine: hedgeMachine },
+  { title: 'Degraded mode (gateway-wide)', machine: degradedMachine },
   { title: 'Recovery probe (while a breaker is open)', machine: recoveryProbeMachine },
   { title: 'Active health probe', machine: healthProbeMachine },
   { title: 'Gateway (the actor system root)', machine: gatewayMachine },

@@ -46,6 +46,7 @@ describe('the visualizer feed', () => {
       'breaker:google/gemini-pro#5:60000:30000:3:2::-',
       'breaker:openai/gpt-3.5-turbo#5:60000:30000:3:2::-',
       'breaker:openai/gpt-4-turbo-preview#5:60000:30000:3:2::-',
+      'degraded',
       'model:anthropic/claude-3-opus',
       'model:google/gemini-pro',
       'model:openai/gpt-3.5-turbo',

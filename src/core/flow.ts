@@ -5,7 +5,7 @@
  * here holds a function.
  */
 import type { ErrorKind, ErrorTrigger } from './error-kinds.ts';
-import type { SkipReason, UpstreamError } from './upstream-error.ts';
+import { UpstreamError, type SkipReason } from './upstream-error.ts';
 
 /** One place a request can be sent: a provider and one of its models, and how the chain uses it. */
 export interface FlowStep {
@@ -116,6 +116,15 @@ export type FlowOutput<R = ResultRef, S extends FlowStep = FlowStep> =
   | { ok: true; result: R; step: S; stepIndex: number; attempts: AttemptRecord[]; servedBy: ServedBy }
   /** `fellBack`: the breaker fallback the flow took before it failed (the requested target's breaker refused it). */
   | { ok: false; error: UpstreamError; attempts: AttemptRecord[]; fellBack?: BreakerFallback };
+
+/**
+ * What a stream pump waiting after a break hears once the flow has ended with nothing new to
+ * serve: the flow's own error, or — when it ended on the result already being streamed — that
+ * the stream is over.
+ */
+export function endedWithout(out: FlowOutput): { error: UpstreamError } {
+  return { error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error };
+}
 
 /**
  * Events the stream pump sends a flow past its commit point. BROKEN carries the text the

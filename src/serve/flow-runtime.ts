@@ -9,7 +9,7 @@ import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
 import type { BreakerConfig } from '../core/breaker/config.ts';
-import { AttemptFailure, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
+import { AttemptFailure, endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import type { ErrorTrigger } from '../core/error-kinds.ts';
 import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
@@ -491,15 +491,7 @@ export class FlowRuntime {
       inspect: this.#hub.requestInspector,
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
-    const finish = (): void => {
-      if (this.#live.get(id) !== live) return;
-      this.#live.delete(id);
-      // Trials still held when the request ends (it was cut or abandoned) must not wait for their lease.
-      if (live.trials?.size) {
-        for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
-        live.trials.clear();
-      }
-    };
+    const finish = (): void => void this.#forget(live);
     let waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
     let lastRef: ResultRef | undefined;
     const done = new Promise<FlowOutput>((resolve, reject) => {
@@ -529,7 +521,7 @@ export class FlowRuntime {
             const w = waiting;
             waiting = undefined;
             if (out.ok && out.result !== lastRef) w({ ref: out.result });
-            else w({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+            else w(endedWithout(out));
           }
           finish();
         },
@@ -552,7 +544,7 @@ export class FlowRuntime {
           const snap = actor.getSnapshot();
           if (snap.status === 'done') {
             const out = snap.output as FlowOutput;
-            resolve(out.ok && out.result !== lastRef ? { ref: out.result } : { error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+            resolve(out.ok && out.result !== lastRef ? { ref: out.result } : endedWithout(out));
             return;
           }
           if (snap.value === 'streaming' && snap.context.result !== lastRef) {
@@ -572,22 +564,30 @@ export class FlowRuntime {
 
   /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts). */
   runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>): HedgeHandle {
-    const id = live.requestId;
     live.activities = [];
-    this.#live.set(id, live);
+    this.#live.set(live.requestId, live);
     return runHedgeActor(this.hedge, live, input, {
       inspect: this.#hub.requestInspector,
       ...(this.#clock ? { clock: this.#clock } : {}),
       finish: () => {
-        if (this.#live.get(id) !== live) return;
-        this.#live.delete(id);
-        if (live.trials?.size) {
-          for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
-          live.trials.clear();
-        }
-        live.activities = undefined;
+        if (this.#forget(live)) live.activities = undefined;
       },
     });
+  }
+
+  /**
+   * Drop `live` from the live table once its flow has ended; false when it was dropped already
+   * (or its id was taken by a later request). Trials it still holds (it was cut or abandoned)
+   * are released now rather than waiting out their lease.
+   */
+  #forget(live: LiveRequest): boolean {
+    if (this.#live.get(live.requestId) !== live) return false;
+    this.#live.delete(live.requestId);
+    if (live.trials?.size) {
+      for (const [token, breaker] of live.trials) breaker.send({ type: 'RELEASE', token });
+      live.trials.clear();
+    }
+    return true;
   }
 
   stop(): void {

@@ -1,7 +1,7 @@
 import { assign, createActor, type InspectionEvent, type Observer, type PromiseActorLogic } from 'xstate';
 import { hedgeMachine, losersStopped, timedOutHedge, type HedgeContext, type HedgeEvent, type HedgeInput, type HedgeOutput, type HedgeReport } from '../../machines/hedge.machine.ts';
-import type { AttemptInput, AttemptRecord, AttemptSuccess, FlowStep } from '../core/flow.ts';
-import { UpstreamError } from '../core/upstream-error.ts';
+import { endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type FlowStep } from '../core/flow.ts';
+import type { UpstreamError } from '../core/upstream-error.ts';
 import type { Targets } from '../targets/targets.ts';
 import type { FlowClock, FlowHandle, LiveRequest } from './flow-runtime.ts';
 
@@ -144,7 +144,7 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
         } else if (waiting !== undefined) {
           const w = waiting;
           waiting = undefined;
-          w({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+          w(endedWithout(out));
         }
         opts.finish();
       },
@@ -168,7 +168,7 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
         const snap = actor.getSnapshot();
         if (snap.status === 'done') {
           const out = snap.output as HedgeOutput;
-          resolve({ error: out.ok ? new UpstreamError({ kind: 'server_error', message: 'stream ended' }) : out.error });
+          resolve(endedWithout(out));
           return;
         }
         waiting = resolve;

@@ -80,8 +80,11 @@ const FRACTION = 'expected a number greater than 0 and at most 1';
 /** A factor 0 < f <= 1 (reduce_max_tokens). */
 const fraction = z.number({ error: say(FRACTION) }).gt(0, { error: FRACTION }).lte(1, { error: FRACTION });
 
-/** One of a fixed set of words, e.g. `unknown strategy "fast" (expected one of: latency, first-success)`. */
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: string) {
+/**
+ * One of a fixed set of words, e.g. `unknown strategy "fast" (expected one of: latency, first-success)`;
+ * `wrongType` is what a value that is not a string hears.
+ */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: string, wrongType = `expected a ${noun} (a string)`) {
   const list = values.join(', ');
   return z.enum(values, {
     error: (iss) =>
@@ -89,20 +92,12 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, noun: 
         ? undefined
         : typeof iss.input === 'string'
           ? `unknown ${noun} "${iss.input}" (expected one of: ${list})`
-          : `expected a ${noun} (a string)`,
+          : wrongType,
   });
 }
 
 function kindEnum<const T extends readonly [string, ...string[]]>(values: T, wrongType = 'expected an error kind (a string)') {
-  const list = values.join(', ');
-  return z.enum(values, {
-    error: (iss) =>
-      iss.input === undefined
-        ? undefined
-        : typeof iss.input === 'string'
-          ? `unknown error kind "${iss.input}" (expected one of: ${list})`
-          : wrongType,
-  });
+  return oneOf(values, 'error kind', wrongType);
 }
 
 const errorKind = kindEnum(ERROR_KINDS);

@@ -137,10 +137,8 @@ export class GatewayMetrics {
       latencyLines.push(`parrot_upstream_latency_seconds_bucket{${l},le="+Inf"} ${cumulative}`, `parrot_upstream_latency_seconds_sum{${l}} ${t.latency.sum}`, `parrot_upstream_latency_seconds_count{${l}} ${cumulative}`);
     }
     // Each family's samples follow its own HELP/TYPE lines.
-    const attemptsAt = out.indexOf('# TYPE parrot_attempts_total counter') + 1;
-    out.splice(attemptsAt, 0, ...attemptLines);
-    const failuresAt = out.indexOf('# TYPE parrot_attempt_failures_total counter') + 1;
-    out.splice(failuresAt, 0, ...failureLines);
+    insertAfter(out, 'parrot_attempts_total', attemptLines);
+    insertAfter(out, 'parrot_attempt_failures_total', failureLines);
     out.push(...hedgeLines);
     family('parrot_failovers_total', 'counter', 'Moves of a request to another target of its chain.');
     out.push(`parrot_failovers_total ${this.#failovers}`);

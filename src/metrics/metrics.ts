@@ -65,7 +65,6 @@ export class GatewayMetrics {
   readonly #targetsByProvider = new Map<string, Map<string, TargetCounters>>();
   #failovers = 0;
   #retries = 0;
-  #cacheHits = 0;
   /** `target\u0000to` -> breaker transitions. */
   readonly #transitions = new Map<string, number>();
 
@@ -76,7 +75,6 @@ export class GatewayMetrics {
   /** One finished client request (called by the chat service). */
   onRequest(model: string, out: FlowOutput): void {
     const outcome = out.ok ? (out.servedBy === 'upstream' ? 'ok' : out.servedBy) : 'error';
-    if (out.ok && out.servedBy === 'cache') this.#cacheHits++;
     this.#request(model, outcome).n++;
     let prevStep = -1;
     for (const a of out.attempts) {
@@ -145,7 +143,10 @@ export class GatewayMetrics {
     family('parrot_retries_total', 'counter', 'Retries of a request on the same target.');
     out.push(`parrot_retries_total ${this.#retries}`);
     family('parrot_cache_hits_total', 'counter', 'Requests answered from the cache (X-Circuit-Breaker-Fallback: cache).');
-    out.push(`parrot_cache_hits_total ${this.#cacheHits}`);
+    // The requests with outcome `cache`, summed over models: not counted twice.
+    let cacheHits = 0;
+    for (const r of this.#requests) if (r.outcome === 'cache') cacheHits += r.n;
+    out.push(`parrot_cache_hits_total ${cacheHits}`);
     family('parrot_upstream_latency_seconds', 'histogram', 'Upstream attempt latency (a stream: to its first content), by provider and model.');
     out.push(...latencyLines);
 

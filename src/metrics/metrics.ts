@@ -27,7 +27,15 @@ class Histogram {
   }
 }
 
+interface RequestSeries {
+  readonly model: string;
+  readonly outcome: string;
+  n: number;
+}
+
 interface TargetCounters {
+  /** `provider/model`, built once when the series first appears. */
+  readonly key: string;
   attemptsOk: number;
   attemptsFailed: number;
   /** By error kind. */
@@ -47,12 +55,16 @@ export interface MetricsSources {
 
 export class GatewayMetrics {
   readonly #sources: MetricsSources;
-  /** `model\u0000outcome` -> count. */
-  readonly #requests = new Map<string, number>();
-  readonly #targets = new Map<string, TargetCounters>();
+  /** Request series in the order they first appeared (the render order). */
+  readonly #requests: RequestSeries[] = [];
+  /** Model -> outcome -> its series: a finished request looks up, builds no key. */
+  readonly #requestsByModel = new Map<string, Map<string, RequestSeries>>();
+  /** Target series in the order they first appeared (the render order). */
+  readonly #targets: TargetCounters[] = [];
+  /** Provider -> model -> its counters: an attempt looks up, builds no key. */
+  readonly #targetsByProvider = new Map<string, Map<string, TargetCounters>>();
   #failovers = 0;
   #retries = 0;
-  #cacheHits = 0;
   /** `target\u0000to` -> breaker transitions. */
   readonly #transitions = new Map<string, number>();
 
@@ -63,9 +75,7 @@ export class GatewayMetrics {
   /** One finished client request (called by the chat service). */
   onRequest(model: string, out: FlowOutput): void {
     const outcome = out.ok ? (out.servedBy === 'upstream' ? 'ok' : out.servedBy) : 'error';
-    if (out.ok && out.servedBy === 'cache') this.#cacheHits++;
-    const key = `${model}\u0000${outcome}`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    this.#request(model, outcome).n++;
     let prevStep = -1;
     for (const a of out.attempts) {
       if (prevStep >= 0) {
@@ -73,7 +83,7 @@ export class GatewayMetrics {
         else if (!a.hedge) this.#retries++;
       }
       prevStep = a.step;
-      const t = this.#target(`${a.provider}/${a.model}`);
+      const t = this.#target(a.provider, a.model);
       if (a.hedge) t.hedges++;
       if (a.skipped) {
         t.skipped++;
@@ -103,10 +113,7 @@ export class GatewayMetrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     };
     family('parrot_requests_total', 'counter', 'Client chat requests finished, by requested model and outcome (ok, cache, degraded, error).');
-    for (const [k, v] of this.#requests) {
-      const [model, outcome] = k.split('\u0000');
-      out.push(`parrot_requests_total{model="${esc(model!)}",outcome="${outcome}"} ${v}`);
-    }
+    for (const r of this.#requests) out.push(`parrot_requests_total{model="${esc(r.model)}",outcome="${r.outcome}"} ${r.n}`);
     family('parrot_attempts_total', 'counter', 'Upstream attempts, by provider, model and result (ok, failed, skipped: refused before any call).');
     family('parrot_attempt_failures_total', 'counter', 'Failed upstream attempts by error kind.');
     family('parrot_hedges_total', 'counter', 'Hedged attempts (sent in parallel with another), by provider and model.');
@@ -114,8 +121,8 @@ export class GatewayMetrics {
     const failureLines: string[] = [];
     const hedgeLines: string[] = [];
     const latencyLines: string[] = [];
-    for (const [key, t] of this.#targets) {
-      const l = targetLabels(key);
+    for (const t of this.#targets) {
+      const l = targetLabels(t.key);
       attemptLines.push(`parrot_attempts_total{${l},result="ok"} ${t.attemptsOk}`, `parrot_attempts_total{${l},result="failed"} ${t.attemptsFailed}`, `parrot_attempts_total{${l},result="skipped"} ${t.skipped}`);
       for (const [kind, n] of t.failedByKind) failureLines.push(`parrot_attempt_failures_total{${l},kind="${esc(kind)}"} ${n}`);
       hedgeLines.push(`parrot_hedges_total{${l}} ${t.hedges}`);
@@ -128,17 +135,18 @@ export class GatewayMetrics {
       latencyLines.push(`parrot_upstream_latency_seconds_bucket{${l},le="+Inf"} ${cumulative}`, `parrot_upstream_latency_seconds_sum{${l}} ${t.latency.sum}`, `parrot_upstream_latency_seconds_count{${l}} ${cumulative}`);
     }
     // Each family's samples follow its own HELP/TYPE lines.
-    const attemptsAt = out.indexOf('# TYPE parrot_attempts_total counter') + 1;
-    out.splice(attemptsAt, 0, ...attemptLines);
-    const failuresAt = out.indexOf('# TYPE parrot_attempt_failures_total counter') + 1;
-    out.splice(failuresAt, 0, ...failureLines);
+    insertAfter(out, 'parrot_attempts_total', attemptLines);
+    insertAfter(out, 'parrot_attempt_failures_total', failureLines);
     out.push(...hedgeLines);
     family('parrot_failovers_total', 'counter', 'Moves of a request to another target of its chain.');
     out.push(`parrot_failovers_total ${this.#failovers}`);
     family('parrot_retries_total', 'counter', 'Retries of a request on the same target.');
     out.push(`parrot_retries_total ${this.#retries}`);
     family('parrot_cache_hits_total', 'counter', 'Requests answered from the cache (X-Circuit-Breaker-Fallback: cache).');
-    out.push(`parrot_cache_hits_total ${this.#cacheHits}`);
+    // The requests with outcome `cache`, summed over models: not counted twice.
+    let cacheHits = 0;
+    for (const r of this.#requests) if (r.outcome === 'cache') cacheHits += r.n;
+    out.push(`parrot_cache_hits_total ${cacheHits}`);
     family('parrot_upstream_latency_seconds', 'histogram', 'Upstream attempt latency (a stream: to its first content), by provider and model.');
     out.push(...latencyLines);
 
@@ -181,11 +189,32 @@ export class GatewayMetrics {
     return `${out.join('\n')}\n`;
   }
 
-  #target(key: string): TargetCounters {
-    let t = this.#targets.get(key);
+  #request(model: string, outcome: string): RequestSeries {
+    let byOutcome = this.#requestsByModel.get(model);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      this.#requestsByModel.set(model, byOutcome);
+    }
+    let r = byOutcome.get(outcome);
+    if (r === undefined) {
+      r = { model, outcome, n: 0 };
+      byOutcome.set(outcome, r);
+      this.#requests.push(r);
+    }
+    return r;
+  }
+
+  #target(provider: string, model: string): TargetCounters {
+    let byModel = this.#targetsByProvider.get(provider);
+    if (byModel === undefined) {
+      byModel = new Map();
+      this.#targetsByProvider.set(provider, byModel);
+    }
+    let t = byModel.get(model);
     if (t === undefined) {
-      t = { attemptsOk: 0, attemptsFailed: 0, failedByKind: new Map(), skipped: 0, hedges: 0, latency: new Histogram() };
-      this.#targets.set(key, t);
+      t = { key: `${provider}/${model}`, attemptsOk: 0, attemptsFailed: 0, failedByKind: new Map(), skipped: 0, hedges: 0, latency: new Histogram() };
+      byModel.set(model, t);
+      this.#targets.push(t);
     }
     return t;
   }

@@ -23,7 +23,7 @@ import type { OpenLoopWorkerMessage } from './open-loop-worker.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { checkTargets, renderConsole, renderMarkdown, renderTargets, type LoadCell, type Mode, type Subject } from './lib/load-report.ts';
 import type { OpenLoopResult, OpenLoopSpec } from './lib/open-loop.ts';
-import { peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
+import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import { CHAT_PATH, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
 
 const USAGE = `usage: node bench/load.ts [options]
@@ -184,22 +184,7 @@ function requestBody(stream: boolean): string {
 const sum = (pids: readonly number[], read: (pid: number) => number): number => pids.reduce((acc, pid) => acc + (read(pid) || 0), 0);
 
 /** Asks a Node system's lag probe for its histogram; null if it does not answer within 2 s. */
-function readLag(server: ServerProcess): Promise<LagProbeReply | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.child.off('message', onMessage);
-      resolve(null);
-    }, 2000);
-    const onMessage = (m: LagProbeReply): void => {
-      if (m?.type !== 'lag') return;
-      clearTimeout(timer);
-      server.child.off('message', onMessage);
-      resolve(m);
-    };
-    server.child.on('message', onMessage);
-    server.child.send({ type: 'lag' });
-  });
-}
+const readLag = (server: ServerProcess): Promise<LagProbeReply | null> => askProcess<LagProbeReply>(server, { type: 'lag' }, 'lag');
 
 /** What the generator process reported, and the system's CPU and lag over its window. */
 interface Measured {

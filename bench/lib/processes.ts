@@ -230,3 +230,25 @@ export function processTree(pid: number): number[] {
   walk(pid);
   return out;
 }
+
+/**
+ * Sends `request` over a forked process's IPC channel and resolves with its first message of
+ * type `replyType`, or null when none comes within `timeoutMs` (the listener goes either way,
+ * so repeated asks do not pile listeners up on the child).
+ */
+export function askProcess<R extends { type: string }>(server: ServerProcess, request: { type: string }, replyType: R['type'], timeoutMs = 2_000): Promise<R | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.child.off('message', onMessage);
+      resolve(null);
+    }, timeoutMs);
+    const onMessage = (m: R): void => {
+      if (m?.type !== replyType) return;
+      clearTimeout(timer);
+      server.child.off('message', onMessage);
+      resolve(m);
+    };
+    server.child.on('message', onMessage);
+    server.child.send(request);
+  });
+}

@@ -24,7 +24,7 @@ import type { LagProbeReply } from './lag-probe.ts';
 import { checkTargets, renderConsole, renderMarkdown, renderTargets, type LoadCell, type Mode, type Subject } from './lib/load-report.ts';
 import type { OpenLoopResult, OpenLoopSpec } from './lib/open-loop.ts';
 import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
-import { CHAT_PATH, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
+import { CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
 
 const USAGE = `usage: node bench/load.ts [options]
   --rates 500,1000,2000,4000          requests per second, each a separate measurement
@@ -170,17 +170,6 @@ for (const name of systemNames as SystemName[]) {
 log(`peers: @portkey-ai/gateway ${PORTKEY_VERSION}, litellm[proxy] ${LITELLM_VERSION} (under .parrot/peers/)`);
 log();
 
-function requestBody(stream: boolean): string {
-  return JSON.stringify({
-    model: MODEL,
-    messages: [
-      { role: 'system', content: 'You are a helpful assistant.' },
-      { role: 'user', content: 'Say hello in one short sentence.' },
-    ],
-    ...(stream ? { stream: true } : {}),
-  });
-}
-
 const sum = (pids: readonly number[], read: (pid: number) => number): number => pids.reduce((acc, pid) => acc + (read(pid) || 0), 0);
 
 /** Asks a Node system's lag probe for its histogram; null if it does not answer within 2 s. */
@@ -279,7 +268,7 @@ async function runCell(system: SystemName | null, mock: ServerProcess, latencyMs
       {
         origin: started?.server.url ?? mock.url,
         path: CHAT_PATH,
-        body: requestBody(mode === 'stream'),
+        body: chatRequestBody(mode === 'stream'),
         headers: started?.headers ?? { 'content-type': 'application/json', authorization: 'Bearer bench' },
         stream: mode === 'stream',
         rate,

@@ -16,14 +16,14 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { OpenLoopWorkerMessage } from './open-loop-worker.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { checkTargets, renderConsole, renderMarkdown, renderTargets, type LoadCell, type Mode, type Subject } from './lib/load-report.ts';
 import type { OpenLoopResult, OpenLoopSpec } from './lib/open-loop.ts';
-import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
+import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, runProvenance, startProcess, type ServerProcess } from './lib/processes.ts';
 import { CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
 
 const USAGE = `usage: node bench/load.ts [options]
@@ -114,27 +114,9 @@ function generatorConnectionCap(): number {
 }
 const maxConnections = generatorConnectionCap();
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-}
-
 const startedAt = new Date();
 const meta = {
-  date: startedAt.toISOString(),
-  command: `node bench/load.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  memoryGB: Math.round(totalmem() / 2 ** 30),
-  commit: git(['rev-parse', '--short', 'HEAD']),
-  /** Uncommitted changes under src/ or machines/ when measured. */
-  dirty: git(['status', '--porcelain', '--', 'src', 'machines']) !== '',
-  loadavgBefore: loadavg(),
-  loadavgAfter: [] as number[],
+  ...runProvenance('bench/load.ts', startedAt),
   generator: 'bench/lib/open-loop.ts (Node, undici Pool, own process)',
   rates,
   upstreamLatenciesMs: latencies,

@@ -16,15 +16,15 @@
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { OpenLoopWorkerMessage } from './open-loop-worker.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { checkTargets, renderConsole, renderMarkdown, renderTargets, type LoadCell, type Mode, type Subject } from './lib/load-report.ts';
 import type { OpenLoopResult, OpenLoopSpec } from './lib/open-loop.ts';
-import { peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
-import { CHAT_PATH, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
+import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, runProvenance, startProcess, type ServerProcess } from './lib/processes.ts';
+import { CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
 
 const USAGE = `usage: node bench/load.ts [options]
   --rates 500,1000,2000,4000          requests per second, each a separate measurement
@@ -114,27 +114,9 @@ function generatorConnectionCap(): number {
 }
 const maxConnections = generatorConnectionCap();
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-}
-
 const startedAt = new Date();
 const meta = {
-  date: startedAt.toISOString(),
-  command: `node bench/load.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  memoryGB: Math.round(totalmem() / 2 ** 30),
-  commit: git(['rev-parse', '--short', 'HEAD']),
-  /** Uncommitted changes under src/ or machines/ when measured. */
-  dirty: git(['status', '--porcelain', '--', 'src', 'machines']) !== '',
-  loadavgBefore: loadavg(),
-  loadavgAfter: [] as number[],
+  ...runProvenance('bench/load.ts', startedAt),
   generator: 'bench/lib/open-loop.ts (Node, undici Pool, own process)',
   rates,
   upstreamLatenciesMs: latencies,
@@ -170,36 +152,10 @@ for (const name of systemNames as SystemName[]) {
 log(`peers: @portkey-ai/gateway ${PORTKEY_VERSION}, litellm[proxy] ${LITELLM_VERSION} (under .parrot/peers/)`);
 log();
 
-function requestBody(stream: boolean): string {
-  return JSON.stringify({
-    model: MODEL,
-    messages: [
-      { role: 'system', content: 'You are a helpful assistant.' },
-      { role: 'user', content: 'Say hello in one short sentence.' },
-    ],
-    ...(stream ? { stream: true } : {}),
-  });
-}
-
 const sum = (pids: readonly number[], read: (pid: number) => number): number => pids.reduce((acc, pid) => acc + (read(pid) || 0), 0);
 
 /** Asks a Node system's lag probe for its histogram; null if it does not answer within 2 s. */
-function readLag(server: ServerProcess): Promise<LagProbeReply | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.child.off('message', onMessage);
-      resolve(null);
-    }, 2000);
-    const onMessage = (m: LagProbeReply): void => {
-      if (m?.type !== 'lag') return;
-      clearTimeout(timer);
-      server.child.off('message', onMessage);
-      resolve(m);
-    };
-    server.child.on('message', onMessage);
-    server.child.send({ type: 'lag' });
-  });
-}
+const readLag = (server: ServerProcess): Promise<LagProbeReply | null> => askProcess<LagProbeReply>(server, { type: 'lag' }, 'lag');
 
 /** What the generator process reported, and the system's CPU and lag over its window. */
 interface Measured {
@@ -294,7 +250,7 @@ async function runCell(system: SystemName | null, mock: ServerProcess, latencyMs
       {
         origin: started?.server.url ?? mock.url,
         path: CHAT_PATH,
-        body: requestBody(mode === 'stream'),
+        body: chatRequestBody(mode === 'stream'),
         headers: started?.headers ?? { 'content-type': 'application/json', authorization: 'Bearer bench' },
         stream: mode === 'stream',
         rate,

@@ -12,13 +12,12 @@
  * bench/results/<YYYY-MM-DD>.json (the file docs/performance.md cites). A benchmark, not a
  * test: targets print PASS/FAIL, the exit code is 0 unless something crashed.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runActorCost, type ActorCostReport } from './actor-cost.ts';
-import { ROOT } from './lib/processes.ts';
+import { ROOT, runProvenance } from './lib/processes.ts';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';
 import { checkTargets, derive, renderActorCost, renderDerived, renderProfiles, renderTargets, renderThroughputTable, type Derived } from './lib/report.ts';
 import { runMemoryCheck, type MemoryReport } from './memory.ts';
@@ -82,27 +81,9 @@ if (
 
 const log = (line = ''): void => void process.stdout.write(`${line}\n`);
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
-}
-
 const startedAt = new Date();
 const meta = {
-  date: startedAt.toISOString(),
-  command: `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
-  node: process.version,
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model ?? 'unknown',
-  memoryGB: Math.round(totalmem() / 2 ** 30),
-  commit: git(['rev-parse', '--short', 'HEAD']),
-  /** Uncommitted changes under src/ or machines/ (other work in progress) when measured. */
-  dirty: git(['status', '--porcelain', '--', 'src', 'machines']) !== '',
-  loadavgBefore: loadavg(),
-  loadavgAfter: [] as number[],
+  ...runProvenance('bench/run.ts', startedAt),
   warmupMs,
   roundWarmupMs,
   rounds,

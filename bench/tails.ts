@@ -22,7 +22,7 @@ import type { Client } from 'undici';
 import type { LagProbeReply } from './lag-probe.ts';
 import type { TurnProbeReply } from './turn-probe.ts';
 import { closeClients, openClients } from './lib/load.ts';
-import { ROOT, startProcess, type ServerProcess } from './lib/processes.ts';
+import { askProcess, ROOT, startProcess, type ServerProcess } from './lib/processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,37 +66,15 @@ function kernelCounters(): Record<string, number> {
   return out;
 }
 
-function turns(server: ServerProcess): Promise<TurnProbeReply | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), 2_000);
-    const on = (m: TurnProbeReply): void => {
-      if (m?.type !== 'turns') return;
-      clearTimeout(timer);
-      server.child.off('message', on);
-      resolve(m);
-    };
-    server.child.on('message', on);
-    server.child.send({ type: 'turns' });
-  });
-}
+const turns = (server: ServerProcess): Promise<TurnProbeReply | null> => askProcess<TurnProbeReply>(server, { type: 'turns' }, 'turns');
 
-function lag(server: ServerProcess, type: 'lag' | 'lag-reset'): Promise<LagProbeReply | undefined> {
+async function lag(server: ServerProcess, type: 'lag' | 'lag-reset'): Promise<LagProbeReply | null> {
   if (type === 'lag-reset') {
     server.child.send({ type: 'turns-reset' });
     server.child.send({ type });
-    return Promise.resolve(undefined);
+    return null;
   }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), 2_000);
-    const on = (m: LagProbeReply): void => {
-      if (m?.type !== 'lag') return;
-      clearTimeout(timer);
-      server.child.off('message', on);
-      resolve(m);
-    };
-    server.child.on('message', on);
-    server.child.send({ type });
-  });
+  return askProcess<LagProbeReply>(server, { type }, 'lag');
 }
 
 interface Sample {

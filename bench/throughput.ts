@@ -12,6 +12,7 @@ import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
+import { CHAT_PATH, chatRequestBody, MODEL } from './lib/systems.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway';
 export type Mode = 'json' | 'stream';
@@ -64,25 +65,11 @@ export interface ThroughputReport {
   profiles: ProfileReport[];
 }
 
-/** The model the gateway routes to the simulator; the simulator answers 16 tokens, 0 ms latency. */
-const MODEL = 'gpt-4-turbo-preview';
-const CHAT_PATH = '/v1/chat/completions';
 /** Sample bound per target and run: 4x what the fastest target (direct, ~25k req/s) completes in 4 s here. */
 const MAX_SAMPLES = 400_000;
 
-function requestBody(stream: boolean): string {
-  return JSON.stringify({
-    model: MODEL,
-    messages: [
-      { role: 'system', content: 'You are a helpful assistant.' },
-      { role: 'user', content: 'Say hello in one short sentence.' },
-    ],
-    ...(stream ? { stream: true } : {}),
-  });
-}
-
 export function target(origin: string, mode: Mode): InterleavedLoadSpec['targets'][number] {
-  return { origin, path: CHAT_PATH, body: requestBody(mode === 'stream'), headers: { 'content-type': 'application/json', authorization: 'Bearer bench' } };
+  return { origin, path: CHAT_PATH, body: chatRequestBody(mode === 'stream'), headers: { 'content-type': 'application/json', authorization: 'Bearer bench' } };
 }
 
 function gatewayConfigYaml(simUrl: string): string {

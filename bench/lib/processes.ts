@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (bench/lib/ -> ../..). */
@@ -229,4 +230,51 @@ export function processTree(pid: number): number[] {
   };
   walk(pid);
   return out;
+}
+
+/**
+ * Sends `request` over a forked process's IPC channel and resolves with its first message of
+ * type `replyType`, or null when none comes within `timeoutMs` (the listener goes either way,
+ * so repeated asks do not pile listeners up on the child).
+ */
+export function askProcess<R extends { type: string }>(server: ServerProcess, request: { type: string }, replyType: R['type'], timeoutMs = 2_000): Promise<R | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.child.off('message', onMessage);
+      resolve(null);
+    }, timeoutMs);
+    const onMessage = (m: R): void => {
+      if (m?.type !== replyType) return;
+      clearTimeout(timer);
+      server.child.off('message', onMessage);
+      resolve(m);
+    };
+    server.child.on('message', onMessage);
+    server.child.send(request);
+  });
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Where and on what a bench result was measured: the fields every result JSON opens with. */
+export function runProvenance(script: string, startedAt: Date) {
+  return {
+    date: startedAt.toISOString(),
+    command: `node ${script} ${process.argv.slice(2).join(' ')}`.trim(),
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    /** Uncommitted changes under src/ or machines/ (other work in progress) when measured. */
+    dirty: git(['status', '--porcelain', '--', 'src', 'machines']) !== '',
+    loadavgBefore: loadavg(),
+    loadavgAfter: [] as number[],
+  };
 }

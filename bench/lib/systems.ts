@@ -31,6 +31,18 @@ export const DEFAULT_SYSTEMS: readonly SystemName[] = ['parrot', 'passthrough', 
 export const MODEL = 'gpt-4-turbo-preview';
 export const CHAT_PATH = '/v1/chat/completions';
 
+/** The chat request every load bench sends (the same bytes for every system and mode but `stream`). */
+export function chatRequestBody(stream: boolean): string {
+  return JSON.stringify({
+    model: MODEL,
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Say hello in one short sentence.' },
+    ],
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
 /**
  * Pinned peer versions (a result says which it measured). Portkey 1.15.2 is the newest the
  * registry serves here; on Node it answers every streamed chat request with a 500

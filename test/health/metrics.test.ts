@@ -44,10 +44,17 @@ describe('GET /metrics', () => {
     has('parrot_cache_hits_total 0');
     // Every sample belongs to the family declared last before it.
     let family = '';
+    let samples = 0;
     for (const l of lines) {
       if (l.startsWith('# TYPE ')) family = l.split(' ')[2]!;
-      else if (l !== '' && !l.startsWith('#')) expect(l.startsWith(family)).toBe(true);
+      else if (l !== '' && !l.startsWith('#')) {
+        expect(l.startsWith(family)).toBe(true);
+        // A sample before any TYPE line started with the empty family name and passed the line above.
+        expect([family, `${family}_bucket`, `${family}_sum`, `${family}_count`], l).toContain(l.split(/[{ ]/)[0]);
+        samples++;
+      }
     }
+    expect(samples).toBeGreaterThan(20);
   });
 });
 

@@ -82,6 +82,7 @@ describe('failover machine', () => {
     h.clock.increment(1);
     expect(h.actor.getSnapshot().value).toBe('failed');
     const out = output(h);
+    expect(out.ok).toBe(false);
     if (!out.ok) expect(out.error.message).toBe('request deadline of 400 ms exceeded');
     expect(out.attempts.map((a) => [a.kind, a.cut ?? false, a.latencyMs])).toEqual([['server_error', false, 0], ['timeout', true, 100]]);
   });
@@ -94,6 +95,7 @@ describe('failover machine', () => {
     expect(h.actor.getSnapshot().value).toBe('failed');
     expect(h.started.map((s) => s.attempt)).toEqual([1]);
     const out = output(h);
+    expect(out.ok).toBe(false);
     if (!out.ok) expect(out.error.kind).toBe('server_error');
   });
 
@@ -107,6 +109,7 @@ describe('failover machine', () => {
     h.clock.increment(1);
     expect(h.actor.getSnapshot().value).toBe('failed');
     const out = output(h);
+    expect(out.ok).toBe(false);
     if (!out.ok) expect([out.error.kind, out.error.message]).toEqual(['timeout', 'request deadline of 800 ms exceeded']);
     expect(h.aborted).toEqual([1, 2]);
   });
@@ -405,6 +408,7 @@ describe('failover machine', () => {
       await flush();
       expect(h.actor.getSnapshot().value).toBe('broken');
       const out = output(h);
+      expect(out.ok).toBe(false);
       if (!out.ok) expect([out.error.kind, out.error.message]).toEqual(['connection_error', 'cut']);
       expect(out.attempts.map((a) => [a.provider, a.ok, a.kind])).toEqual([['p0', true, undefined], ['p1', false, 'bad_request']]);
     });

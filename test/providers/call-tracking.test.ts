@@ -5,6 +5,7 @@ import type { CallCounts, SentStamp } from '../../src/providers/call-tracking.ts
 import { openaiAdapter } from '../../src/providers/openai.ts';
 import { Transport } from '../../src/providers/transport.ts';
 import { until } from '../helpers/gateway.ts';
+import { closeServer } from '../helpers/servers.ts';
 
 const COMPLETION = JSON.stringify({
   id: 'chatcmpl-1',
@@ -32,8 +33,7 @@ let up: Awaited<ReturnType<typeof heldUpstream>> | undefined;
 let transport: Transport | undefined;
 afterEach(async () => {
   await transport?.close();
-  up?.server.closeAllConnections();
-  await new Promise((r) => (up ? up.server.close(r) : r(undefined)));
+  await closeServer(up?.server);
   up = transport = undefined;
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OriginPool } from '../../src/providers/origin-pool.ts';
+import { closeServer } from '../helpers/servers.ts';
 
 /**
  * The transport's per-origin pool: free connections on a stack (a call's cost does not depend
@@ -13,8 +14,7 @@ let server: Server | undefined;
 let pool: OriginPool | undefined;
 afterEach(async () => {
   await pool?.destroy();
-  server?.closeAllConnections();
-  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  await closeServer(server);
   server = pool = undefined;
 });
 

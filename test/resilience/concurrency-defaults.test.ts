@@ -6,6 +6,7 @@ import type { ConfigFile } from '../../src/config/schema.ts';
 import { stateChanges, type StateChange } from '../../src/events/state-changes.ts';
 import type { RunningGateway } from '../../src/gateway.ts';
 import { startTestGateway, until } from '../helpers/gateway.ts';
+import { closeServer } from '../helpers/servers.ts';
 
 /**
  * Concurrency by default: LLM answers are long, so a gateway at an ordinary rate holds
@@ -27,8 +28,7 @@ let upstream: Server | undefined;
 afterEach(async () => {
   await client?.close();
   await gw?.close();
-  upstream?.closeAllConnections();
-  await new Promise((r) => (upstream ? upstream.close(r) : r(undefined)));
+  await closeServer(upstream);
   gw = client = upstream = undefined;
 });
 

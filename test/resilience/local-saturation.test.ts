@@ -7,6 +7,7 @@ import type { ConfigFile } from '../../src/config/schema.ts';
 import { stateChanges, type StateChange } from '../../src/events/state-changes.ts';
 import type { RunningGateway } from '../../src/gateway.ts';
 import { startTestGateway, until } from '../helpers/gateway.ts';
+import { closeServer } from '../helpers/servers.ts';
 
 /**
  * The gateway's own saturation: waiting for a pooled connection is the gateway's limit, never
@@ -23,8 +24,7 @@ let upstream: Server | undefined;
 afterEach(async () => {
   await client?.close();
   await gw?.close();
-  upstream?.closeAllConnections();
-  await new Promise((r) => (upstream ? upstream.close(r) : r(undefined)));
+  await closeServer(upstream);
   gw = client = upstream = undefined;
 });
 

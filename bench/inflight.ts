@@ -10,7 +10,13 @@
  * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
  * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
  *
- *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--profile]
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--profile]
+ *
+ * `--paced` streams each answer over the latency (the mock's paced mode: the role chunk at once,
+ * a delta half-way, the rest at the end), so a stream in flight is one the gateway has committed
+ * and is piping, as a long LLM answer is, rather than one waiting for its first byte. With
+ * `--count` above rate x latency the run reaches a steady state of rate x latency in flight,
+ * answered at the rate they arrive; memory per request is then over that number, not `--count`.
  *
  * `--profile` runs the gateway under `node --cpu-prof` (bench/results/prof/) and prints its top
  * functions by self time.
@@ -35,6 +41,7 @@ const { values } = parseArgs({
     'latency-ms': { type: 'string', default: '15000' },
     rate: { type: 'string', default: '1000' },
     profile: { type: 'boolean', default: false },
+    paced: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -47,6 +54,8 @@ if (!(rate > 0) || !(count > 0) || !(latencyMs > 0) || !['mixed', 'stream', 'jso
   process.exit(2);
 }
 
+/** The most requests in flight at once: all of them, or rate x latency once answers keep pace with arrivals. */
+const inFlight = Math.min(count, Math.floor((rate * latencyMs) / 1000));
 const FILES = 65_536;
 const MODEL = 'gpt-4-turbo-preview';
 
@@ -81,7 +90,7 @@ const fmtLag = (l: LagProbeReply | undefined): string => (l === undefined ? 'n/a
 const tmp = mkdtempSync(join(tmpdir(), 'parrot-inflight-'));
 const procs: ServerProcess[] = [];
 try {
-  const up = withFiles(process.execPath, ['bench/upstream-mock.ts', '--latency-ms', String(latencyMs)]);
+  const up = withFiles(process.execPath, ['bench/upstream-mock.ts', '--latency-ms', String(latencyMs), ...(values.paced ? ['--paced'] : [])]);
   const upstream = await startProcess({ name: 'upstream', command: up.command, args: up.args, ready: { pattern: /listening on (http:\/\/[^\s]+)/ } });
   procs.push(upstream);
   const configPath = join(tmp, 'parrot.yaml');
@@ -98,7 +107,7 @@ try {
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssBytes(gateway.pid);
   const load0 = loadavg()[0];
-  process.stdout.write(`parrot inflight: ${count} requests (${mode}) at ${rate} req/s, upstream latency ${latencyMs} ms; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
+  process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
 
   const client = new Agent({ connections: null, keepAliveTimeout: 60_000, headersTimeout: latencyMs + 30_000, bodyTimeout: latencyMs + 30_000 });
   const bodies = {
@@ -166,7 +175,8 @@ try {
     ['all sent after', `${(sentBy / 1000).toFixed(1)} s (${rate} req/s)`],
     ['all answered after', `${((lastAnswerAt - t0) / 1000).toFixed(1)} s`],
     ['gateway RSS idle / held / peak', `${mb(idleRss)} / ${mb(heldRss)} / ${mb(peak)} MB`],
-    ['RSS per request in flight', `${(((heldRss - idleRss) / count) / 1024).toFixed(1)} KB (held), ${(((peak - idleRss) / count) / 1024).toFixed(1)} KB (peak)`],
+    ['RSS per request in flight', `${(((heldRss - idleRss) / inFlight) / 1024).toFixed(1)} KB (held), ${(((peak - idleRss) / inFlight) / 1024).toFixed(1)} KB (peak), over ${inFlight} in flight`],
+    ['RSS extrapolated to 10,000 in flight', `${mb(idleRss + ((peak - idleRss) * 10_000) / inFlight)} MB (from the peak)`],
     ['gateway CPU per request', `${(cpuUs / count).toFixed(0)} µs`],
     ['event-loop delay while sending and holding', fmtLag(heldLag)],
     ['event-loop delay while answering', fmtLag(answerLag)],

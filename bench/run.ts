@@ -6,18 +6,20 @@
  *   node bench/run.ts --only memory         one part (actor | throughput | memory; comma-separate several)
  *   node bench/run.ts --profile             also profile the pass-through and the gateway (--cpu-prof) and rank self time
  *   node bench/run.ts --profile --profile-mode stream   the same profile for streaming requests
+ *   node bench/run.ts --only throughput --baseline ../before   also the gateway of another checkout (its own
+ *                                           node_modules), interleaved with this one: before and after in one run
  *   node bench/run.ts --warmup 1500 --rounds 4 --round-warmup 300 --duration 4000 --connections 1,50  (the defaults)
  *
  * Prints a table; writes bench/results/latest.json, and for a full run also
  * bench/results/<YYYY-MM-DD>.json (the file docs/performance.md cites). A benchmark, not a
  * test: targets print PASS/FAIL, the exit code is 0 unless something crashed.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runActorCost, type ActorCostReport } from './actor-cost.ts';
-import { ROOT, runProvenance } from './lib/processes.ts';
+import { commitOf, ROOT, runProvenance } from './lib/processes.ts';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';
 import { checkTargets, derive, renderActorCost, renderDerived, renderProfiles, renderTargets, renderThroughputTable, type Derived } from './lib/report.ts';
 import { runMemoryCheck, type MemoryReport } from './memory.ts';
@@ -39,13 +41,14 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '1,50' },
     profile: { type: 'boolean', default: false },
     'profile-mode': { type: 'string', default: 'json' },
+    baseline: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
   process.stdout.write(
-    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile [--profile-mode json|stream]] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
+    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile [--profile-mode json|stream]] [--baseline DIR] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
   );
   process.exit(0);
 }
@@ -59,6 +62,11 @@ for (const p of parts) {
 const profileMode = values['profile-mode'];
 if (profileMode !== 'json' && profileMode !== 'stream') {
   process.stderr.write(`bench: --profile-mode takes json or stream (got "${profileMode}")\n`);
+  process.exit(2);
+}
+const baseline = values.baseline === undefined ? undefined : resolve(values.baseline);
+if (baseline !== undefined && !existsSync(join(baseline, 'bin/parrot.js'))) {
+  process.stderr.write(`bench: --baseline takes a checkout of this repository with its node_modules installed (no bin/parrot.js in ${baseline})\n`);
   process.exit(2);
 }
 const warmupMs = Number(values.warmup);
@@ -90,6 +98,7 @@ const meta = {
   durationMs,
   connections,
   parts,
+  baseline: baseline === undefined ? null : { dir: baseline, commit: commitOf(baseline) },
 };
 log(`parrot bench: node ${meta.node}, ${meta.cpus} x ${meta.cpuModel}, commit ${meta.commit}${meta.dirty ? ' (+ uncommitted src changes)' : ''}`);
 log(
@@ -120,6 +129,7 @@ if (parts.includes('throughput')) {
     modes: ['json', 'stream'],
     profileDir: values.profile ? join(ROOT, 'bench/results/prof') : null,
     profileMode,
+    ...(baseline === undefined ? {} : { baseline }),
     log,
   });
   log();

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
-import { processCpuUs, ROOT, startServer, type ServerProcess } from './lib/processes.ts';
+import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
 import { CHAT_PATH, chatRequestBody, MODEL } from './lib/systems.ts';
 
-export type TargetName = 'direct' | 'passthrough' | 'gateway';
+export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
 export type Mode = 'json' | 'stream';
 
 export const TARGETS: readonly TargetName[] = ['direct', 'passthrough', 'gateway'];
@@ -34,6 +34,12 @@ export interface ThroughputOptions {
   profileDir: string | null;
   /** What the profiled run sends (default json). */
   profileMode?: Mode;
+  /**
+   * Another checkout of the gateway (a directory with its own bin/parrot.js and node_modules),
+   * run with the same config as one more target, interleaved window by window with the others:
+   * "before and after in one run", so both meet the same machine state.
+   */
+  baseline?: string;
   log: (line: string) => void;
 }
 
@@ -85,8 +91,15 @@ function gatewayConfigYaml(simUrl: string): string {
 export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
 
-function startGatewayProcess(configPath: string, extraNodeArgs: string[] = []): Promise<ServerProcess> {
-  return startServer('gateway', [...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath], GATEWAY_LISTENING, { PORT: '', HOST: '' });
+function startGatewayProcess(configPath: string, extraNodeArgs: string[] = [], checkout?: string): Promise<ServerProcess> {
+  return startProcess({
+    name: checkout === undefined ? 'gateway' : 'baseline',
+    command: process.execPath,
+    args: [...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath],
+    ready: { pattern: GATEWAY_LISTENING },
+    env: { PORT: '', HOST: '' },
+    ...(checkout === undefined ? {} : { cwd: checkout }),
+  });
 }
 
 /** What one load-generator run gives back: a result per target, its CPU over its windows, the span of its windows. */
@@ -148,14 +161,21 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const gw = await startGatewayProcess(configPath);
     started.push(gw);
     opts.log(`simulator ${sim.url} (pid ${sim.pid}), passthrough ${pass.url} (pid ${pass.pid}), gateway ${gw.url} (pid ${gw.pid})`);
-
-    const servers: Record<TargetName, ServerProcess> = { direct: sim, passthrough: pass, gateway: gw };
+    const servers: Partial<Record<TargetName, ServerProcess>> = { direct: sim, passthrough: pass, gateway: gw };
+    const names: TargetName[] = [...TARGETS];
+    if (opts.baseline !== undefined) {
+      const base = await startGatewayProcess(configPath, [], opts.baseline);
+      started.push(base);
+      servers.baseline = base;
+      names.push('baseline');
+      opts.log(`baseline: the gateway of ${opts.baseline} at ${base.url} (pid ${base.pid})`);
+    }
     const rows: ThroughputRow[] = [];
     for (const mode of opts.modes) {
       for (const connections of opts.connections) {
         const run = await runLoad(
           {
-            targets: TARGETS.map((t) => target(servers[t].url, mode)),
+            targets: names.map((t) => target(servers[t]!.url, mode)),
             stream: mode === 'stream',
             connections,
             warmupMs: opts.warmupMs,
@@ -165,9 +185,9 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
             maxSamples: MAX_SAMPLES,
           },
           // The process under test, then (behind a proxy) the simulator.
-          TARGETS.map((t) => (t === 'direct' ? [sim.pid] : [servers[t].pid, sim.pid])),
+          names.map((t) => (t === 'direct' ? [sim.pid] : [servers[t]!.pid, sim.pid])),
         );
-        TARGETS.forEach((name, i) => {
+        names.forEach((name, i) => {
           const result = run.results[i];
           const perReq = (us: number): number => (result.completed > 0 ? us / result.completed : Number.NaN);
           const row: ThroughputRow = {

@@ -254,12 +254,17 @@ export function askProcess<R extends { type: string }>(server: ServerProcess, re
   });
 }
 
-function git(args: string[]): string {
+function git(args: string[], cwd = ROOT): string {
   try {
-    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
   } catch {
     return '';
   }
+}
+
+/** The short commit of the checkout at `dir` ('' when it is not a git checkout). */
+export function commitOf(dir: string): string {
+  return git(['rev-parse', '--short', 'HEAD'], dir);
 }
 
 /** Where and on what a bench result was measured: the fields every result JSON opens with. */

@@ -54,17 +54,23 @@ describe('derive', () => {
 });
 
 describe('checkTargets', () => {
-  it('passes at >= 70 % throughput and fails added latency above 0.5 ms p50 / 1.2 ms p99', () => {
-    const checks = checkTargets(derive({ rows, profiles: [] }), null, 50);
+  it('holds no closed-loop throughput or 1-connection latency target (retired): those are figures', () => {
+    expect(checkTargets(derive({ rows, profiles: [] }), null, 50)).toEqual([]);
+  });
+
+  it('with a baseline checkout in the same run, checks the CPU per request against it, per mode', () => {
+    const withBase = [...rows, row('baseline', 'json', 50, 6600, 6, 12, 120), row('gateway', 'stream', 50, 3000, 8, 16, 330), row('baseline', 'stream', 50, 3300, 8, 16, 300)];
+    const d = derive({ rows: withBase, profiles: [] });
+    expect(d.baseline?.json?.cpu).toBeCloseTo(125 / 120, 10);
+    expect(d.baseline?.stream?.rps).toBeCloseTo(3000 / 3300, 10);
+    const checks = checkTargets(d, null, 50);
     expect(checks.map((c) => [c.name, c.pass])).toEqual([
-      ['gateway throughput / pass-through at 50 connections', true],
-      ['gateway added latency p50 at 1 connection', true],
-      ['gateway added latency p99 at 1 connection', true],
+      ["gateway CPU per request / the baseline's at 50 connections (non-streaming)", false],
+      ["gateway CPU per request / the baseline's at 50 connections (streaming)", false],
     ]);
-    const slow = rows.map((r) => (r.target === 'gateway' && r.connections === 1 && r.mode === 'json' ? row('gateway', 'json', 1, 1000, 0.71, 1.71, 200) : r));
-    const failed = checkTargets(derive({ rows: slow, profiles: [] }), null, 50);
-    expect(failed.filter((c) => !c.pass).map((c) => c.name)).toEqual(['gateway added latency p50 at 1 connection', 'gateway added latency p99 at 1 connection']);
-    expect(renderTargets(failed)[1]).toBe('[FAIL] gateway added latency p50 at 1 connection: 0.51 ms (target <= 0.5 ms)');
+    expect(renderTargets(checks)[1]).toBe("[FAIL] gateway CPU per request / the baseline's at 50 connections (streaming): 110.00 % (target <= 100 %)");
+    const cheaper = withBase.map((r) => (r.target === 'baseline' ? { ...r, serverCpuUsPerRequest: 400 } : r));
+    expect(checkTargets(derive({ rows: cheaper, profiles: [] }), null, 50).every((c) => c.pass)).toBe(true);
   });
 
   it('reports the memory check as measured by the memory run', () => {

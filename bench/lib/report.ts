@@ -27,6 +27,11 @@ export interface Derived {
    * sensitive than req/s to other processes competing for the two cores.
    */
   cpuRatio: Partial<Record<Mode, number>>;
+  /**
+   * Against another checkout run in the same windows (`--baseline`), at the largest connection
+   * count: the gateway's CPU per request and req/s divided by the baseline's.
+   */
+  baseline?: Partial<Record<Mode, { cpu: number; rps: number }>>;
 }
 
 export function find(rows: readonly ThroughputRow[], target: TargetName, mode: Mode, connections: number): ThroughputRow | undefined {
@@ -55,21 +60,26 @@ export function derive(t: ThroughputReport): Derived {
       out.throughputRatio[mode] = g.rps / p.rps;
       out.cpuRatio[mode] = p.serverCpuUsPerRequest / g.serverCpuUsPerRequest;
     }
+    const b = find(t.rows, 'baseline', mode, maxConns);
+    if (g && b) (out.baseline ??= {})[mode] = { cpu: g.serverCpuUsPerRequest / b.serverCpuUsPerRequest, rps: g.rps / b.rps };
   }
   return out;
 }
 
-/** The issue's targets, for whichever parts were run. */
+/**
+ * The targets that still stand, for whichever parts were run. The closed-loop throughput ratio
+ * (70 % of the pass-through) and the 1-connection added latency are retired as targets (one
+ * machine per request is the design's accepted cost; concurrency, tails and memory are the
+ * targets now, in bench:load): they are printed as figures. What stands here: no heap growth,
+ * and with `--baseline`, no more CPU per request than the baseline checkout in the same run.
+ */
 export function checkTargets(d: Derived | null, memory: MemoryReport | null, maxConns: number): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const ratio = d?.throughputRatio.json;
-  if (ratio !== undefined) {
-    checks.push({ name: `gateway throughput / pass-through at ${maxConns} connections`, limit: '>= 70 %', value: ratio * 100, unit: '%', pass: ratio >= 0.7 });
-  }
-  const added = d?.addedLatencyMs.json?.gateway;
-  if (added) {
-    checks.push({ name: 'gateway added latency p50 at 1 connection', limit: '<= 0.5 ms', value: added.p50, unit: 'ms', pass: added.p50 <= 0.5 });
-    checks.push({ name: 'gateway added latency p99 at 1 connection', limit: '<= 1.2 ms', value: added.p99, unit: 'ms', pass: added.p99 <= 1.2 });
+  for (const mode of ['json', 'stream'] as const) {
+    const b = d?.baseline?.[mode];
+    if (b === undefined) continue;
+    const what = mode === 'json' ? 'non-streaming' : 'streaming';
+    checks.push({ name: `gateway CPU per request / the baseline's at ${maxConns} connections (${what})`, limit: '<= 100 %', value: b.cpu * 100, unit: '%', pass: b.cpu <= 1 });
   }
   if (memory) {
     checks.push({ name: 'gateway heapUsed growth 10k -> 100k requests', limit: '< 5 MB', value: memory.growthBytes / (1024 * 1024), unit: 'MB', pass: memory.pass });
@@ -88,9 +98,10 @@ export function renderThroughputTable(t: ThroughputReport): string[] {
     `${''.padEnd(17)} | ${'non-streaming (full response)'.padEnd(37)} | streaming (time to first byte)`,
   ];
   for (const c of conns) {
-    for (const target of ['direct', 'passthrough', 'gateway'] as const) {
+    for (const target of ['direct', 'passthrough', 'gateway', 'baseline'] as const) {
       const j = find(t.rows, target, 'json', c);
       const s = find(t.rows, target, 'stream', c);
+      if (j === undefined && s === undefined) continue;
       const errs = (j?.errors ?? 0) + (s?.errors ?? 0);
       lines.push(
         `${target.padEnd(12)}${pad(String(c), 5)} | ${pad(f(j?.rps, 0), 7)}${pad(f(j?.latency.p50, 3), 9)}${pad(f(j?.latency.p99, 3), 9)}${pad(f(j?.serverCpuUsPerRequest, 0), 12)} | ` +
@@ -117,6 +128,10 @@ export function renderDerived(d: Derived, maxConns: number): string[] {
         `gateway / pass-through throughput at ${maxConns} connections (${mode === 'json' ? 'non-streaming' : 'streaming'}): ${f(r * 100, 1)} % ` +
           `(by CPU per request: ${f((d.cpuRatio[mode] ?? Number.NaN) * 100, 1)} %)`,
       );
+    }
+    const b = d.baseline?.[mode];
+    if (b !== undefined) {
+      lines.push(`gateway / baseline at ${maxConns} connections (${mode === 'json' ? 'non-streaming' : 'streaming'}): CPU per request ${f(b.cpu * 100, 1)} %, req/s ${f(b.rps * 100, 1)} %`);
     }
   }
   return lines;

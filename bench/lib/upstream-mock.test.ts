@@ -80,3 +80,59 @@ describe('upstream mock', () => {
     expect(((await models.json()) as { object: string }).object).toBe('list');
   });
 });
+
+describe('upstream mock, paced streams', () => {
+  /** Timers held until the test fires them, so what the client has at each point is exact. */
+  const due: Array<{ ms: number; fire: () => void }> = [];
+  let paced: Server;
+  let pacedUrl: string;
+  beforeAll(async () => {
+    paced = createServer(mockHandler({ latencyMs: 800, paced: true, setTimer: (fn, ms, ...args) => due.push({ ms, fire: () => fn(...args) }) }));
+    await new Promise<void>((r) => paced.listen(0, '127.0.0.1', r));
+    pacedUrl = `http://127.0.0.1:${(paced.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    paced.closeAllConnections();
+    await new Promise((r) => paced.close(r));
+  });
+
+  const read = async (reader: ReadableStreamDefaultReader<Uint8Array>, events: number): Promise<string> => {
+    let text = '';
+    while ((text.match(/^data: /gm) ?? []).length < events) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    return text;
+  };
+  const until = async (cond: () => boolean): Promise<void> => {
+    while (!cond()) await new Promise((r) => setImmediate(r));
+  };
+
+  it('sends the role chunk at once, the first delta at half the latency, the rest and [DONE] at the latency', async () => {
+    due.length = 0;
+    const res = await fetch(`${pacedUrl}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [], stream: true }) });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await read(reader, 1);
+    expect(first.match(/^data: /gm)).toHaveLength(1);
+    expect(JSON.parse(first.slice(6)).choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    await until(() => due.length === 2);
+    expect(due.map((d) => d.ms)).toEqual([400, 800]);
+    due[0].fire();
+    const second = await read(reader, 1);
+    expect(JSON.parse(second.slice(6)).choices[0].delta).toEqual({ content: 'Hello' });
+    due[1].fire();
+    const rest = await read(reader, 4);
+    expect(rest.match(/^data: .*$/gm)!.map((l) => (l === 'data: [DONE]' ? l : JSON.parse(l.slice(6)).choices[0].delta))).toEqual([{ content: ' from the' }, { content: ' upstream mock.' }, {}, 'data: [DONE]']);
+  });
+
+  it('answers a non-streaming request once, at the latency', async () => {
+    due.length = 0;
+    const res = fetch(`${pacedUrl}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }) });
+    await until(() => due.length === 1);
+    expect(due[0].ms).toBe(800);
+    due[0].fire();
+    expect(((await (await res).json()) as { object: string }).object).toBe('chat.completion');
+  });
+});

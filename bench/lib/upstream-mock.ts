@@ -57,6 +57,13 @@ export function buildAnswers(model: string): Answers {
 
 export interface MockOptions {
   latencyMs: number;
+  /**
+   * Streams start at once and are answered over `latencyMs`, as a model streams a long answer:
+   * status, headers and the role chunk at once, the first content delta at half the latency,
+   * the rest and `[DONE]` at the latency. So a stream in flight is one past its commit point,
+   * being piped, not one waiting for its first byte. Non-streaming answers are unchanged.
+   */
+  paced?: boolean;
   /** Defers each answer by `latencyMs` (default: setTimeout; a test passes its own). */
   setTimer?: (answer: (res: ServerResponse, a: Answers, stream: boolean, usage: boolean) => void, ms: number, res: ServerResponse, a: Answers, stream: boolean, usage: boolean) => unknown;
 }
@@ -85,10 +92,14 @@ export function mockHandler(opts: MockOptions): (req: IncomingMessage, res: Serv
       res.end(a.json);
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    for (const e of a.events) res.write(e);
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (let i = res.headersSent && opts.paced ? 2 : 0; i < a.events.length; i++) res.write(a.events[i]);
     if (usage) res.write(a.usageEvent);
     res.end(DONE);
+  };
+  /** Paced: the first content delta, half-way through. */
+  const middle = (res: ServerResponse, a: Answers, _stream: boolean, _usage: boolean): void => {
+    if (!res.destroyed) res.write(a.events[1]);
   };
 
   return (req, res) => {
@@ -122,6 +133,11 @@ export function mockHandler(opts: MockOptions): (req: IncomingMessage, res: Serv
       const stream = body.stream === true;
       const usage = stream && body.stream_options?.include_usage === true;
       if (opts.latencyMs <= 0) return answer(res, a, stream, usage);
+      if (stream && opts.paced) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.write(a.events[0]);
+        setTimer(middle, opts.latencyMs / 2, res, a, stream, usage);
+      }
       setTimer(answer, opts.latencyMs, res, a, stream, usage);
     });
   };

@@ -10,7 +10,7 @@
  * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
  * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
  *
- *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--profile]
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags "--v8-flag ..."] [--profile]
  *
  * `--paced` streams each answer over the latency (the mock's paced mode: the role chunk at once,
  * a delta half-way, the rest at the end), so a stream in flight is one the gateway has committed
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     profile: { type: 'boolean', default: false },
     paced: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -54,6 +55,8 @@ if (!(rate > 0) || !(count > 0) || !(latencyMs > 0) || !['mixed', 'stream', 'jso
   process.exit(2);
 }
 
+/** Extra flags for the gateway's node (e.g. a V8 GC setting to compare against the defaults). */
+const nodeFlags = values['node-flags'].split(' ').filter((f) => f !== '');
 /** The most requests in flight at once: all of them, or rate x latency once answers keep pace with arrivals. */
 const inFlight = Math.min(count, Math.floor((rate * latencyMs) / 1000));
 const FILES = 65_536;
@@ -100,14 +103,14 @@ try {
   );
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
-  const gw = withFiles(process.execPath, [...prof, '--import', join(ROOT, 'bench/lag-probe.ts'), 'bin/parrot.js', 'serve', '--config', configPath]);
+  const gw = withFiles(process.execPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts'), 'bin/parrot.js', 'serve', '--config', configPath]);
   const gateway = await startProcess({ name: 'parrot', command: gw.command, args: gw.args, ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
   procs.push(gateway);
   // prlimit execs node in place, so the pid is the gateway's own.
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssBytes(gateway.pid);
   const load0 = loadavg()[0];
-  process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
+  process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight${nodeFlags.length ? `; gateway node flags: ${nodeFlags.join(' ')}` : ''}; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
 
   const client = new Agent({ connections: null, keepAliveTimeout: 60_000, headersTimeout: latencyMs + 30_000, bodyTimeout: latencyMs + 30_000 });
   const bodies = {
@@ -177,6 +180,7 @@ try {
     ['gateway RSS idle / held / peak', `${mb(idleRss)} / ${mb(heldRss)} / ${mb(peak)} MB`],
     ['RSS per request in flight', `${(((heldRss - idleRss) / inFlight) / 1024).toFixed(1)} KB (held), ${(((peak - idleRss) / inFlight) / 1024).toFixed(1)} KB (peak), over ${inFlight} in flight`],
     ['RSS extrapolated to 10,000 in flight', `${mb(idleRss + ((peak - idleRss) * 10_000) / inFlight)} MB (from the peak)`],
+    ['gateway memory while holding', heldLag === undefined ? 'n/a' : `heap used ${mb(heldLag.memory.heapUsed)} of ${mb(heldLag.memory.heapTotal)} MB, external ${mb(heldLag.memory.external)} MB (array buffers ${mb(heldLag.memory.arrayBuffers)} MB)`],
     ['gateway CPU per request', `${(cpuUs / count).toFixed(0)} µs`],
     ['event-loop delay while sending and holding', fmtLag(heldLag)],
     ['event-loop delay while answering', fmtLag(answerLag)],

@@ -5,11 +5,12 @@
  * so the figures are what a request arriving at a random moment waits for the loop.
  *
  * Messages in: `{ type: 'lag-reset' }` (start a window), `{ type: 'lag' }` (read it).
- * Out: `{ type: 'lag', p50, p99, max, samples }`, in ms. Without an IPC channel it does nothing.
+ * Out: `{ type: 'lag', p50, p99, max, samples, memory }`, in ms, with the process's
+ * `process.memoryUsage()` at that moment (where its RSS goes: V8 heap, external, buffers). Without an IPC channel it does nothing.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number };
+export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number; memory: NodeJS.MemoryUsage };
 
 if (process.send !== undefined && process.channel !== undefined) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -19,7 +20,7 @@ if (process.send !== undefined && process.channel !== undefined) {
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'lag-reset') histogram.reset();
     else if (m?.type === 'lag') {
-      reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count });
+      reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count, memory: process.memoryUsage() });
     }
   });
   // The channel must not keep the server alive once it has closed (SIGTERM ends it as before).

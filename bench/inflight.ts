@@ -10,7 +10,7 @@
  * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
  * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
  *
- *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags "--v8-flag ..."] [--profile]
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--profile]
  *
  * `--paced` streams each answer over the latency (the mock's paced mode: the role chunk at once,
  * a delta half-way, the rest at the end), so a stream in flight is one the gateway has committed
@@ -33,6 +33,7 @@ import { Agent, request } from 'undici';
 import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
+import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +104,7 @@ try {
   );
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
-  const gw = withFiles(process.execPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts'), 'bin/parrot.js', 'serve', '--config', configPath]);
+  const gw = withFiles(process.execPath, [...GATEWAY_NODE_FLAGS, ...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts'), 'bin/parrot.js', 'serve', '--config', configPath]);
   const gateway = await startProcess({ name: 'parrot', command: gw.command, args: gw.args, ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
   procs.push(gateway);
   // prlimit execs node in place, so the pid is the gateway's own.

@@ -24,7 +24,7 @@ import type { LagProbeReply } from './lag-probe.ts';
 import { checkTargets, renderConsole, renderMarkdown, renderTargets, type LoadCell, type Mode, type Subject } from './lib/load-report.ts';
 import type { OpenLoopResult, OpenLoopSpec } from './lib/open-loop.ts';
 import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, runProvenance, startProcess, type ServerProcess } from './lib/processes.ts';
-import { CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
+import { CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, parrotNodeFlags, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
 
 const USAGE = `usage: node bench/load.ts [options]
   --rates 500,1000,2000,4000          requests per second, each a separate measurement
@@ -34,6 +34,7 @@ const USAGE = `usage: node bench/load.ts [options]
   --stream | --non-stream             only streaming / only non-streaming requests (default: both)
   --systems parrot,passthrough,portkey,litellm   systems beside "direct" (also: parrot-wide)
   --timeout 10                        client timeout, seconds: a request not answered by then failed
+  --parrot-node-flags="--flag ..."    extra node flags for parrot's process (e.g. a V8 GC setting to compare)
   --no-install                        do not install missing peers (they are reported as not installed)
   --quick                             smoke run: --rates 500,1000 --duration 3 --warmup 1 --upstream-latency-ms 500
   --markdown FILE.json                print the Markdown tables and targets of a results file, and exit
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
     timeout: { type: 'string', default: '10' },
     'no-install': { type: 'boolean', default: false },
+    'parrot-node-flags': { type: 'string', default: '' },
     quick: { type: 'boolean', default: false },
     markdown: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -58,6 +60,7 @@ const { values } = parseArgs({
 });
 
 const log = (line = ''): void => void process.stdout.write(`${line}\n`);
+parrotNodeFlags.push(...values['parrot-node-flags'].split(' ').filter((f) => f !== ''));
 const fail = (message: string): never => {
   process.stderr.write(`bench:load: ${message}\n${USAGE}`);
   process.exit(2);

@@ -13,6 +13,7 @@ import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
 import { CHAT_PATH, chatRequestBody, MODEL } from './lib/systems.ts';
+import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
 export type Mode = 'json' | 'stream';
@@ -95,7 +96,7 @@ function startGatewayProcess(configPath: string, extraNodeArgs: string[] = [], c
   return startProcess({
     name: checkout === undefined ? 'gateway' : 'baseline',
     command: process.execPath,
-    args: [...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath],
+    args: [...GATEWAY_NODE_FLAGS, ...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath],
     ready: { pattern: GATEWAY_LISTENING },
     env: { PORT: '', HOST: '' },
     ...(checkout === undefined ? {} : { cwd: checkout }),

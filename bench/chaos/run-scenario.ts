@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import type { ConfigFile } from '../../src/config/schema.ts';
 import type { StateChange } from '../../src/events/state-changes.ts';
 import { startProcess } from '../lib/processes.ts';
+import { GATEWAY_NODE_FLAGS } from '../../src/runtime/gc-tuning.ts';
 import { MODELS, type Provider, type Scenario, type ScenarioContext } from './scenarios.ts';
 
 /** What one client request came to. */
@@ -90,7 +91,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const gw = await startProcess({
     name: 'parrot',
     command: process.execPath,
-    args: ['bin/parrot.js', 'serve', '--config', configPath],
+    args: [...GATEWAY_NODE_FLAGS, 'bin/parrot.js', 'serve', '--config', configPath],
     ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ },
     env: { PORT: '', HOST: '' },
   });

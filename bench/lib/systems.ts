@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, ROOT, startProcess, type ServerProcess } from './processes.ts';
+import { GATEWAY_NODE_FLAGS } from '../../src/runtime/gc-tuning.ts';
 
 const run = promisify(execFile);
 
@@ -107,6 +108,9 @@ async function runLogged(command: string, args: string[], cwd: string): Promise<
   }
 }
 
+/** Extra node flags for parrot's process (bench/load.ts --parrot-node-flags), after the ones it starts with (the later wins), e.g. a V8 GC setting to compare. */
+export const parrotNodeFlags: string[] = [];
+
 function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
   return {
     name,
@@ -128,7 +132,7 @@ function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
       const server = await startProcess({
         name,
         command: process.execPath,
-        args: ['--import', LAG_PROBE, 'bin/parrot.js', 'serve', '--config', configPath],
+        args: [...GATEWAY_NODE_FLAGS, ...parrotNodeFlags, '--import', LAG_PROBE, 'bin/parrot.js', 'serve', '--config', configPath],
         ready: { pattern: GATEWAY_LISTENING },
         env: { PORT: '', HOST: '' },
         ipc: true,

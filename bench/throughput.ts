@@ -5,9 +5,10 @@
  * connection count.
  */
 import { fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
@@ -38,7 +39,8 @@ export interface ThroughputOptions {
   /**
    * Another checkout of the gateway (a directory with its own bin/parrot.js and node_modules),
    * run with the same config as one more target, interleaved window by window with the others:
-   * "before and after in one run", so both meet the same machine state.
+   * "before and after in one run", so both meet the same machine state. It starts with that
+   * checkout's own node flags, as its `parrot serve` does.
    */
   baseline?: string;
   log: (line: string) => void;
@@ -92,11 +94,23 @@ function gatewayConfigYaml(simUrl: string): string {
 export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
 
-function startGatewayProcess(configPath: string, extraNodeArgs: string[] = [], checkout?: string): Promise<ServerProcess> {
+/**
+ * The node flags a checkout's `parrot serve` starts with (its own GATEWAY_NODE_FLAGS; none
+ * before that constant existed), so a baseline runs as it shipped.
+ */
+async function nodeFlagsOf(checkout: string): Promise<readonly string[]> {
+  const file = join(checkout, 'src/runtime/gc-tuning.ts');
+  if (!existsSync(file)) return [];
+  const mod = (await import(pathToFileURL(file).href)) as { GATEWAY_NODE_FLAGS?: readonly string[] };
+  return mod.GATEWAY_NODE_FLAGS ?? [];
+}
+
+async function startGatewayProcess(configPath: string, extraNodeArgs: string[] = [], checkout?: string): Promise<ServerProcess> {
+  const flags = checkout === undefined ? GATEWAY_NODE_FLAGS : await nodeFlagsOf(checkout);
   return startProcess({
     name: checkout === undefined ? 'gateway' : 'baseline',
     command: process.execPath,
-    args: [...GATEWAY_NODE_FLAGS, ...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath],
+    args: [...flags, ...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath],
     ready: { pattern: GATEWAY_LISTENING },
     env: { PORT: '', HOST: '' },
     ...(checkout === undefined ? {} : { cwd: checkout }),
@@ -169,7 +183,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
       started.push(base);
       servers.baseline = base;
       names.push('baseline');
-      opts.log(`baseline: the gateway of ${opts.baseline} at ${base.url} (pid ${base.pid})`);
+      opts.log(`baseline: the gateway of ${opts.baseline} at ${base.url} (pid ${base.pid}; node flags: ${(await nodeFlagsOf(opts.baseline)).join(' ') || 'none'})`);
     }
     const rows: ThroughputRow[] = [];
     for (const mode of opts.modes) {

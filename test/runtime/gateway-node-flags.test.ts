@@ -23,9 +23,13 @@ describe('the node flags parrot serve starts with', () => {
   });
 
   it('are on every bench launcher of the gateway', () => {
-    for (const file of ['bench/lib/systems.ts', 'bench/throughput.ts', 'bench/inflight.ts', 'bench/tails.ts', 'bench/chaos/run-scenario.ts']) {
+    for (const file of ['bench/lib/systems.ts', 'bench/inflight.ts', 'bench/tails.ts', 'bench/chaos/run-scenario.ts']) {
       const text = readFileSync(join(ROOT, file), 'utf8');
       expect(text, file).toMatch(/\[\.\.\.GATEWAY_NODE_FLAGS,[^\]]*'bin\/parrot\.js', 'serve'/);
     }
+    // The throughput bench also runs a baseline checkout, with that checkout's own flags.
+    const throughput = readFileSync(join(ROOT, 'bench/throughput.ts'), 'utf8');
+    expect(throughput).toContain('const flags = checkout === undefined ? GATEWAY_NODE_FLAGS : await nodeFlagsOf(checkout);');
+    expect(throughput).toMatch(/\[\.\.\.flags,[^\]]*'bin\/parrot\.js', 'serve'/);
   });
 });

@@ -255,6 +255,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     degradedMode: () => monitor.degradedMode !== undefined,
   });
   monitor.events$.subscribe((e) => metrics.onHealthEvent(e));
+  // Before restoring: a target that starts down says so in the operator's log (RESTORE), and
+  // its later changes start from the state it really had.
+  const log = opts.log;
+  const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
   // What was down before a restart starts down; incidents left open go on.
   await incidents.restore();
   await restoreTargets(store, runtime.targets);
@@ -263,9 +267,6 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const alive = new AliveRecord({ store, writes, now, ...(clock ? { clock } : {}) });
   await alive.start();
   let ready = false;
-
-  const log = opts.log;
-  const logging = log === undefined ? undefined : stateChanges(hub.transitions$).subscribe((c) => log(JSON.stringify(c)));
 
   const feed = new VisualizerFeed({ hub, runtime, adminKeys: new KeyChecker(config.auth.adminKeys), open: keys.open });
 

@@ -288,9 +288,13 @@ describe('a restart does not forget', () => {
     expect(before.map((i: any) => i.status)).toEqual(['ongoing']);
     await gw.close();
 
-    gw = await startTestGateway(over);
+    const log: string[] = [];
+    gw = await startTestGateway(over, { log: (l) => log.push(l) });
     const h = (await get('/v1/health')).json();
     expect(h.providers[0].models[0]).toMatchObject({ name: 'gpt-4-turbo-preview', status: 'down', circuit_breaker: { state: 'open' } });
+    // The operator's log says why it starts open (and a later change starts from open).
+    const breakerChanges = log.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((c) => c.machine === 'breaker');
+    expect(breakerChanges.map((c) => [c.from, c.to, c.event])).toEqual([['closed', 'open', 'RESTORE']]);
     const r = await sdkClient(gw, KEY).chat.completions.create({ model: 'gpt-4-turbo-preview', messages: [{ role: 'user', content: 'x' }] }, NOW).withResponse();
     expect(r.response.headers.get('x-provider')).toBe('anthropic');
     expect(gw.simulator!.calls({ model: 'gpt-4-turbo-preview' })).toHaveLength(0);

@@ -41,7 +41,9 @@ export interface UpstreamErrorInit {
    * is open (`circuit_open`), active health checks mark it down (`unhealthy`), it is too
    * slow for the fallback's max_latency_increase (`too_slow`), or the gateway's own limit
    * for it was reached (`in_flight_limit`: too many calls to it at once; `wait_limit`: the
-   * call waited too long for a local connection). None of them is the target's failure.
+   * call waited too long for a local connection; `local_resources`: this machine could not
+   * open a connection at all, out of file descriptors or ports). None of them is the target's
+   * failure.
    */
   skipped?: SkipReason;
   cause?: unknown;
@@ -50,10 +52,10 @@ export interface UpstreamErrorInit {
 export type SkipReason = 'circuit_open' | 'unhealthy' | 'too_slow' | LocalLimitReason;
 
 /** The gateway's own limits: local saturation, never a provider's failure. */
-export type LocalLimitReason = 'in_flight_limit' | 'wait_limit';
+export type LocalLimitReason = 'in_flight_limit' | 'wait_limit' | 'local_resources';
 
 export function isLocalLimit(reason: SkipReason | undefined): reason is LocalLimitReason {
-  return reason === 'in_flight_limit' || reason === 'wait_limit';
+  return reason === 'in_flight_limit' || reason === 'wait_limit' || reason === 'local_resources';
 }
 
 /**

@@ -234,12 +234,28 @@ function toConnectionError(err: unknown, signal: AbortSignal): UpstreamError {
     return new UpstreamError({ kind: 'timeout', message: `upstream timed out: ${(err as Error).message}`, cause: err });
   }
   const code = (err as { code?: string }).code;
+  if (code !== undefined && OUT_OF_LOCAL_RESOURCES.has(code)) {
+    // This machine, not the upstream: no socket could be made. Skipped, so no breaker, budget
+    // or health counts it, and the client hears 503 gateway_overloaded.
+    return new UpstreamError({
+      kind: 'connection_error',
+      skipped: 'local_resources',
+      message: `the gateway could not open a connection: this machine is out of ${code === 'EADDRNOTAVAIL' ? 'local ports' : 'open files'} (${code}); raise the open-file limit (ulimit -n) or lower server.max_in_flight`,
+      cause: err,
+    });
+  }
   return new UpstreamError({
     kind: 'connection_error',
     message: `upstream connection failed${code ? ` (${code})` : ''}: ${(err as Error).message}`,
     cause: err,
   });
 }
+
+/**
+ * Errors of the local machine when making a socket: file descriptors (EMFILE per process,
+ * ENFILE system-wide), kernel buffers or memory, ephemeral ports (EADDRNOTAVAIL on connect).
+ */
+const OUT_OF_LOCAL_RESOURCES: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL']);
 
 /** A delta that carries something a client would render: anything beyond the role-only opener. */
 function hasContent(d: ChatCompletionChunk['choices'][number]['delta']): boolean {

@@ -21,6 +21,7 @@ export interface LocalLimitLine {
   /** Refusals since the previous line (or since start-up), by reason. */
   in_flight_limit: number;
   wait_limit: number;
+  local_resources: number;
   /** The target's calls at this moment. */
   in_flight: number;
   waiting: number;
@@ -45,10 +46,13 @@ export class LocalLimit implements CallCounts {
   refusedInFlight = 0;
   /** Calls refused because they waited their queue timeout for a connection. */
   refusedWait = 0;
+  /** Calls that could not get a socket: the machine was out of open files or ports. */
+  refusedResources = 0;
   readonly #log: ((line: string) => void) | undefined;
   #loggedAt = Number.NEGATIVE_INFINITY;
   #sinceInFlight = 0;
   #sinceWait = 0;
+  #sinceResources = 0;
 
   constructor(key: string, maxInFlight: number, log?: (line: string) => void) {
     this.key = key;
@@ -70,9 +74,12 @@ export class LocalLimit implements CallCounts {
     if (reason === 'in_flight_limit') {
       this.refusedInFlight++;
       this.#sinceInFlight++;
-    } else {
+    } else if (reason === 'wait_limit') {
       this.refusedWait++;
       this.#sinceWait++;
+    } else {
+      this.refusedResources++;
+      this.#sinceResources++;
     }
     if (this.#log === undefined || now - this.#loggedAt < LOCAL_LIMIT_LOG_INTERVAL_MS) return;
     this.#loggedAt = now;
@@ -82,11 +89,12 @@ export class LocalLimit implements CallCounts {
       target: this.key,
       in_flight_limit: this.#sinceInFlight,
       wait_limit: this.#sinceWait,
+      local_resources: this.#sinceResources,
       in_flight: this.inFlight,
       waiting: this.waiting,
       max_in_flight: this.maxInFlight,
     };
-    this.#sinceInFlight = this.#sinceWait = 0;
+    this.#sinceInFlight = this.#sinceWait = this.#sinceResources = 0;
     this.#log(JSON.stringify(line));
   }
 }

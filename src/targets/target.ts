@@ -34,7 +34,7 @@ export interface TargetSnapshot {
   stats: ReturnType<TargetStats['toJSON']>;
   p95LatencyMs: number | null;
   recoveryProbe: boolean;
-  local: { inFlight: number; waiting: number; maxInFlight: number; refusedInFlight: number; refusedWait: number };
+  local: { inFlight: number; waiting: number; maxInFlight: number; refusedInFlight: number; refusedWait: number; refusedResources: number };
   /** Malformed stream events skipped since start-up (a lone one in a healthy stream). */
   malformedEventsSkipped: number;
 }
@@ -197,6 +197,7 @@ export class Target implements TargetState {
         maxInFlight: this.local.maxInFlight,
         refusedInFlight: this.local.refusedInFlight,
         refusedWait: this.local.refusedWait,
+        refusedResources: this.local.refusedResources,
       },
       malformedEventsSkipped: this.malformedEvents.count,
     };

@@ -23,8 +23,8 @@ describe('LocalLimit', () => {
     expect(lines).toHaveLength(1);
     limit.refused('wait_limit', LOCAL_LIMIT_LOG_INTERVAL_MS);
     expect(lines).toEqual([
-      { event: 'local_limit', target: 'p/m', in_flight_limit: 1, wait_limit: 0, in_flight: 5, waiting: 3, max_in_flight: 5 },
-      { event: 'local_limit', target: 'p/m', in_flight_limit: 50, wait_limit: 51, in_flight: 5, waiting: 3, max_in_flight: 5 },
+      { event: 'local_limit', target: 'p/m', in_flight_limit: 1, wait_limit: 0, local_resources: 0, in_flight: 5, waiting: 3, max_in_flight: 5 },
+      { event: 'local_limit', target: 'p/m', in_flight_limit: 50, wait_limit: 51, local_resources: 0, in_flight: 5, waiting: 3, max_in_flight: 5 },
     ]);
     expect({ inFlight: limit.refusedInFlight, wait: limit.refusedWait }).toEqual({ inFlight: 51, wait: 51 });
   });

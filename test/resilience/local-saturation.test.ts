@@ -154,7 +154,7 @@ describe('waiting for a local connection (simulated clock)', () => {
     expect({ requests: target.stats.requests, failures: target.stats.failures }).toEqual({ requests: 1, failures: 0 });
     expect({ refusedWait: target.local.refusedWait, inFlight: target.local.inFlight, waiting: target.local.waiting }).toEqual({ refusedWait: 1, inFlight: 0, waiting: 0 });
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).map(({ at: _at, ...rest }) => rest)).toEqual([
-      { event: 'local_limit', target: 'local/m', in_flight_limit: 0, wait_limit: 1, in_flight: 2, waiting: 1, max_in_flight: 10_000 },
+      { event: 'local_limit', target: 'local/m', in_flight_limit: 0, wait_limit: 1, local_resources: 0, in_flight: 2, waiting: 1, max_in_flight: 10_000 },
     ]);
   });
 

@@ -280,11 +280,19 @@ async function runCell(system: SystemName | null, mock: ServerProcess, latencyMs
   } finally {
     if (started) {
       const c = started.server.child;
-      if (c.exitCode !== null || c.signalCode !== null) cell.crashed = `exited during the run (${c.signalCode ?? `code ${c.exitCode}`})`;
+      if (c.exitCode !== null || c.signalCode !== null) {
+        cell.crashed = `exited during the run (${c.signalCode ?? `code ${c.exitCode}`})${crashReason(started.server.outputTail())}`;
+      }
       await started.server.stop();
     }
   }
   return cell;
+}
+
+/** What a crashed system last printed that names the error (its first error line), if anything. */
+function crashReason(tail: string): string {
+  const line = tail.split('\n').find((l) => /^\s*(\w*Error|FATAL|Uncaught|node:|<--- )/.test(l) || /\bE[A-Z]{3,}\b/.test(l));
+  return line === undefined ? '' : `: ${line.trim().slice(0, 300)}`;
 }
 
 const short = (c: LoadCell): string => {

@@ -35,6 +35,7 @@ import { HealthMonitor } from './health/monitor.ts';
 import { AliveRecord } from './health/alive-record.ts';
 import { healthView } from './health/health-view.ts';
 import { restoreTargets } from './health/persist.ts';
+import { ServerErrors } from './net/server-errors.ts';
 import { HealthStream } from './health/stream.ts';
 import { UnservedRecorder } from './health/unserved.ts';
 import { topologyOf, uptimeResponse } from './health/uptime-view.ts';
@@ -74,6 +75,8 @@ export interface RunningGateway {
   writes: WriteQueue;
   /** Chat requests in flight and refused at the admission limit (server.max_in_flight). */
   admission: Admission;
+  /** Errors the listening server reported (failed accepts), logged and survived. */
+  serverErrors: ServerErrors;
   /**
    * Stop. With `graceMs`, drain first: stop accepting connections, close idle keep-alive
    * ones, and let requests in flight finish for up to `graceMs` before cutting the rest.
@@ -331,6 +334,9 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     await stopRuntime();
     throw err;
   }
+  // From here on a server error (an accept that found no free file) is logged, never fatal.
+  const serverErrors = new ServerErrors(warn, Date.now);
+  server.on('error', serverErrors.onError);
   const port = (server.address() as AddressInfo).port;
   ready = true;
   return {
@@ -352,6 +358,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     metrics,
     writes,
     admission,
+    serverErrors,
     async close(closeOpts = {}) {
       // Upgraded sockets (the visualizer's feed) are no longer the server's: end them first.
       feed.close();

@@ -20,6 +20,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>;
+  /** The last few KB of its stdout and stderr (what explains a crash). */
+  outputTail(): string;
 }
 
 const START_TIMEOUT_MS = 20_000;
@@ -90,6 +92,7 @@ export function startProcess(spec: StartSpec): Promise<ServerProcess> {
     url,
     pid: child.pid!,
     child,
+    outputTail: () => out,
     async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

@@ -306,6 +306,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   // A reset or cut socket can raise EPIPE/ECONNRESET on late writes; that is the point, not a crash.
   server.on('clientError', (_err, socket) => socket.destroy());
   await listen(server, opts.port ?? 0, listenHost);
+  // A failed accept (out of open files) is emitted on the server; in the gateway's own process
+  // an unheard one would end the gateway. The simulator keeps serving once files are free.
+  server.on('error', () => {});
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('simulator: unexpected server address');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -181,7 +181,7 @@ try {
     ['gateway RSS idle / held / peak', `${mb(idleRss)} / ${mb(heldRss)} / ${mb(peak)} MB`],
     ['RSS per request in flight', `${(((heldRss - idleRss) / inFlight) / 1024).toFixed(1)} KB (held), ${(((peak - idleRss) / inFlight) / 1024).toFixed(1)} KB (peak), over ${inFlight} in flight`],
     ['RSS extrapolated to 10,000 in flight', `${mb(idleRss + ((peak - idleRss) * 10_000) / inFlight)} MB (from the peak)`],
-    ['gateway memory while holding', heldLag === undefined ? 'n/a' : `heap used ${mb(heldLag.memory.heapUsed)} of ${mb(heldLag.memory.heapTotal)} MB, external ${mb(heldLag.memory.external)} MB (array buffers ${mb(heldLag.memory.arrayBuffers)} MB)`],
+    ['gateway memory while holding', heldLag?.memory == null ? 'n/a' : `heap used ${mb(heldLag.memory.heapUsed)} of ${mb(heldLag.memory.heapTotal)} MB, external ${mb(heldLag.memory.external)} MB (array buffers ${mb(heldLag.memory.arrayBuffers)} MB)`],
     ['gateway CPU per request', `${(cpuUs / count).toFixed(0)} µs`],
     ['event-loop delay while sending and holding', fmtLag(heldLag)],
     ['event-loop delay while answering', fmtLag(answerLag)],

@@ -6,21 +6,31 @@
  *
  * Messages in: `{ type: 'lag-reset' }` (start a window), `{ type: 'lag' }` (read it).
  * Out: `{ type: 'lag', p50, p99, max, samples, memory }`, in ms, with the process's
- * `process.memoryUsage()` at that moment (where its RSS goes: V8 heap, external, buffers). Without an IPC channel it does nothing.
+ * `process.memoryUsage()` at that moment (where its RSS goes: V8 heap, external, buffers), or
+ * null when it cannot be read (out of open files). Without an IPC channel it does nothing.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number; memory: NodeJS.MemoryUsage };
+export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number; memory: NodeJS.MemoryUsage | null };
 
 if (process.send !== undefined && process.channel !== undefined) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   const reply: (m: LagProbeReply) => boolean = process.send.bind(process);
   const ms = (ns: number): number => ns / 1e6;
+  // process.memoryUsage() reads /proc and throws EMFILE when the server is out of open files,
+  // which is exactly when a load bench asks: the probe must never be what ends the server.
+  const memoryUsage = (): NodeJS.MemoryUsage | null => {
+    try {
+      return process.memoryUsage();
+    } catch {
+      return null;
+    }
+  };
   process.on('message', (m: { type?: string }) => {
     if (m?.type === 'lag-reset') histogram.reset();
     else if (m?.type === 'lag') {
-      reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count, memory: process.memoryUsage() });
+      reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count, memory: memoryUsage() });
     }
   });
   // The channel must not keep the server alive once it has closed (SIGTERM ends it as before).

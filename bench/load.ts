@@ -291,8 +291,11 @@ async function runCell(system: SystemName | null, mock: ServerProcess, latencyMs
 
 /** What a crashed system last printed that names the error (its first error line), if anything. */
 function crashReason(tail: string): string {
-  const line = tail.split('\n').find((l) => /^\s*(\w*Error|FATAL|Uncaught|node:|<--- )/.test(l) || /\bE[A-Z]{3,}\b/.test(l));
-  return line === undefined ? '' : `: ${line.trim().slice(0, 300)}`;
+  const lines = tail.split('\n');
+  const i = lines.findIndex((l) => /^\s*(\w*Error|FATAL|Uncaught|node:|<--- )/.test(l) || /\bE[A-Z]{3,}\b/.test(l));
+  if (i < 0) return '';
+  // The error's own line is a few below a `node:...` location line: keep a few, on one line.
+  return `: ${lines.slice(i, i + 6).map((l) => l.trim()).filter((l) => l !== '' && l !== '^').join(' | ').slice(0, 400)}`;
 }
 
 const short = (c: LoadCell): string => {

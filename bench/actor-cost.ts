@@ -10,6 +10,7 @@
  * `node bench/actor-cost.ts` runs it alone, as `parrot serve` runs (pretenuring off);
  * `node bench/actor-cost.ts --v8-defaults` runs it with V8's defaults, for comparison.
  */
+import { BENCH_STORE } from './lib/systems.ts';
 import { createActor, fromPromise, setup } from 'xstate';
 import { failoverMachine } from '../machines/failover.machine.ts';
 import { ResponseCache } from '../src/cache/response-cache.ts';
@@ -141,6 +142,7 @@ export async function runActorCost(opts: { iterations?: number; rounds?: number 
   // The engine as the gateway builds it, with a transport that answers at once.
   const config = configFromObject({
     server: { host: '127.0.0.1', port: 0 },
+    store: { ...BENCH_STORE },
     providers: [{ name: 'openai', type: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'bench', models: ['gpt-4-turbo-preview'] }],
   });
   const routes = new RouteTable(config, adapterFor);

@@ -12,6 +12,7 @@
  *   engine-v8-defaults  the same with V8's default allocation-site pretenuring (no tuneGc)
  * Prints "listening on <url>". Usage: node bench/engine-variants.ts --variant NAME --upstream URL
  */
+import { BENCH_STORE } from './lib/systems.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,7 @@ if (!v8Defaults) tuneGc();
 const config = configFromObject(
   {
     server: { host: '127.0.0.1', port: 0 },
+    store: { ...BENCH_STORE },
     providers: [{ name: 'openai', type: 'openai', base_url: `${values.upstream}/v1`, api_key: 'bench', models: ['gpt-4-turbo-preview'] }],
     simulator: { enabled: false },
   },

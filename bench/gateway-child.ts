@@ -7,6 +7,7 @@
  * Messages in: `{ type: 'memory' }`, `{ type: 'stop' }`. Out: `{ type: 'ready', url }`,
  * `{ type: 'memory', usage }`.
  */
+import { BENCH_STORE } from './lib/systems.ts';
 import { configFromObject } from '../src/config/load.ts';
 import { startGateway } from '../src/gateway.ts';
 import { tuneGc } from '../src/runtime/gc-tuning.ts';
@@ -27,6 +28,7 @@ const gw = await startGateway(
   configFromObject(
     {
       server: { host: '127.0.0.1', port: 0 },
+      store: { ...BENCH_STORE },
       providers: [{ name: 'openai', type: 'openai', base_url: `${upstream}/v1`, api_key: 'bench', models: ['gpt-4-turbo-preview'] }],
       simulator: { enabled: false },
     },

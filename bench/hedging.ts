@@ -16,6 +16,7 @@
  * Defaults: 50 requests/s for 8 s per run (400 requests each, plus 40 of warm-up), about
  * 20 s in all. p99.9 of 400 samples is their maximum; raise --seconds for a finer tail.
  */
+import { BENCH_STORE } from './lib/systems.ts';
 import { parseArgs } from 'node:util';
 import { configFromObject } from '../src/config/load.ts';
 import { DEFAULT_CONFIG } from '../src/config/default-config.ts';
@@ -54,6 +55,7 @@ async function startBenchGateway(): Promise<RunningGateway> {
     {
       ...DEFAULT_CONFIG,
       server: { host: '127.0.0.1', port: 0 },
+      store: { ...BENCH_STORE },
       simulator: { enabled: true, seed: 7, models: { 'gpt-4-turbo-preview': HEAVY_TAIL, 'claude-3-opus': HEAVY_TAIL } },
       // One provider per request unless hedged: failover would add calls of its own.
       resilience: { ...DEFAULT_CONFIG.resilience, failover: { providers: [] } },

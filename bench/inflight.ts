@@ -34,6 +34,7 @@ import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerPr
 import type { LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
+import { BENCH_STORE_YAML } from './lib/systems.ts';
 
 const { values } = parseArgs({
   options: {
@@ -100,7 +101,7 @@ try {
   const configPath = join(tmp, 'parrot.yaml');
   writeFileSync(
     configPath,
-    ['server: { host: 127.0.0.1, port: 0 }', 'providers:', `  - { name: openai, type: openai, base_url: "${upstream.url}/v1", api_key: bench, models: [${MODEL}] }`, 'simulator: { enabled: false }', ''].join('\n'),
+    ['server: { host: 127.0.0.1, port: 0 }', 'providers:', `  - { name: openai, type: openai, base_url: "${upstream.url}/v1", api_key: bench, models: [${MODEL}] }`, 'simulator: { enabled: false }', BENCH_STORE_YAML, ''].join('\n'),
   );
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];

@@ -13,7 +13,7 @@ import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
-import { CHAT_PATH, chatRequestBody, MODEL } from './lib/systems.ts';
+import { BENCH_STORE_YAML, CHAT_PATH, chatRequestBody, MODEL } from './lib/systems.ts';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
@@ -81,12 +81,14 @@ export function target(origin: string, mode: Mode): InterleavedLoadSpec['targets
   return { origin, path: CHAT_PATH, body: chatRequestBody(mode === 'stream'), headers: { 'content-type': 'application/json', authorization: 'Bearer bench' } };
 }
 
-function gatewayConfigYaml(simUrl: string): string {
+/** `withStore`: false for a checkout from before the store existed (its config has no `store`). */
+function gatewayConfigYaml(simUrl: string, withStore = true): string {
   return [
     'server: { host: 127.0.0.1, port: 0 }',
     'providers:',
     `  - { name: openai, type: openai, base_url: "${simUrl}/v1", api_key: bench, models: [${MODEL}] }`,
     'simulator: { enabled: false }',
+    ...(withStore ? [BENCH_STORE_YAML] : []),
     '',
   ].join('\n');
 }
@@ -179,7 +181,9 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const servers: Partial<Record<TargetName, ServerProcess>> = { direct: sim, passthrough: pass, gateway: gw };
     const names: TargetName[] = [...TARGETS];
     if (opts.baseline !== undefined) {
-      const base = await startGatewayProcess(configPath, [], opts.baseline);
+      const baseConfig = join(tmp, 'baseline.yaml');
+      writeFileSync(baseConfig, gatewayConfigYaml(sim.url, existsSync(join(opts.baseline, 'src/store'))));
+      const base = await startGatewayProcess(baseConfig, [], opts.baseline);
       started.push(base);
       servers.baseline = base;
       names.push('baseline');

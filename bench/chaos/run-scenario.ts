@@ -4,6 +4,7 @@
  * clients through it from this process, the fault injected and healed on schedule, what each
  * request came to recorded, and the gateway's state changes read from its log (stderr).
  */
+import { BENCH_STORE } from '../lib/systems.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -50,6 +51,7 @@ function gatewayConfig(simUrl: string, openaiOrigin: string, refusedOrigin: stri
   return {
     server: { host: '127.0.0.1', port: 0 },
     simulator: { enabled: false },
+    store: { ...BENCH_STORE },
     providers: [
       { name: 'openai', type: 'openai', base_url: `${openaiOrigin}/v1`, api_key: 'chaos', models: [MODELS.openai] },
       { name: 'anthropic', type: 'anthropic', base_url: simUrl, api_key: 'chaos', models: [MODELS.anthropic] },

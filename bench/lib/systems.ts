@@ -28,6 +28,15 @@ export const SYSTEM_NAMES = ['parrot', 'parrot-wide', 'passthrough', 'portkey', 
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 export const DEFAULT_SYSTEMS: readonly SystemName[] = ['parrot', 'passthrough', 'portkey', 'litellm'];
 
+/**
+ * The store every gateway a bench starts uses: in memory, so each starts fresh. With the default
+ * (./data/parrot.db in the checkout) a gateway inherited the last run's state: a target that
+ * ended down started down, and its requests were refused until the recovery probe (a parrot
+ * cell of bench:load lost 19 % that way after an overloaded cell had opened breakers).
+ */
+export const BENCH_STORE = { database_url: '', path: ':memory:' } as const;
+export const BENCH_STORE_YAML = 'store: { database_url: "", path: ":memory:" }';
+
 /** The model every request names; each system routes it to the mock. */
 export const MODEL = 'gpt-4-turbo-preview';
 export const CHAT_PATH = '/v1/chat/completions';
@@ -126,6 +135,7 @@ function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
           'providers:',
           `  - { name: openai, type: openai, base_url: "${upstreamUrl}/v1", api_key: bench, models: [${MODEL}]${connections} }`,
           'simulator: { enabled: false }',
+          BENCH_STORE_YAML,
           '',
         ].join('\n'),
       );

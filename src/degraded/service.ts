@@ -6,7 +6,7 @@ import { GatewayError } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
 import type { DegradedModePolicy, DegradedStrategy, RequestPolicy, UserPriority } from '../policy/types.ts';
-import type { ChatOutcome, ServeContext } from '../serve/serve-chat.ts';
+import type { ChatOutcome, ServeContext } from '../serve/chat-outcome.ts';
 import { disableFeatures, simplifyPrompt } from './features.ts';
 import { PriorityQueue, type QueueClock } from './queue.ts';
 import type { DegradedSettings } from './settings.ts';

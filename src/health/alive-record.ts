@@ -1,4 +1,4 @@
-import type { FlowClock } from '../serve/flow-runtime.ts';
+import type { FlowClock } from '../serve/flow-handle.ts';
 import type { Store } from '../store/types.ts';
 import { GATEWAY_SUBJECT } from '../uptime/down-spans.ts';
 import type { WriteQueue } from './write-queue.ts';

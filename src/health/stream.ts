@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { presentedKey, type KeyChecker } from '../auth/keys.ts';
-import type { FlowClock } from '../serve/flow-runtime.ts';
+import type { FlowClock } from '../serve/flow-handle.ts';
 import type { HealthEvent } from './events.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { FlowOutput } from '../core/flow.ts';
 import type { HealthEvent } from '../health/events.ts';
 import type { HealthMonitor } from '../health/monitor.ts';
 import type { WriteQueue } from '../health/write-queue.ts';
-import type { FlowClock } from '../serve/flow-runtime.ts';
+import type { FlowClock } from '../serve/flow-handle.ts';
 import type { Incident, IncidentImpact, IncidentSeverity, NewTimelineEntry, Store } from '../store/types.ts';
 import { INCIDENT_SEVERITIES } from '../store/types.ts';
 import { incidentJson } from './incident-json.ts';

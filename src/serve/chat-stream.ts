@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from '../core/openai-types.ts';
 import type { ResultRef } from '../core/flow.ts';
 import { toUpstreamError } from '../core/upstream-error.ts';
 import type { StreamResult } from '../providers/transport.ts';
-import type { FlowHandle } from './flow-runtime.ts';
+import type { FlowHandle } from './flow-handle.ts';
 
 /** What the stream tells its consumer besides the chunks. */
 export interface ChatStreamOptions {

@@ -1,6 +1,5 @@
 import { assign, createActor, fromPromise, raise, type Actor, type AnyActorRef } from 'xstate';
 import { degradedMachine, type DegradedReading, type DegradedContext } from '../../machines/degraded.machine.ts';
-import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import { cutAtDeadline, failoverMachine, timedOut, waitLimited, type FailoverContext, type FailoverEvent, type FailoverInput } from '../../machines/failover.machine.ts';
 import { gatewayMachine } from '../../machines/gateway.machine.ts';
 import { healthProbeMachine } from '../../machines/health-probe.machine.ts';
@@ -8,100 +7,18 @@ import type { hedgeMachine, HedgeInput } from '../../machines/hedge.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
-import type { BreakerConfig } from '../core/breaker/config.ts';
-import { AttemptFailure, endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
+import { AttemptFailure, endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef } from '../core/flow.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
-import type { ErrorTrigger } from '../core/error-kinds.ts';
 import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { decideAfterFailure, type FailureFacts } from '../decisions/after-failure.ts';
 import type { TransitionHub } from '../events/transitions.ts';
-import type { RetryPolicy } from '../policy/types.ts';
-import type { AttemptResult, Transport } from '../providers/transport.ts';
+import type { Transport } from '../providers/transport.ts';
 import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
+import { forwardingHandle, newActivity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
-
-/** XState's clock (not exported by xstate) plus now(): SimulatedClock fits it. */
-export interface FlowClock {
-  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
-  clearTimeout(id: unknown): void;
-  now(): number;
-}
-
-/**
- * One client request while it runs, kept by the runtime under its id: what its attempts
- * send, and what they produced. The machines keep only the id (no live objects in context).
- */
-export interface LiveRequest {
-  requestId: string;
-  request: ChatRequest;
-  stream: boolean;
-  /** The request's X-Circuit-Breaker config (undefined: the target's default breaker). */
-  breakerConfig: BreakerConfig | undefined;
-  retry: RetryPolicy;
-  /** What moves a failure along a chain step without triggers of its own (resilience.failover.triggers). */
-  chainTriggers: readonly ErrorTrigger[];
-  /** The attempts' results by attempt number. */
-  results: AttemptResult[];
-  /**
-   * The half-open trial slots this request holds, token -> the breaker that admitted it;
-   * released if the request is abandoned. Created on the first trial (rare).
-   */
-  trials?: Map<string, BreakerActor>;
-  /** When the request started, on the runtime's clock: its deadline counts from here. */
-  startedAt: number;
-  /**
-   * Stamps the flow's timers read when they fire (no event per stamp): when the current
-   * attempt started, when the upstream got it (`sentAt`, -1 while it waits for a local
-   * connection; the transport stamps it), and the stream pump's last chunk (the idle watchdog).
-   */
-  activity: Activity;
-  /** A cached answer's lookup for the `cache` fallback (set by the caller when it applies). */
-  cached?: () => AttemptResult | undefined;
-  /**
-   * A hedged request's attempts run at once, so each has its own stamps, by attempt number
-   * (`activity` then keeps only the stream's last chunk). Undefined for a sequential flow.
-   */
-  activities?: Activity[];
-}
-
-/** See LiveRequest.activity. */
-export interface Activity {
-  attemptStartedAt: number;
-  /** The attempt `attemptStartedAt` belongs to. */
-  startedAttempt: number;
-  /** The attempt `sentAt` belongs to. */
-  sentAttempt: number;
-  sentAt: number;
-  lastChunkAt: number;
-}
-
-/** A fresh activity record. */
-export function newActivity(): Activity {
-  return { attemptStartedAt: 0, startedAttempt: 0, sentAttempt: 0, sentAt: -1, lastChunkAt: 0 };
-}
-
-/** A running flow. */
-export interface FlowHandle {
-  /** Resolves at the commit point: the final outcome, or an open stream's reference. */
-  readonly done: Promise<FlowOutput>;
-  readonly live: LiveRequest;
-  /** The flow's result itself (a completion, or a stream and its body). */
-  resultOf(ref: ResultRef): AttemptResult;
-  /** Tell the flow what the stream pump saw. */
-  send(event: StreamEvent): void;
-  /**
-   * After BROKEN: resolves with the continuation's stream when a prefill-capable step took
-   * over, or with the final error when none did.
-   */
-  afterBreak(): Promise<{ ref: ResultRef } | { error: UpstreamError }>;
-  /** The attempts so far (for headers after a continuation). */
-  attempts(): readonly AttemptRecord[];
-  /** Abandon the flow (client gone): stops it, aborting the attempt in flight. */
-  cancel(): void;
-}
 
 /** An attempt cut by its request's deadline sooner than this is not held against the target. */
 export const MIN_CUT_TO_COUNT_MS = 1_000;
@@ -534,11 +451,7 @@ export class FlowRuntime {
     actor.start();
     return {
       done,
-      live,
-      resultOf: (ref) => live.results[ref.attempt],
-      send: (event) => {
-        if (actor.getSnapshot().status === 'active') actor.send(event);
-      },
+      ...forwardingHandle(actor, live),
       afterBreak: () =>
         new Promise((resolve) => {
           const snap = actor.getSnapshot();
@@ -554,7 +467,6 @@ export class FlowRuntime {
           }
           waiting = resolve;
         }),
-      attempts: () => actor.getSnapshot().context.attempts,
       cancel: () => {
         actor.stop();
         finish();

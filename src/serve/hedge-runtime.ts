@@ -3,7 +3,7 @@ import { hedgeMachine, losersStopped, timedOutHedge, type HedgeContext, type Hed
 import { endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type FlowStep } from '../core/flow.ts';
 import type { UpstreamError } from '../core/upstream-error.ts';
 import type { Targets } from '../targets/targets.ts';
-import type { FlowClock, FlowHandle, LiveRequest } from './flow-runtime.ts';
+import { forwardingHandle, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 
 /** What the hedge machine borrows from the FlowRuntime: the same attempt actor, report and clock. */
 export interface HedgeDeps {
@@ -157,11 +157,7 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
   actor.start();
   return {
     done,
-    live,
-    resultOf: (ref) => live.results[ref.attempt],
-    send: (event) => {
-      if (actor.getSnapshot().status === 'active') actor.send(event);
-    },
+    ...forwardingHandle(actor, live),
     // A hedged stream is not continued after a break: the break is final.
     afterBreak: () =>
       new Promise((resolve) => {
@@ -173,7 +169,6 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
         }
         waiting = resolve;
       }),
-    attempts: () => actor.getSnapshot().context.attempts,
     context: () => actor.getSnapshot().context,
     cancel: () => {
       actor.stop();

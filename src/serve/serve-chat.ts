@@ -11,7 +11,9 @@ import type { PolicyDefaults, RequestPolicy } from '../policy/types.ts';
 import { upstreamToGateway } from '../http/errors.ts';
 import { buildPlan } from '../routing/plan.ts';
 import { ChatStream } from './chat-stream.ts';
-import { newActivity, type FlowHandle, type FlowRuntime, type LiveRequest } from './flow-runtime.ts';
+import { newActivity, type FlowHandle, type LiveRequest } from './flow-handle.ts';
+import type { FlowRuntime } from './flow-runtime.ts';
+import type { ChatOutcome, ServeContext } from './chat-outcome.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
 import type { DegradedService } from '../degraded/service.ts';
 import { hedgeCosts, hedgeDelayMs, hedgeSettings, hedgeSteps, latencySavedMs, type HedgeSettings } from './hedge-plan.ts';
@@ -19,17 +21,6 @@ import type { HedgeOutput } from '../../machines/hedge.machine.ts';
 import type { FailoverInput } from '../../machines/failover.machine.ts';
 import type { HedgeDefaults } from '../config/types.ts';
 import { triggersMatch } from '../core/error-kinds.ts';
-
-/**
- * What one chat request came to: what the HTTP layer writes, and the flow's own record of it
- * (attempts, which step served) for logs, metrics and tests.
- */
-export type ChatOutcome = (
-  | { type: 'completion'; headers: Record<string, string>; completion: ChatCompletion; raw?: Uint8Array; comment?: string }
-  /** `comment`: an SSE comment line written before the first event of a stream (degraded mode's notice). */
-  | { type: 'stream'; headers: Record<string, string>; stream: ChatStream; comment?: string }
-  | { type: 'error'; headers: Record<string, string>; error: GatewayError }
-) & { flow: FlowOutput };
 
 export interface ChatServiceOptions {
   runtime: FlowRuntime;
@@ -47,21 +38,6 @@ export interface ChatServiceOptions {
   onFinished?: (request: ChatRequest, out: FlowOutput) => void;
   /** Floor of the hedge delay when none is given (resilience.hedge_min_delay_ms; default 50). */
   hedgeMinDelayMs?: number;
-}
-
-/** What serveChat needs besides the request and its policy. */
-export interface ServeContext {
-  requestId: string;
-  /** Aborted when the client goes away before the answer: the flow is cancelled. */
-  signal?: AbortSignal;
-  /** The client's API key: answers are cached per key, never across tenants. */
-  tenant?: string;
-  /** X-Cache-Bypass: true: no cached answer is served (a fresh one is still stored). */
-  cacheBypass?: boolean;
-  /** Set by degraded mode: the answer is stored under this key (the request as the client sent it). */
-  cacheKey?: string;
-  /** Degraded mode has run for this request. */
-  degradedDone?: boolean;
 }
 
 /** A request's chain, and the requested target's breaker when it is known up front. */

@@ -1,6 +1,7 @@
 import { assign, createActor, fromPromise, SimulatedClock } from 'xstate';
 import { failoverMachine, type FailoverAttemptInput, type FailoverContext, type FailoverInput } from '../../machines/failover.machine.ts';
-import { clockProvisions, newActivity, type LiveRequest } from '../../src/serve/flow-runtime.ts';
+import { newActivity, type LiveRequest } from '../../src/serve/flow-handle.ts';
+import { clockProvisions } from '../../src/serve/flow-runtime.ts';
 import { AttemptFailure, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef } from '../../src/core/flow.ts';
 import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import { UpstreamError, type SkipReason } from '../../src/core/upstream-error.ts';

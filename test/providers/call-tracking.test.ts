@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,14 +8,8 @@ import { Transport } from '../../src/providers/transport.ts';
 import { until } from '../helpers/gateway.ts';
 import { closeServer } from '../helpers/servers.ts';
 
-const COMPLETION = JSON.stringify({
-  id: 'chatcmpl-1',
-  object: 'chat.completion',
-  created: 1,
-  model: 'gpt-4o',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop', logprobs: null }],
-  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-});
+/** A real OpenAI chat completion (the fixture the response tests read). */
+const COMPLETION = readFileSync(new URL('../fixtures/openai/chat-completion.json', import.meta.url), 'utf8');
 
 /** An upstream that holds every request until the test answers it. */
 async function heldUpstream(): Promise<{ url: string; held: ServerResponse[]; server: Server }> {

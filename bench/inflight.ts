@@ -33,8 +33,7 @@ import { Agent, request } from 'undici';
 import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
-import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
-import { BENCH_STORE_YAML } from './lib/systems.ts';
+import { benchGatewayYaml, MODEL, serveArgs } from './lib/systems.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +61,6 @@ const nodeFlags = values['node-flags'].split(' ').filter((f) => f !== '');
 /** The most requests in flight at once: all of them, or rate x latency once answers keep pace with arrivals. */
 const inFlight = Math.min(count, Math.floor((rate * latencyMs) / 1000));
 const FILES = 65_536;
-const MODEL = 'gpt-4-turbo-preview';
 
 /** `prlimit` raises a child's file limit when this process may (root); otherwise the child inherits ours. */
 function withFiles(command: string, args: string[]): { command: string; args: string[]; raised: boolean } {
@@ -99,13 +97,10 @@ try {
   const upstream = await startProcess({ name: 'upstream', command: up.command, args: up.args, ready: { pattern: /listening on (http:\/\/[^\s]+)/ } });
   procs.push(upstream);
   const configPath = join(tmp, 'parrot.yaml');
-  writeFileSync(
-    configPath,
-    ['server: { host: 127.0.0.1, port: 0 }', 'providers:', `  - { name: openai, type: openai, base_url: "${upstream.url}/v1", api_key: bench, models: [${MODEL}] }`, 'simulator: { enabled: false }', BENCH_STORE_YAML, ''].join('\n'),
-  );
+  writeFileSync(configPath, benchGatewayYaml(upstream.url));
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
-  const gw = withFiles(process.execPath, [...GATEWAY_NODE_FLAGS, ...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts'), 'bin/parrot.js', 'serve', '--config', configPath]);
+  const gw = withFiles(process.execPath, serveArgs(configPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts')]));
   const gateway = await startProcess({ name: 'parrot', command: gw.command, args: gw.args, ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
   procs.push(gateway);
   // prlimit execs node in place, so the pid is the gateway's own.

@@ -23,8 +23,7 @@ import type { LagProbeReply } from './lag-probe.ts';
 import type { TurnProbeReply } from './turn-probe.ts';
 import { closeClients, openClients } from './lib/load.ts';
 import { askProcess, ROOT, startProcess, type ServerProcess } from './lib/processes.ts';
-import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
-import { BENCH_STORE_YAML } from './lib/systems.ts';
+import { benchGatewayYaml, serveArgs } from './lib/systems.ts';
 
 const { values } = parseArgs({
   options: {
@@ -125,8 +124,8 @@ try {
   const pass = await startProcess({ name: 'passthrough', command: process.execPath, args: ['--import', LAG_PROBE, '--import', TURN_PROBE, 'bench/passthrough.ts', '--upstream', sim.url], ready: { pattern: /listening on (http:\/\/[^\s]+)/ }, ipc: true });
   procs.push(pass);
   const config = join(tmp, 'parrot.yaml');
-  writeFileSync(config, ['server: { host: 127.0.0.1, port: 0 }', 'providers:', `  - { name: openai, type: openai, base_url: "${sim.url}/v1", api_key: bench, models: [${MODEL}] }`, 'simulator: { enabled: false }', BENCH_STORE_YAML, ''].join('\n'));
-  const gw = await startProcess({ name: 'gateway', command: process.execPath, args: [...GATEWAY_NODE_FLAGS, '--import', LAG_PROBE, '--import', TURN_PROBE, 'bin/parrot.js', 'serve', '--config', config], ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
+  writeFileSync(config, benchGatewayYaml(sim.url));
+  const gw = await startProcess({ name: 'gateway', command: process.execPath, args: serveArgs(config, ['--import', LAG_PROBE, '--import', TURN_PROBE]), ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
   procs.push(gw);
   process.stdout.write(`tails at ${connections} connections, ${values.stream ? 'streaming' : 'non-streaming'}, ${rounds} rounds of ${durationMs} ms; load average ${loadavg()[0].toFixed(2)}\n`);
   process.stdout.write('target       round    reqs  p99 ms  max ms  >50ms  stall  loop max ms  longest gap ms (CPU in it)  most CPU in a gap ms (its wall)  ' + [...COUNTERS.map((c) => c.replace(/^TcpExt|^Tcp/, '')), 'softnetDrops'].join('  ') + '\n');

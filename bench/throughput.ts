@@ -13,7 +13,7 @@ import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
-import { BENCH_STORE_YAML, CHAT_PATH, chatRequestBody, MODEL } from './lib/systems.ts';
+import { benchGatewayYaml, CHAT_PATH, chatRequestBody, serveArgs } from './lib/systems.ts';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
@@ -81,18 +81,6 @@ export function target(origin: string, mode: Mode): InterleavedLoadSpec['targets
   return { origin, path: CHAT_PATH, body: chatRequestBody(mode === 'stream'), headers: { 'content-type': 'application/json', authorization: 'Bearer bench' } };
 }
 
-/** `withStore`: false for a checkout from before the store existed (its config has no `store`). */
-function gatewayConfigYaml(simUrl: string, withStore = true): string {
-  return [
-    'server: { host: 127.0.0.1, port: 0 }',
-    'providers:',
-    `  - { name: openai, type: openai, base_url: "${simUrl}/v1", api_key: bench, models: [${MODEL}] }`,
-    'simulator: { enabled: false }',
-    ...(withStore ? [BENCH_STORE_YAML] : []),
-    '',
-  ].join('\n');
-}
-
 export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
 
@@ -112,7 +100,7 @@ async function startGatewayProcess(configPath: string, extraNodeArgs: string[] =
   return startProcess({
     name: checkout === undefined ? 'gateway' : 'baseline',
     command: process.execPath,
-    args: [...flags, ...extraNodeArgs, 'bin/parrot.js', 'serve', '--config', configPath],
+    args: serveArgs(configPath, extraNodeArgs, flags),
     ready: { pattern: GATEWAY_LISTENING },
     env: { PORT: '', HOST: '' },
     ...(checkout === undefined ? {} : { cwd: checkout }),
@@ -174,7 +162,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const pass = await startServer('passthrough', ['bench/passthrough.ts', '--upstream', sim.url], LISTENING);
     started.push(pass);
     const configPath = join(tmp, 'gateway.yaml');
-    writeFileSync(configPath, gatewayConfigYaml(sim.url));
+    writeFileSync(configPath, benchGatewayYaml(sim.url));
     const gw = await startGatewayProcess(configPath);
     started.push(gw);
     opts.log(`simulator ${sim.url} (pid ${sim.pid}), passthrough ${pass.url} (pid ${pass.pid}), gateway ${gw.url} (pid ${gw.pid})`);
@@ -182,7 +170,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const names: TargetName[] = [...TARGETS];
     if (opts.baseline !== undefined) {
       const baseConfig = join(tmp, 'baseline.yaml');
-      writeFileSync(baseConfig, gatewayConfigYaml(sim.url, existsSync(join(opts.baseline, 'src/store'))));
+      writeFileSync(baseConfig, benchGatewayYaml(sim.url, { store: existsSync(join(opts.baseline, 'src/store')) }));
       const base = await startGatewayProcess(baseConfig, [], opts.baseline);
       started.push(base);
       servers.baseline = base;

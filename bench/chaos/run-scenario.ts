@@ -4,14 +4,13 @@
  * clients through it from this process, the fault injected and healed on schedule, what each
  * request came to recorded, and the gateway's state changes read from its log (stderr).
  */
-import { BENCH_STORE } from '../lib/systems.ts';
+import { BENCH_STORE, serveArgs } from '../lib/systems.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import type { ConfigFile } from '../../src/config/schema.ts';
 import type { StateChange } from '../../src/events/state-changes.ts';
 import { startProcess } from '../lib/processes.ts';
-import { GATEWAY_NODE_FLAGS } from '../../src/runtime/gc-tuning.ts';
 import { MODELS, type Provider, type Scenario, type ScenarioContext } from './scenarios.ts';
 
 /** What one client request came to. */
@@ -93,7 +92,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   const gw = await startProcess({
     name: 'parrot',
     command: process.execPath,
-    args: [...GATEWAY_NODE_FLAGS, 'bin/parrot.js', 'serve', '--config', configPath],
+    args: serveArgs(configPath),
     ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ },
     env: { PORT: '', HOST: '' },
   });

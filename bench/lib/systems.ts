@@ -35,7 +35,31 @@ export const DEFAULT_SYSTEMS: readonly SystemName[] = ['parrot', 'passthrough', 
  * cell of bench:load lost 19 % that way after an overloaded cell had opened breakers).
  */
 export const BENCH_STORE = { database_url: '', path: ':memory:' } as const;
-export const BENCH_STORE_YAML = 'store: { database_url: "", path: ":memory:" }';
+
+/**
+ * The config of a gateway a bench starts: the default config with one OpenAI provider at
+ * `upstreamUrl` serving MODEL, no simulator, the store in memory (`store: false` for a checkout
+ * from before the store existed), optionally a connection cap.
+ */
+export function benchGatewayYaml(upstreamUrl: string, opts: { connections?: number; store?: boolean } = {}): string {
+  const connections = opts.connections === undefined ? '' : `, connections: ${opts.connections}`;
+  return [
+    'server: { host: 127.0.0.1, port: 0 }',
+    'providers:',
+    `  - { name: openai, type: openai, base_url: "${upstreamUrl}/v1", api_key: bench, models: [${MODEL}]${connections} }`,
+    'simulator: { enabled: false }',
+    ...(opts.store === false ? [] : ['store: { database_url: "", path: ":memory:" }']),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Node's arguments for `parrot serve` as it ships: GATEWAY_NODE_FLAGS (or a baseline checkout's
+ * own `flags`), then the bench's extra node arguments (a later V8 flag wins), then the command.
+ */
+export function serveArgs(configPath: string, nodeArgs: readonly string[] = [], flags: readonly string[] = GATEWAY_NODE_FLAGS): string[] {
+  return [...flags, ...nodeArgs, 'bin/parrot.js', 'serve', '--config', configPath];
+}
 
 /** The model every request names; each system routes it to the mock. */
 export const MODEL = 'gpt-4-turbo-preview';
@@ -127,22 +151,11 @@ function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
     prepare: async () => null,
     async start(upstreamUrl, tmpDir) {
       const configPath = join(tmpDir, `${name}.yaml`);
-      const connections = name === 'parrot-wide' ? ', connections: 4096' : '';
-      writeFileSync(
-        configPath,
-        [
-          'server: { host: 127.0.0.1, port: 0 }',
-          'providers:',
-          `  - { name: openai, type: openai, base_url: "${upstreamUrl}/v1", api_key: bench, models: [${MODEL}]${connections} }`,
-          'simulator: { enabled: false }',
-          BENCH_STORE_YAML,
-          '',
-        ].join('\n'),
-      );
+      writeFileSync(configPath, benchGatewayYaml(upstreamUrl, name === 'parrot-wide' ? { connections: 4096 } : {}));
       const server = await startProcess({
         name,
         command: process.execPath,
-        args: [...GATEWAY_NODE_FLAGS, ...parrotNodeFlags, '--import', LAG_PROBE, 'bin/parrot.js', 'serve', '--config', configPath],
+        args: serveArgs(configPath, [...parrotNodeFlags, '--import', LAG_PROBE]),
         ready: { pattern: GATEWAY_LISTENING },
         env: { PORT: '', HOST: '' },
         ipc: true,

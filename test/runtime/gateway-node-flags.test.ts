@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { serveArgs } from '../../bench/lib/systems.ts';
 import { GATEWAY_NODE_FLAGS } from '../../src/runtime/gc-tuning.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -22,14 +23,13 @@ describe('the node flags parrot serve starts with', () => {
     expect(JSON.parse(out.split('\n')[0])).toEqual([...GATEWAY_NODE_FLAGS]);
   });
 
-  it('are on every bench launcher of the gateway', () => {
-    for (const file of ['bench/lib/systems.ts', 'bench/inflight.ts', 'bench/tails.ts', 'bench/chaos/run-scenario.ts']) {
-      const text = readFileSync(join(ROOT, file), 'utf8');
-      expect(text, file).toMatch(/\[\.\.\.GATEWAY_NODE_FLAGS,[^\]]*'bin\/parrot\.js', 'serve'/);
-    }
-    // The throughput bench also runs a baseline checkout, with that checkout's own flags.
-    const throughput = readFileSync(join(ROOT, 'bench/throughput.ts'), 'utf8');
-    expect(throughput).toContain('const flags = checkout === undefined ? GATEWAY_NODE_FLAGS : await nodeFlagsOf(checkout);');
-    expect(throughput).toMatch(/\[\.\.\.flags,[^\]]*'bin\/parrot\.js', 'serve'/);
+  it('are on every bench launcher of the gateway: they all build their arguments with serveArgs', () => {
+    expect(serveArgs('g.yaml', ['--import', 'probe.ts'])).toEqual([...GATEWAY_NODE_FLAGS, '--import', 'probe.ts', 'bin/parrot.js', 'serve', '--config', 'g.yaml']);
+    // A baseline checkout starts with its own flags.
+    expect(serveArgs('g.yaml', [], [])).toEqual(['bin/parrot.js', 'serve', '--config', 'g.yaml']);
+    const launchers = readdirSync(join(ROOT, 'bench'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && f !== join('lib', 'systems.ts'))
+      .filter((f) => readFileSync(join(ROOT, 'bench', f), 'utf8').includes("'bin/parrot.js', 'serve'"));
+    expect(launchers).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { LogThrottle } from '../core/log-throttle.ts';
+
 /** At most one log line this often while a listening server keeps reporting errors. */
 export const SERVER_ERROR_LOG_INTERVAL_MS = 10_000;
 
@@ -19,7 +21,7 @@ export class ServerErrors {
   readonly #log: (line: string) => void;
   readonly #now: () => number;
   #since = 0;
-  #loggedAt = Number.NEGATIVE_INFINITY;
+  readonly #throttle = new LogThrottle(SERVER_ERROR_LOG_INTERVAL_MS);
 
   constructor(log: (line: string) => void, now: () => number) {
     this.#log = log;
@@ -30,8 +32,7 @@ export class ServerErrors {
     this.count++;
     this.#since++;
     const now = this.#now();
-    if (now - this.#loggedAt < SERVER_ERROR_LOG_INTERVAL_MS) return;
-    this.#loggedAt = now;
+    if (!this.#throttle.due(now)) return;
     const code = err.code ?? 'unknown';
     const hint = code === 'EMFILE' || code === 'ENFILE' ? 'out of open files: raise the open-file limit (ulimit -n) or lower server.max_in_flight' : err.message;
     this.#log(JSON.stringify({ at: new Date(now).toISOString(), event: 'server_error', code, syscall: err.syscall ?? null, errors: this.#since, hint }));

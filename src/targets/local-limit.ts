@@ -1,3 +1,4 @@
+import { LogThrottle } from '../core/log-throttle.ts';
 import type { LocalLimitReason } from '../core/upstream-error.ts';
 import type { CallCounts } from '../providers/call-tracking.ts';
 
@@ -49,7 +50,7 @@ export class LocalLimit implements CallCounts {
   /** Calls that could not get a socket: the machine was out of open files or ports. */
   refusedResources = 0;
   readonly #log: ((line: string) => void) | undefined;
-  #loggedAt = Number.NEGATIVE_INFINITY;
+  readonly #throttle = new LogThrottle(LOCAL_LIMIT_LOG_INTERVAL_MS);
   #sinceInFlight = 0;
   #sinceWait = 0;
   #sinceResources = 0;
@@ -81,8 +82,7 @@ export class LocalLimit implements CallCounts {
       this.refusedResources++;
       this.#sinceResources++;
     }
-    if (this.#log === undefined || now - this.#loggedAt < LOCAL_LIMIT_LOG_INTERVAL_MS) return;
-    this.#loggedAt = now;
+    if (this.#log === undefined || !this.#throttle.due(now)) return;
     const line: LocalLimitLine = {
       at: new Date().toISOString(),
       event: 'local_limit',

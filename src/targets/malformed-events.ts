@@ -1,4 +1,5 @@
 import type { UpstreamError } from '../core/upstream-error.ts';
+import { LogThrottle } from '../core/log-throttle.ts';
 import type { MalformedEventSink } from '../providers/malformed-event.ts';
 
 /** At most one log line per target this often while its streams keep sending malformed events. */
@@ -28,7 +29,7 @@ export class MalformedEvents implements MalformedEventSink {
   count = 0;
   readonly #now: () => number;
   readonly #log: ((line: string) => void) | undefined;
-  #loggedAt = Number.NEGATIVE_INFINITY;
+  readonly #throttle = new LogThrottle(MALFORMED_EVENTS_LOG_INTERVAL_MS);
   #since = 0;
 
   constructor(key: string, now: () => number, log?: (line: string) => void) {
@@ -41,9 +42,7 @@ export class MalformedEvents implements MalformedEventSink {
     this.count++;
     this.#since++;
     if (this.#log === undefined) return;
-    const now = this.#now();
-    if (now - this.#loggedAt < MALFORMED_EVENTS_LOG_INTERVAL_MS) return;
-    this.#loggedAt = now;
+    if (!this.#throttle.due(this.#now())) return;
     const line: MalformedEventsLine = { at: new Date().toISOString(), event: 'malformed_event_skipped', target: this.key, skipped: this.#since, message: err.message };
     this.#since = 0;
     this.#log(JSON.stringify(line));

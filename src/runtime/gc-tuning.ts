@@ -7,8 +7,8 @@ import { setFlagsFromString } from 'node:v8';
  * tuneGc() they cannot be set from inside it.
  *
  * `--max-semi-space-size=16`: semi-spaces of 16 MB, smaller than V8's own choice on these
- * machines (a scavenge-counting script saw 19 scavenges by default, 31 at 32 MB, 65 at 16 MB
- * for the same work). With a thousand requests in flight every scavenge copies the young
+ * machines (`node bench/young-generation.ts`: 19-20 scavenges by default, 30-31 at 32 MB, 64-65
+ * at 16 MB for the same work). With a thousand requests in flight every scavenge copies the young
  * objects of the requests still open, so a larger young generation means fewer but longer
  * pauses, and those pauses are the open loop's tail. `bench:load` at 2,000 req/s with a 500 ms
  * upstream, non-streaming (docs/performance.md): added p99 +54 / +76 / +72 ms with 16 MB,

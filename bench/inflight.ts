@@ -10,13 +10,17 @@
  * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
  * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
  *
- *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--profile]
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--checkout DIR] [--profile]
  *
  * `--paced` streams each answer over the latency (the mock's paced mode: the role chunk at once,
  * a delta half-way, the rest at the end), so a stream in flight is one the gateway has committed
  * and is piping, as a long LLM answer is, rather than one waiting for its first byte. With
  * `--count` above rate x latency the run reaches a steady state of rate x latency in flight,
  * answered at the rate they arrive; memory per request is then over that number, not `--count`.
+ *
+ * `--checkout DIR` runs the gateway of another checkout (its own bin/parrot.js, node_modules and
+ * node flags; the store section left out if it predates the store, `connections: 4096` so an
+ * older default pool cap does not queue it), for the same figures before and after a change.
  *
  * `--profile` runs the gateway under `node --cpu-prof` (bench/results/prof/) and prints its top
  * functions by self time.
@@ -25,15 +29,15 @@
  * sending), exit code 0 unless something crashed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
-import { benchGatewayYaml, MODEL, serveArgs } from './lib/systems.ts';
+import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs } from './lib/systems.ts';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +48,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     paced: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
+    checkout: { type: 'string' },
   },
   strict: true,
 });
@@ -97,17 +102,27 @@ try {
   const upstream = await startProcess({ name: 'upstream', command: up.command, args: up.args, ready: { pattern: /listening on (http:\/\/[^\s]+)/ } });
   procs.push(upstream);
   const configPath = join(tmp, 'parrot.yaml');
-  writeFileSync(configPath, benchGatewayYaml(upstream.url));
+  const checkout = values.checkout === undefined ? undefined : resolve(values.checkout);
+  writeFileSync(configPath, checkout === undefined ? benchGatewayYaml(upstream.url) : benchGatewayYaml(upstream.url, { connections: 4096, store: existsSync(join(checkout, 'src/store')) }));
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
-  const gw = withFiles(process.execPath, serveArgs(configPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts')]));
-  const gateway = await startProcess({ name: 'parrot', command: gw.command, args: gw.args, ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ }, env: { PORT: '', HOST: '' }, ipc: true });
+  const shipped = checkout === undefined ? undefined : await nodeFlagsOf(checkout);
+  const gw = withFiles(process.execPath, serveArgs(configPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts')], shipped));
+  const gateway = await startProcess({
+    name: 'parrot',
+    command: gw.command,
+    args: gw.args,
+    ready: { pattern: /parrot listening on (http:\/\/[^\s]+)/ },
+    env: { PORT: '', HOST: '' },
+    ipc: true,
+    ...(checkout === undefined ? {} : { cwd: checkout }),
+  });
   procs.push(gateway);
   // prlimit execs node in place, so the pid is the gateway's own.
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssBytes(gateway.pid);
   const load0 = loadavg()[0];
-  process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight${nodeFlags.length ? `; gateway node flags: ${nodeFlags.join(' ')}` : ''}; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
+  process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight${checkout === undefined ? '' : `; the gateway of ${checkout}`}${nodeFlags.length ? `; gateway node flags: ${nodeFlags.join(' ')}` : ''}; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
 
   const client = new Agent({ connections: null, keepAliveTimeout: 60_000, headersTimeout: latencyMs + 30_000, bodyTimeout: latencyMs + 30_000 });
   const bodies = {

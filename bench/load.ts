@@ -17,14 +17,14 @@
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { OpenLoopWorkerMessage } from './open-loop-worker.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { checkTargets, renderConsole, renderMarkdown, renderTargets, type LoadCell, type Mode, type Subject } from './lib/load-report.ts';
 import type { OpenLoopResult, OpenLoopSpec } from './lib/open-loop.ts';
 import { askProcess, peakRssBytes, processCpuUs, processTree, ROOT, rssBytes, runProvenance, startProcess, type ServerProcess } from './lib/processes.ts';
-import { CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, parrotNodeFlags, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
+import { baselineCheckout, CHAT_PATH, chatRequestBody, DEFAULT_SYSTEMS, parrotNodeFlags, LITELLM_VERSION, MODEL, PORTKEY_VERSION, SYSTEM_NAMES, SYSTEMS, type StartedSystem, type SystemName } from './lib/systems.ts';
 
 const USAGE = `usage: node bench/load.ts [options]
   --rates 500,1000,2000,4000          requests per second, each a separate measurement
@@ -34,7 +34,9 @@ const USAGE = `usage: node bench/load.ts [options]
   --stream | --non-stream             only streaming / only non-streaming requests (default: both)
   --systems parrot,passthrough,portkey,litellm   systems beside "direct" (also: parrot-wide)
   --timeout 10                        client timeout, seconds: a request not answered by then failed
-  --parrot-node-flags="--flag ..."    extra node flags for parrot's process (e.g. a V8 GC setting to compare)
+  --parrot-node-flags="--flag ..."    extra node flags for parrot's process and the baseline's (e.g. a V8 GC setting to compare)
+  --baseline DIR                      adds the system "baseline": parrot serve of the checkout in DIR (its own
+                                      node_modules and node flags), before and after in the same run
   --no-install                        do not install missing peers (they are reported as not installed)
   --quick                             smoke run: --rates 500,1000 --duration 3 --warmup 1 --upstream-latency-ms 500
   --markdown FILE.json                print the Markdown tables and targets of a results file, and exit
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '10' },
     'no-install': { type: 'boolean', default: false },
     'parrot-node-flags': { type: 'string', default: '' },
+    baseline: { type: 'string' },
     quick: { type: 'boolean', default: false },
     markdown: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -103,6 +106,10 @@ const systemNames = values.systems
   .map((s) => s.trim())
   .filter((s) => s !== '');
 for (const s of systemNames) if (!SYSTEM_NAMES.includes(s as SystemName)) fail(`--systems takes ${SYSTEM_NAMES.join(', ')} (got "${s}")`);
+if (values.baseline !== undefined) {
+  baselineCheckout.dir = resolve(values.baseline);
+  if (!systemNames.includes('baseline')) systemNames.splice(systemNames.indexOf('parrot') + 1, 0, 'baseline');
+}
 if (!(windowMs > 0) || !(timeoutMs > 0)) fail('--duration and --timeout must be > 0');
 
 /** The generator's connection cap: under this process's file-descriptor limit, which its child inherits. */

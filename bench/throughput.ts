@@ -8,12 +8,11 @@ import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
-import { benchGatewayYaml, CHAT_PATH, chatRequestBody, serveArgs } from './lib/systems.ts';
+import { benchGatewayYaml, CHAT_PATH, chatRequestBody, nodeFlagsOf, serveArgs } from './lib/systems.ts';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
@@ -58,7 +57,7 @@ export interface ThroughputRow extends TimedLoadResult {
 
 /** Self time of one server under --cpu-prof, measurement window only (no start-up). */
 export interface ProfileReport extends ProfileSummary {
-  server: 'passthrough' | 'gateway';
+  server: 'passthrough' | 'gateway' | 'baseline';
   file: string;
   mode: Mode;
   connections: number;
@@ -83,17 +82,6 @@ export function target(origin: string, mode: Mode): InterleavedLoadSpec['targets
 
 export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
-
-/**
- * The node flags a checkout's `parrot serve` starts with (its own GATEWAY_NODE_FLAGS; none
- * before that constant existed), so a baseline runs as it shipped.
- */
-async function nodeFlagsOf(checkout: string): Promise<readonly string[]> {
-  const file = join(checkout, 'src/runtime/gc-tuning.ts');
-  if (!existsSync(file)) return [];
-  const mod = (await import(pathToFileURL(file).href)) as { GATEWAY_NODE_FLAGS?: readonly string[] };
-  return mod.GATEWAY_NODE_FLAGS ?? [];
-}
 
 async function startGatewayProcess(configPath: string, extraNodeArgs: string[] = [], checkout?: string): Promise<ServerProcess> {
   const flags = checkout === undefined ? GATEWAY_NODE_FLAGS : await nodeFlagsOf(checkout);
@@ -221,6 +209,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
         [
           { name: 'passthrough', start: (args) => startServer('passthrough', [...args, 'bench/passthrough.ts', '--upstream', sim.url], LISTENING) },
           { name: 'gateway', start: (args) => startGatewayProcess(configPath, args) },
+          ...(opts.baseline !== undefined ? [{ name: 'baseline' as const, start: (args: string[]) => startGatewayProcess(join(tmp, 'baseline.yaml'), args, opts.baseline) }] : []),
         ],
         sim,
       );
@@ -233,7 +222,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
 }
 
 /** A profiled server: which one, and how it starts with extra node flags. */
-type ProfileSubject = { name: 'passthrough' | 'gateway'; start: (nodeArgs: string[]) => Promise<ServerProcess> };
+type ProfileSubject = { name: 'passthrough' | 'gateway' | 'baseline'; start: (nodeArgs: string[]) => Promise<ServerProcess> };
 
 /**
  * One more run (non-streaming unless `profileMode`) at the largest connection count against each subject under

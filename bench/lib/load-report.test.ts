@@ -94,6 +94,22 @@ describe('checkTargets', () => {
       '[FAIL] 10,000 streams in flight in under 1 GB RSS (extrapolated): 102.0 KB per stream in flight at 1004 in flight (2000 req/s x 502 ms mean, 500 ms upstream); idle 80 MB + 10,000 x that = 1076 MB',
     ]);
   });
+
+  it('compares parrot with a baseline checkout on success, added p99 and peak RSS (and shows CPU), never as a peer', () => {
+    const withBaseline = [
+      cell('direct', result(1000, 1000, 500, 510, 520)),
+      cell('parrot', result(1000, 1000, 503, 540, 600)),
+      cell('baseline', result(1000, 1000, 503, 560, 600), { cpuUsPerRequest: 90, peakRssBytes: 200 * MB }),
+      cell('direct', result(1000, 1000, 500, 510, 520, true)),
+      cell('parrot', result(1000, 1000, 502, 540, 560, true)),
+      cell('baseline', result(1000, 1000, 502, 530, 560, true)),
+    ];
+    const lines = renderTargets(checkTargets(withBaseline)).filter((l) => l.includes('baseline'));
+    expect(lines).toEqual([
+      '[PASS] parrot no costlier than the baseline at 2000 req/s, 500 ms upstream, non-streaming (success, added p99, peak RSS): success 100.00 vs 100.00 %, added p99 +30.0 vs +50.0 ms, peak RSS 180 vs 200 MB, CPU 100 vs 90 µs/request',
+      '[FAIL] parrot no costlier than the baseline at 2000 req/s, 500 ms upstream, streaming (success, added p99, peak RSS): success 100.00 vs 100.00 %, added p99 +30.0 vs +20.0 ms, peak RSS 180 vs 180 MB, CPU 100 vs 100 µs/request',
+    ]);
+  });
 });
 
 describe('renderMarkdown', () => {

@@ -107,7 +107,7 @@ export const TEN_K_STREAMS_LIMIT_BYTES = 2 ** 30;
 
 export function checkTargets(cells: readonly LoadCell[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const peers = [...new Set(cells.map((c) => c.system))].filter((s) => s !== 'direct' && s !== 'parrot' && s !== 'parrot-wide' && s !== 'passthrough');
+  const peers = [...new Set(cells.map((c) => c.system))].filter((s) => s !== 'direct' && s !== 'parrot' && s !== 'parrot-wide' && s !== 'baseline' && s !== 'passthrough');
   for (const { latency, rate } of TARGET_CELLS) {
     for (const mode of ['json', 'stream'] as const) {
       const where = `${rate} req/s, ${latency} ms upstream, ${mode === 'json' ? 'non-streaming' : 'streaming'}`;
@@ -131,6 +131,22 @@ export function checkTargets(cells: readonly LoadCell[]): TargetCheck[] {
         });
       } else {
         checks.push({ name: `parrot added p99 within ${ADDED_P99_SLACK_MS} ms of the pass-through's at ${where}`, pass: null, detail: 'pass-through or direct not measured' });
+      }
+      const base = findCell(cells, latency, mode, rate, 'baseline');
+      if (base?.result) {
+        // Issue 8's "not more than today's", where users feel it: success, tail, memory and CPU
+        // against an earlier checkout in the same run.
+        const baseAdded = addedLatency(base, direct);
+        const okSuccess = parrot.result.ok >= base.result.ok;
+        const okTail = added?.p99 !== null && added?.p99 !== undefined && (baseAdded?.p99 === null || baseAdded?.p99 === undefined || added.p99 <= baseAdded.p99);
+        const okMemory = parrot.peakRssBytes !== null && (base.peakRssBytes === null || parrot.peakRssBytes <= base.peakRssBytes);
+        checks.push({
+          name: `parrot no costlier than the baseline at ${where} (success, added p99, peak RSS)`,
+          pass: okSuccess && okTail && okMemory,
+          detail:
+            `success ${f(pct, 2)} vs ${f(successPct(base.result), 2)} %, added p99 ${signed(added?.p99 ?? null)} vs ${signed(baseAdded?.p99 ?? null)} ms, ` +
+            `peak RSS ${mb(parrot.peakRssBytes)} vs ${mb(base.peakRssBytes)} MB, CPU ${f(parrot.cpuUsPerRequest, 0)} vs ${f(base.cpuUsPerRequest, 0)} µs/request`,
+        });
       }
       for (const peer of peers) {
         const p = findCell(cells, latency, mode, rate, peer);

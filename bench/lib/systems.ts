@@ -5,6 +5,11 @@
  * - `parrot`: `parrot serve` with the default config (one `openai` provider at the mock).
  * - `parrot-wide`: the same with `providers[].connections: 4096` (the pool no longer caps
  *   requests in flight at 128); not in the default list.
+ * - `baseline`: `parrot serve` of another checkout (bench/load.ts --baseline DIR: a directory
+ *   with its own bin/parrot.js and node_modules), with that checkout's own node flags, the same
+ *   config as `parrot` (no store section if it predates the store) and `connections: 4096`, the
+ *   most any version's config takes, so an older default pool cap (128) does not queue it:
+ *   this checkout against an earlier one, in the same run; not in the default list.
  * - `passthrough`: bench/passthrough.ts, the least a Node proxy can do, with no cap on its
  *   upstream connections (the open loop needs rate x latency of them).
  * - `portkey`: Portkey's gateway from the npm registry, installed by the bench into
@@ -16,6 +21,7 @@
  * A peer that cannot be installed or started is reported with the reason, never skipped.
  */
 import { execFile } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +30,7 @@ import { GATEWAY_NODE_FLAGS } from '../../src/runtime/gc-tuning.ts';
 
 const run = promisify(execFile);
 
-export const SYSTEM_NAMES = ['parrot', 'parrot-wide', 'passthrough', 'portkey', 'litellm'] as const;
+export const SYSTEM_NAMES = ['parrot', 'parrot-wide', 'baseline', 'passthrough', 'portkey', 'litellm'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 export const DEFAULT_SYSTEMS: readonly SystemName[] = ['parrot', 'passthrough', 'portkey', 'litellm'];
 
@@ -141,7 +147,7 @@ async function runLogged(command: string, args: string[], cwd: string): Promise<
   }
 }
 
-/** Extra node flags for parrot's process (bench/load.ts --parrot-node-flags), after the ones it starts with (the later wins), e.g. a V8 GC setting to compare. */
+/** Extra node flags for parrot's process and the baseline's (bench/load.ts --parrot-node-flags), after the ones it starts with (the later wins), e.g. a V8 GC setting to compare. */
 export const parrotNodeFlags: string[] = [];
 
 function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
@@ -164,6 +170,48 @@ function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
     },
   };
 }
+
+/**
+ * The node flags a checkout's `parrot serve` starts with (its GATEWAY_NODE_FLAGS; none for a
+ * checkout from before they existed).
+ */
+export async function nodeFlagsOf(checkout: string): Promise<readonly string[]> {
+  const file = join(checkout, 'src/runtime/gc-tuning.ts');
+  if (!existsSync(file)) return [];
+  const mod = (await import(pathToFileURL(file).href)) as { GATEWAY_NODE_FLAGS?: readonly string[] };
+  return mod.GATEWAY_NODE_FLAGS ?? [];
+}
+
+/** The checkout the `baseline` system runs (bench/load.ts --baseline DIR). */
+export const baselineCheckout: { dir?: string } = {};
+
+const baselineSystem: System = {
+  name: 'baseline',
+  get version() {
+    return baselineCheckout.dir === undefined ? 'another checkout (--baseline DIR)' : `the checkout at ${baselineCheckout.dir}`;
+  },
+  async prepare() {
+    const dir = baselineCheckout.dir;
+    if (dir === undefined) return 'no checkout given (--baseline DIR)';
+    if (!existsSync(join(dir, 'bin/parrot.js')) || !existsSync(join(dir, 'node_modules'))) return `${dir} has no bin/parrot.js or no node_modules`;
+    return null;
+  },
+  async start(upstreamUrl, tmpDir) {
+    const dir = baselineCheckout.dir!;
+    const configPath = join(tmpDir, 'baseline.yaml');
+    writeFileSync(configPath, benchGatewayYaml(upstreamUrl, { connections: 4096, store: existsSync(join(dir, 'src/store')) }));
+    const server = await startProcess({
+      name: 'baseline',
+      command: process.execPath,
+      args: serveArgs(configPath, [...parrotNodeFlags, '--import', LAG_PROBE], await nodeFlagsOf(dir)),
+      ready: { pattern: GATEWAY_LISTENING },
+      env: { PORT: '', HOST: '' },
+      cwd: dir,
+      ipc: true,
+    });
+    return { server, headers: BASE_HEADERS, lagProbe: true };
+  },
+};
 
 const passthroughSystem: System = {
   name: 'passthrough',
@@ -294,6 +342,7 @@ const litellmSystem: System = {
 export const SYSTEMS: Record<SystemName, System> = {
   parrot: parrotSystem('parrot'),
   'parrot-wide': parrotSystem('parrot-wide'),
+  baseline: baselineSystem,
   passthrough: passthroughSystem,
   portkey: portkeySystem,
   litellm: litellmSystem,

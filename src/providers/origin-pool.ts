@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { Client, Dispatcher } from 'undici';
+import { buildConnector, Client, Dispatcher } from 'undici';
 
 type DispatchOptions = Dispatcher.DispatchOptions;
 type DispatchHandler = Dispatcher.DispatchHandler;
@@ -35,7 +35,8 @@ interface Slot {
  * behaviour and the dispatch interceptors are undici's own.
  */
 export class OriginPool extends Dispatcher {
-  readonly #origin: string;
+  /** Parsed once: a Client given a string parses its own copy. */
+  readonly #origin: URL;
   readonly #options: Client.Options;
   readonly #max: number;
   readonly #slots: Slot[] = [];
@@ -48,9 +49,24 @@ export class OriginPool extends Dispatcher {
 
   constructor(origin: string | URL, options: Client.Options & { connections?: number | null }) {
     super();
-    const { connections, ...clientOptions } = options;
-    this.#origin = String(origin);
-    this.#options = clientOptions;
+    const { connections, connect, connectTimeout, tls, maxCachedSessions, socketPath, autoSelectFamily, autoSelectFamilyAttemptTimeout, allowH2, ...rest } =
+      options;
+    this.#origin = new URL(String(origin));
+    // One connector (and TLS session cache) for every connection, as undici's Pool builds it:
+    // a Client left to build its own makes one per connection, with a FinalizationRegistry each.
+    const connector =
+      typeof connect === 'function'
+        ? connect
+        : buildConnector({
+            ...(tls as object | undefined),
+            maxCachedSessions,
+            allowH2,
+            socketPath,
+            timeout: connectTimeout,
+            ...(typeof autoSelectFamily === 'boolean' ? { autoSelectFamily, autoSelectFamilyAttemptTimeout } : {}),
+            ...(connect as buildConnector.BuildOptions | undefined),
+          } as buildConnector.BuildOptions);
+    this.#options = { ...rest, connect: connector, allowH2, socketPath };
     this.#max = connections ?? Number.POSITIVE_INFINITY;
   }
 

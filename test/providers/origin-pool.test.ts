@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { request } from 'undici';
+import { buildConnector, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OriginPool } from '../../src/providers/origin-pool.ts';
 import { closeServer } from '../helpers/servers.ts';
@@ -81,6 +81,23 @@ describe('OriginPool', () => {
     const calls = Array.from({ length: 50 }, (_, i) => request(`${up.url}/${i}`, { dispatcher: pool }));
     await until(() => up.held.length === 50);
     expect({ size: pool.size, queued: pool.queued, sockets: up.sockets() }).toEqual({ size: 50, queued: 0, sockets: 50 });
+    for (const h of up.held) h.res.end('x');
+    await Promise.all(calls.map(async (c) => (await c).body.text()));
+  });
+
+  it('a connector given to the pool opens every connection (the pool passes one connector to all its clients)', async () => {
+    const up = await holding();
+    const connectTo: string[] = [];
+    const base = buildConnector({});
+    const connect: buildConnector.connector = (opts, cb) => {
+      connectTo.push(`${opts.hostname}:${opts.port}`);
+      base(opts, cb);
+    };
+    pool = new OriginPool(up.url, { connections: 3, connect });
+    const calls = ['/a', '/b', '/c'].map((path) => request(`${up.url}${path}`, { dispatcher: pool }));
+    await until(() => up.held.length === 3);
+    const hostPort = new URL(up.url).host;
+    expect(connectTo).toEqual([hostPort, hostPort, hostPort]);
     for (const h of up.held) h.res.end('x');
     await Promise.all(calls.map(async (c) => (await c).body.text()));
   });

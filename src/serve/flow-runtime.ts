@@ -7,17 +7,17 @@ import type { hedgeMachine, HedgeInput } from '../../machines/hedge.machine.ts';
 import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
-import { AttemptFailure, endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef } from '../core/flow.ts';
+import { AttemptFailure, endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { decideAfterFailure, type FailureFacts } from '../decisions/after-failure.ts';
 import type { TransitionHub } from '../events/transitions.ts';
-import type { Transport } from '../providers/transport.ts';
+import type { AttemptResult, Transport } from '../providers/transport.ts';
 import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
-import { forwardingHandle, newActivity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
+import { newActivity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
 
 /** An attempt cut by its request's deadline sooner than this is not held against the target. */
@@ -401,78 +401,17 @@ export class FlowRuntime {
 
   /** Start a failover flow for `live`. */
   run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>): FlowHandle {
-    const id = live.requestId;
-    this.#live.set(id, live);
+    this.#live.set(live.requestId, live);
     const actor = createActor(this.failover, {
-      input: { ...input, payload: id },
+      input: { ...input, payload: live.requestId },
       inspect: this.#hub.requestInspector,
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
-    const finish = (): void => void this.#forget(live);
-    let waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
-    let lastRef: ResultRef | undefined;
-    const done = new Promise<FlowOutput>((resolve, reject) => {
-      let settled = false;
-      actor.subscribe({
-        next: (snap) => {
-          const ctx = snap.context;
-          if (snap.value === 'streaming') {
-            if (!settled) {
-              settled = true;
-              lastRef = ctx.result;
-              resolve({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
-            } else if (waiting !== undefined && ctx.result !== lastRef) {
-              lastRef = ctx.result;
-              const w = waiting;
-              waiting = undefined;
-              w({ ref: ctx.result! });
-            }
-          }
-        },
-        complete: () => {
-          const out = actor.getSnapshot().output as FlowOutput;
-          if (!settled) {
-            settled = true;
-            resolve(out);
-          } else if (waiting !== undefined) {
-            const w = waiting;
-            waiting = undefined;
-            if (out.ok && out.result !== lastRef) w({ ref: out.result });
-            else w(endedWithout(out));
-          }
-          finish();
-        },
-        error: (err) => {
-          finish();
-          reject(err);
-        },
-      });
-    });
-    actor.start();
-    return {
-      done,
-      ...forwardingHandle(actor, live),
-      afterBreak: () =>
-        new Promise((resolve) => {
-          const snap = actor.getSnapshot();
-          if (snap.status === 'done') {
-            const out = snap.output as FlowOutput;
-            resolve(out.ok && out.result !== lastRef ? { ref: out.result } : endedWithout(out));
-            return;
-          }
-          if (snap.value === 'streaming' && snap.context.result !== lastRef) {
-            lastRef = snap.context.result;
-            resolve({ ref: snap.context.result! });
-            return;
-          }
-          waiting = resolve;
-        }),
-      cancel: () => {
-        actor.stop();
-        finish();
-      },
-    };
+    return new FailoverRun(actor, live, this.#forgetFn).start();
   }
+
+  /** #forget for a FailoverRun, made once. */
+  readonly #forgetFn = (live: LiveRequest): void => void this.#forget(live);
 
   /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts). */
   runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>): HedgeHandle {
@@ -505,6 +444,116 @@ export class FlowRuntime {
   stop(): void {
     this.targets.stop();
     this.#root.stop();
+  }
+}
+
+type FailoverActor = Actor<typeof failoverMachine>;
+type FailoverSnapshot = ReturnType<FailoverActor['getSnapshot']>;
+
+/**
+ * One failover flow as the rest of the gateway holds it: its handle and the observer of its
+ * actor in one object (methods, not a dozen closures per request). `done` resolves at the
+ * commit point: the outcome, or an open stream's reference; after a break, `afterBreak`
+ * resolves with the continuation's stream or the final error.
+ */
+class FailoverRun implements FlowHandle {
+  readonly done: Promise<FlowOutput>;
+  readonly live: LiveRequest;
+  readonly #actor: FailoverActor;
+  readonly #forget: (live: LiveRequest) => void;
+  #resolve!: (out: FlowOutput) => void;
+  #reject!: (err: unknown) => void;
+  #settled = false;
+  /** A stream pump waiting in afterBreak. */
+  #waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
+  /** The result the client has (the first stream, then each continuation's). */
+  #lastRef: ResultRef | undefined;
+
+  constructor(actor: FailoverActor, live: LiveRequest, forget: (live: LiveRequest) => void) {
+    this.#actor = actor;
+    this.live = live;
+    this.#forget = forget;
+    this.done = new Promise<FlowOutput>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  start(): this {
+    this.#actor.subscribe(this);
+    this.#actor.start();
+    return this;
+  }
+
+  /** Observer: a stream's commit point, then each continuation taking over. */
+  next(snap: FailoverSnapshot): void {
+    if (snap.value !== 'streaming') return;
+    const ctx = snap.context;
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#lastRef = ctx.result;
+      this.#resolve({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
+    } else if (this.#waiting !== undefined && ctx.result !== this.#lastRef) {
+      this.#lastRef = ctx.result;
+      this.#wake({ ref: ctx.result! });
+    }
+  }
+
+  /** Observer: the flow ended (its output is the outcome, or what a waiting pump hears). */
+  complete(): void {
+    const out = this.#actor.getSnapshot().output as FlowOutput;
+    if (!this.#settled) {
+      this.#settled = true;
+      this.#resolve(out);
+    } else if (this.#waiting !== undefined) {
+      this.#wake(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
+    }
+    this.#forget(this.live);
+  }
+
+  error(err: unknown): void {
+    this.#forget(this.live);
+    this.#reject(err);
+  }
+
+  resultOf(ref: ResultRef): AttemptResult {
+    return this.live.results[ref.attempt];
+  }
+
+  send(event: StreamEvent): void {
+    if (this.#actor.getSnapshot().status === 'active') this.#actor.send(event);
+  }
+
+  attempts(): readonly AttemptRecord[] {
+    return this.#actor.getSnapshot().context.attempts;
+  }
+
+  afterBreak(): Promise<{ ref: ResultRef } | { error: UpstreamError }> {
+    return new Promise((resolve) => {
+      const snap = this.#actor.getSnapshot();
+      if (snap.status === 'done') {
+        const out = snap.output as FlowOutput;
+        resolve(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
+        return;
+      }
+      if (snap.value === 'streaming' && snap.context.result !== this.#lastRef) {
+        this.#lastRef = snap.context.result;
+        resolve({ ref: snap.context.result! });
+        return;
+      }
+      this.#waiting = resolve;
+    });
+  }
+
+  cancel(): void {
+    this.#actor.stop();
+    this.#forget(this.live);
+  }
+
+  #wake(v: { ref: ResultRef } | { error: UpstreamError }): void {
+    const w = this.#waiting!;
+    this.#waiting = undefined;
+    w(v);
   }
 }
 

@@ -29,7 +29,7 @@
  * sending), exit code 0 unless something crashed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +37,7 @@ import { Agent, request } from 'undici';
 import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
-import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs } from './lib/systems.ts';
+import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs, takesStoreConfig } from './lib/systems.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +103,7 @@ try {
   procs.push(upstream);
   const configPath = join(tmp, 'parrot.yaml');
   const checkout = values.checkout === undefined ? undefined : resolve(values.checkout);
-  writeFileSync(configPath, checkout === undefined ? benchGatewayYaml(upstream.url) : benchGatewayYaml(upstream.url, { connections: 4096, store: existsSync(join(checkout, 'src/store')) }));
+  writeFileSync(configPath, checkout === undefined ? benchGatewayYaml(upstream.url) : benchGatewayYaml(upstream.url, { connections: 4096, store: takesStoreConfig(checkout) }));
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
   const shipped = checkout === undefined ? undefined : await nodeFlagsOf(checkout);

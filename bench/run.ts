@@ -8,6 +8,10 @@
  *   node bench/run.ts --profile --profile-mode stream   the same profile for streaming requests
  *   node bench/run.ts --only throughput --baseline ../before   also the gateway of another checkout (its own
  *                                           node_modules), interleaved with this one: before and after in one run
+ *   node bench/run.ts --only throughput --candidate ../after --baseline ../before   two other checkouts
+ *                                           against each other (the candidate in the gateway row)
+ *   node bench/run.ts --only throughput --gateway-node-flags="--import ./probe.mjs"   extra node flags for the
+ *                                           gateway (and the baseline), after the ones it ships with
  *   node bench/run.ts --warmup 1500 --rounds 4 --round-warmup 300 --duration 4000 --connections 1,50  (the defaults)
  *
  * Prints a table; writes bench/results/latest.json, and for a full run also
@@ -42,13 +46,15 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-mode': { type: 'string', default: 'json' },
     baseline: { type: 'string' },
+    'gateway-node-flags': { type: 'string', default: '' },
+    candidate: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 if (values.help) {
   process.stdout.write(
-    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile [--profile-mode json|stream]] [--baseline DIR] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
+    'usage: node bench/run.ts [--only actor,throughput,memory] [--profile [--profile-mode json|stream]] [--baseline DIR [--candidate DIR]] [--gateway-node-flags="--flag ..."] [--warmup MS] [--round-warmup MS] [--rounds N] [--duration MS] [--connections 1,50]\n',
   );
   process.exit(0);
 }
@@ -67,6 +73,11 @@ if (profileMode !== 'json' && profileMode !== 'stream') {
 const baseline = values.baseline === undefined ? undefined : resolve(values.baseline);
 if (baseline !== undefined && !existsSync(join(baseline, 'bin/parrot.js'))) {
   process.stderr.write(`bench: --baseline takes a checkout of this repository with its node_modules installed (no bin/parrot.js in ${baseline})\n`);
+  process.exit(2);
+}
+const candidate = values.candidate === undefined ? undefined : resolve(values.candidate);
+if (candidate !== undefined && (baseline === undefined || !existsSync(join(candidate, 'bin/parrot.js')))) {
+  process.stderr.write('bench: --candidate takes a checkout of this repository with its node_modules installed, and goes with --baseline\n');
   process.exit(2);
 }
 const warmupMs = Number(values.warmup);
@@ -99,6 +110,7 @@ const meta = {
   connections,
   parts,
   baseline: baseline === undefined ? null : { dir: baseline, commit: commitOf(baseline) },
+  candidate: candidate === undefined ? null : { dir: candidate, commit: commitOf(candidate) },
 };
 log(`parrot bench: node ${meta.node}, ${meta.cpus} x ${meta.cpuModel}, commit ${meta.commit}${meta.dirty ? ' (+ uncommitted src changes)' : ''}`);
 log(
@@ -130,6 +142,8 @@ if (parts.includes('throughput')) {
     profileDir: values.profile ? join(ROOT, 'bench/results/prof') : null,
     profileMode,
     ...(baseline === undefined ? {} : { baseline }),
+    ...(candidate === undefined ? {} : { candidate }),
+    gatewayNodeFlags: values['gateway-node-flags'].split(' ').filter((f) => f !== ''),
     log,
   });
   log();

@@ -5,14 +5,14 @@
  * connection count.
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
-import { benchGatewayYaml, CHAT_PATH, chatRequestBody, nodeFlagsOf, serveArgs } from './lib/systems.ts';
+import { benchGatewayYaml, CHAT_PATH, chatRequestBody, nodeFlagsOf, serveArgs, takesStoreConfig } from './lib/systems.ts';
 import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
@@ -42,6 +42,13 @@ export interface ThroughputOptions {
    * checkout's own node flags, as its `parrot serve` does.
    */
   baseline?: string;
+  /**
+   * Another checkout run as the `gateway` row instead of this one (with its own node flags and
+   * node_modules): two earlier commits compared with `baseline`, in one run.
+   */
+  candidate?: string;
+  /** Extra node flags for the gateway and the baseline (after the ones they ship with: a later V8 flag wins). */
+  gatewayNodeFlags?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -83,10 +90,10 @@ export function target(origin: string, mode: Mode): InterleavedLoadSpec['targets
 export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
 
-async function startGatewayProcess(configPath: string, extraNodeArgs: string[] = [], checkout?: string): Promise<ServerProcess> {
+async function startGatewayProcess(configPath: string, extraNodeArgs: readonly string[] = [], checkout?: string, name = checkout === undefined ? 'gateway' : 'baseline'): Promise<ServerProcess> {
   const flags = checkout === undefined ? GATEWAY_NODE_FLAGS : await nodeFlagsOf(checkout);
   return startProcess({
-    name: checkout === undefined ? 'gateway' : 'baseline',
+    name,
     command: process.execPath,
     args: serveArgs(configPath, extraNodeArgs, flags),
     ready: { pattern: GATEWAY_LISTENING },
@@ -150,16 +157,18 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const pass = await startServer('passthrough', ['bench/passthrough.ts', '--upstream', sim.url], LISTENING);
     started.push(pass);
     const configPath = join(tmp, 'gateway.yaml');
-    writeFileSync(configPath, benchGatewayYaml(sim.url));
-    const gw = await startGatewayProcess(configPath);
+    writeFileSync(configPath, benchGatewayYaml(sim.url, opts.candidate === undefined ? {} : { store: takesStoreConfig(opts.candidate) }));
+    const extra = opts.gatewayNodeFlags ?? [];
+    const gw = await startGatewayProcess(configPath, extra, opts.candidate, 'gateway');
+    if (opts.candidate !== undefined) opts.log(`gateway: the gateway of ${opts.candidate} (node flags: ${(await nodeFlagsOf(opts.candidate)).join(' ') || 'none'})`);
     started.push(gw);
     opts.log(`simulator ${sim.url} (pid ${sim.pid}), passthrough ${pass.url} (pid ${pass.pid}), gateway ${gw.url} (pid ${gw.pid})`);
     const servers: Partial<Record<TargetName, ServerProcess>> = { direct: sim, passthrough: pass, gateway: gw };
     const names: TargetName[] = [...TARGETS];
     if (opts.baseline !== undefined) {
       const baseConfig = join(tmp, 'baseline.yaml');
-      writeFileSync(baseConfig, benchGatewayYaml(sim.url, { store: existsSync(join(opts.baseline, 'src/store')) }));
-      const base = await startGatewayProcess(baseConfig, [], opts.baseline);
+      writeFileSync(baseConfig, benchGatewayYaml(sim.url, { store: takesStoreConfig(opts.baseline) }));
+      const base = await startGatewayProcess(baseConfig, extra, opts.baseline);
       started.push(base);
       servers.baseline = base;
       names.push('baseline');
@@ -208,8 +217,8 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
         opts,
         [
           { name: 'passthrough', start: (args) => startServer('passthrough', [...args, 'bench/passthrough.ts', '--upstream', sim.url], LISTENING) },
-          { name: 'gateway', start: (args) => startGatewayProcess(configPath, args) },
-          ...(opts.baseline !== undefined ? [{ name: 'baseline' as const, start: (args: string[]) => startGatewayProcess(join(tmp, 'baseline.yaml'), args, opts.baseline) }] : []),
+          { name: 'gateway', start: (args) => startGatewayProcess(configPath, [...extra, ...args], opts.candidate, 'gateway') },
+          ...(opts.baseline !== undefined ? [{ name: 'baseline' as const, start: (args: string[]) => startGatewayProcess(join(tmp, 'baseline.yaml'), [...extra, ...args], opts.baseline) }] : []),
         ],
         sim,
       );

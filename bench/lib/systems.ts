@@ -182,6 +182,15 @@ export async function nodeFlagsOf(checkout: string): Promise<readonly string[]> 
   return mod.GATEWAY_NODE_FLAGS ?? [];
 }
 
+/**
+ * Whether a checkout's config takes a `store` section (the store came in two steps: its code,
+ * then its config), so a bench gives an older checkout a config it accepts.
+ */
+export function takesStoreConfig(checkout: string): boolean {
+  const schema = join(checkout, 'src/config/schema.ts');
+  return existsSync(schema) && /^\s*store:/m.test(readFileSync(schema, 'utf8'));
+}
+
 /** The checkout the `baseline` system runs (bench/load.ts --baseline DIR). */
 export const baselineCheckout: { dir?: string } = {};
 
@@ -199,7 +208,7 @@ const baselineSystem: System = {
   async start(upstreamUrl, tmpDir) {
     const dir = baselineCheckout.dir!;
     const configPath = join(tmpDir, 'baseline.yaml');
-    writeFileSync(configPath, benchGatewayYaml(upstreamUrl, { connections: 4096, store: existsSync(join(dir, 'src/store')) }));
+    writeFileSync(configPath, benchGatewayYaml(upstreamUrl, { connections: 4096, store: takesStoreConfig(dir) }));
     const server = await startProcess({
       name: 'baseline',
       command: process.execPath,

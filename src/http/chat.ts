@@ -30,63 +30,60 @@ export interface ChatHandlerOptions {
  * its cost is only its own.
  */
 export function createChatHandler(opts: ChatHandlerOptions) {
+  // One async frame per request (admission wraps the whole of it).
   return async function handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!opts.admission.enter(req, res)) return;
     try {
-      await serve(req, res);
+      const requestId = opts.nextRequestId();
+      let request: ChatRequest;
+      let outcome;
+      // The client leaving before the answer cancels the request (and its upstream call).
+      const gone = new AbortController();
+      const onClose = (): void => {
+        if (!res.writableFinished) gone.abort();
+      };
+      try {
+        request = validateChatRequest(await readJsonBody(req, opts.bodyLimitBytes));
+        const policy = parsePolicy(req.headers, opts.policy);
+        res.once('close', onClose);
+        outcome = await opts.chat.serveChat(request, policy, {
+          requestId,
+          signal: gone.signal,
+          tenant: presentedKey(req.headers) ?? '',
+          ...(req.headers['x-cache-bypass'] === 'true' ? { cacheBypass: true } : {}),
+        });
+      } catch (err) {
+        sendError(res, toGatewayError(err), { 'x-request-id': requestId });
+        return;
+      } finally {
+        res.off('close', onClose);
+      }
+      if (res.destroyed) {
+        if (outcome.type === 'stream') outcome.stream.cancel();
+        return;
+      }
+      const headers = outcome.headers;
+      switch (outcome.type) {
+        case 'error':
+          sendError(res, outcome.error, headers);
+          return;
+        case 'stream':
+          await pipeStream(res, outcome.stream, headers, request.stream_options?.include_usage === true, opts.streams, outcome.comment);
+          return;
+        case 'completion':
+          if (outcome.raw !== undefined) {
+            headers['content-type'] = 'application/json';
+            headers['content-length'] = String(outcome.raw.byteLength);
+            res.writeHead(200, headers);
+            res.end(outcome.raw);
+            return;
+          }
+          await sendCompletion(res, outcome.completion, headers, request, outcome.comment);
+      }
     } finally {
       opts.admission.leave();
     }
   };
-
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = opts.nextRequestId();
-    let request: ChatRequest;
-    let outcome;
-    // The client leaving before the answer cancels the request (and its upstream call).
-    const gone = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) gone.abort();
-    };
-    try {
-      request = validateChatRequest(await readJsonBody(req, opts.bodyLimitBytes));
-      const policy = parsePolicy(req.headers, opts.policy);
-      res.once('close', onClose);
-      outcome = await opts.chat.serveChat(request, policy, {
-        requestId,
-        signal: gone.signal,
-        tenant: presentedKey(req.headers) ?? '',
-        ...(req.headers['x-cache-bypass'] === 'true' ? { cacheBypass: true } : {}),
-      });
-    } catch (err) {
-      sendError(res, toGatewayError(err), { 'x-request-id': requestId });
-      return;
-    } finally {
-      res.off('close', onClose);
-    }
-    if (res.destroyed) {
-      if (outcome.type === 'stream') outcome.stream.cancel();
-      return;
-    }
-    const headers = outcome.headers;
-    switch (outcome.type) {
-      case 'error':
-        sendError(res, outcome.error, headers);
-        return;
-      case 'stream':
-        await pipeStream(res, outcome.stream, headers, request.stream_options?.include_usage === true, opts.streams, outcome.comment);
-        return;
-      case 'completion':
-        if (outcome.raw !== undefined) {
-          headers['content-type'] = 'application/json';
-          headers['content-length'] = String(outcome.raw.byteLength);
-          res.writeHead(200, headers);
-          res.end(outcome.raw);
-          return;
-        }
-        await sendCompletion(res, outcome.completion, headers, request, outcome.comment);
-    }
-  }
 }
 
 async function sendCompletion(res: ServerResponse, completion: ChatCompletion, headers: Record<string, string>, request: ChatRequest, comment?: string): Promise<void> {

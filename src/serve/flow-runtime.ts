@@ -399,15 +399,15 @@ export class FlowRuntime {
     return Object.entries(this.#root.system.getAll()) as Array<[string, AnyActorRef]>;
   }
 
-  /** Start a failover flow for `live`. */
-  run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>): FlowHandle {
+  /** Start a failover flow for `live`; `signal` (the client leaving) cancels it until its outcome is known. */
+  run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>, signal?: AbortSignal): FlowHandle {
     this.#live.set(live.requestId, live);
     const actor = createActor(this.failover, {
       input: { ...input, payload: live.requestId },
       inspect: this.#hub.requestInspector,
       ...(this.#clock ? { clock: this.#clock } : {}),
     });
-    return new FailoverRun(actor, live, this.#forgetFn).start();
+    return new FailoverRun(actor, live, this.#forgetFn, signal).start();
   }
 
   /** #forget for a FailoverRun, made once. */
@@ -468,11 +468,14 @@ class FailoverRun implements FlowHandle {
   #waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
   /** The result the client has (the first stream, then each continuation's). */
   #lastRef: ResultRef | undefined;
+  /** Cancels the flow while it has no outcome (this object is its listener: no closure). */
+  #signal: AbortSignal | undefined;
 
-  constructor(actor: FailoverActor, live: LiveRequest, forget: (live: LiveRequest) => void) {
+  constructor(actor: FailoverActor, live: LiveRequest, forget: (live: LiveRequest) => void, signal: AbortSignal | undefined) {
     this.#actor = actor;
     this.live = live;
     this.#forget = forget;
+    this.#signal = signal;
     this.done = new Promise<FlowOutput>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -480,9 +483,15 @@ class FailoverRun implements FlowHandle {
   }
 
   start(): this {
+    this.#signal?.addEventListener('abort', this, { once: true });
     this.#actor.subscribe(this);
     this.#actor.start();
     return this;
+  }
+
+  /** The signal fired (EventListener): the client left before the outcome. */
+  handleEvent(): void {
+    this.cancel();
   }
 
   /** Observer: a stream's commit point, then each continuation taking over. */
@@ -490,7 +499,7 @@ class FailoverRun implements FlowHandle {
     if (snap.value !== 'streaming') return;
     const ctx = snap.context;
     if (!this.#settled) {
-      this.#settled = true;
+      this.#settle();
       this.#lastRef = ctx.result;
       this.#resolve({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
     } else if (this.#waiting !== undefined && ctx.result !== this.#lastRef) {
@@ -503,7 +512,7 @@ class FailoverRun implements FlowHandle {
   complete(): void {
     const out = this.#actor.getSnapshot().output as FlowOutput;
     if (!this.#settled) {
-      this.#settled = true;
+      this.#settle();
       this.#resolve(out);
     } else if (this.#waiting !== undefined) {
       this.#wake(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
@@ -512,6 +521,7 @@ class FailoverRun implements FlowHandle {
   }
 
   error(err: unknown): void {
+    this.#settle();
     this.#forget(this.live);
     this.#reject(err);
   }
@@ -548,6 +558,15 @@ class FailoverRun implements FlowHandle {
   cancel(): void {
     this.#actor.stop();
     this.#forget(this.live);
+  }
+
+  /** The outcome is known: from here the HTTP side owns cancelling (a stream's pump). */
+  #settle(): void {
+    this.#settled = true;
+    if (this.#signal !== undefined) {
+      this.#signal.removeEventListener('abort', this);
+      this.#signal = undefined;
+    }
   }
 
   #wake(v: { ref: ResultRef } | { error: UpstreamError }): void {

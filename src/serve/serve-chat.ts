@@ -138,8 +138,8 @@ export class ChatService {
     let out: FlowOutput;
     let hedgeHeaders: Record<string, string> | undefined;
     if (hedging === undefined) {
-      handle = rt.run(live, flowInput);
-      out = await settle(handle, ctx.signal);
+      handle = rt.run(live, flowInput, ctx.signal);
+      out = await handle.done;
     } else {
       ({ handle, out, hedgeHeaders } = await this.#hedged(request, live, hedging, plan.steps, flowInput, ctx.signal));
     }
@@ -182,7 +182,7 @@ export class ChatService {
           }
         : {}),
     });
-    if (ctx.signal) ctx.signal.addEventListener('abort', () => chat.cancel(), { once: true });
+    ctx.signal?.addEventListener('abort', chat, { once: true });
     return { type: 'stream', headers, stream: chat, flow: out };
   }
 
@@ -224,8 +224,8 @@ export class ChatService {
     const kind = out.error.kind;
     const onward = rest.length > 0 && kind !== 'bad_request' && triggersMatch(rest[0].trigger ?? flowInput.chainTriggers ?? ['any_error'], kind);
     if (!onward || signal?.aborted === true) return { handle: race, out, hedgeHeaders: {} };
-    const handle = rt.run(live, { ...flowInput, steps: rest, attempts: out.attempts });
-    const after = await settle(handle, signal);
+    const handle = rt.run(live, { ...flowInput, steps: rest, attempts: out.attempts }, signal);
+    const after = await handle.done;
     // Served by the chain past the race: that is a failover.
     return { handle, out: after, hedgeHeaders: after.ok ? { 'x-failover-used': 'true' } : {} };
   }
@@ -243,7 +243,7 @@ function cachedAnswer(step: FlowStep, completion: ChatCompletion, at: number): C
   return { completion, provider: step.provider, model: step.model, qualityReduced: step.reduceQuality === true, at };
 }
 
-/** Waits for the flow's outcome; cancels it when the client leaves first. */
+/** Waits for the hedge race's outcome; cancels it when the client leaves first. */
 async function settle(handle: FlowHandle, signal: AbortSignal | undefined): Promise<FlowOutput> {
   if (signal === undefined) return handle.done;
   const onAbort = (): void => handle.cancel();

@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, ROOT, startProcess, type ServerProcess } from './processes.ts';
+import { commitOf, freePort, ROOT, startProcess, type ServerProcess } from './processes.ts';
 import { GATEWAY_NODE_FLAGS } from '../../src/runtime/gc-tuning.ts';
 
 const run = promisify(execFile);
@@ -197,7 +197,7 @@ export const baselineCheckout: { dir?: string } = {};
 const baselineSystem: System = {
   name: 'baseline',
   get version() {
-    return baselineCheckout.dir === undefined ? 'another checkout (--baseline DIR)' : `the checkout at ${baselineCheckout.dir}`;
+    return baselineCheckout.dir === undefined ? 'another checkout (--baseline DIR)' : `the checkout at ${baselineCheckout.dir} (${commitOf(baselineCheckout.dir)})`;
   },
   async prepare() {
     const dir = baselineCheckout.dir;

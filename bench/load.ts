@@ -136,6 +136,8 @@ const meta = {
   generatorMaxConnections: maxConnections,
   modes,
   systems: {} as Record<string, string>,
+  /** --parrot-node-flags (parrot's and the baseline's extra node flags). */
+  parrotNodeFlags: [...parrotNodeFlags],
 };
 
 const tmp = mkdtempSync(join(tmpdir(), 'parrot-load-'));

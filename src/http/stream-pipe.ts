@@ -1,9 +1,13 @@
 import type { ServerResponse } from 'node:http';
+import type { ChatCompletionChunk } from '../core/openai-types.ts';
 import { toUpstreamError } from '../core/upstream-error.ts';
 import type { ChatStream } from '../serve/chat-stream.ts';
 import { upstreamToGateway } from './errors.ts';
 import type { OpenStreams } from './open-streams.ts';
 import { SseWriter } from './sse-writer.ts';
+
+/** What a stream's head is once it has been written (never written to). */
+const NOTHING: ChatCompletionChunk[] = [];
 
 /** The in-band error of a stream cut by shutdown. */
 const SHUTTING_DOWN = {
@@ -49,7 +53,11 @@ export async function pipeStream(
       const upstream = stream.upstream;
       let stopped = false;
       try {
-        await writer.write(stream.forward(upstream.head));
+        const head = upstream.head;
+        // Written once, then not held for the rest of the stream (with a fast upstream the head
+        // is often the whole answer): the chunks die young instead of outliving a scavenge.
+        upstream.head = NOTHING;
+        await writer.write(stream.forward(head));
         for await (const batch of upstream.rest) {
           if (res.destroyed || cut) {
             stopped = true;

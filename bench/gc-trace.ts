@@ -1,0 +1,131 @@
+/**
+ * What the garbage collector does for the gateway's requests under load: a checkout's
+ * `parrot serve` (this one by default) in front of the simulator under `--trace-gc-nvp`, a
+ * closed loop of `--requests` at 50 connections, and the sum over the scavenges and
+ * mark-compacts that ran during the load (after 3,000 requests of warm-up): bytes allocated, survived a scavenge and promoted
+ * (per request too), and pause time. The gateway runs with no node flags of its own (V8 sizes
+ * the young generation), so two checkouts meet the same heap; `--node-flags` adds some.
+ *
+ *   node bench/gc-trace.ts [--mode stream|json] [--requests 10000] [--checkout DIR] [--node-flags="--flag ..."]
+ *
+ * docs/performance.md ("Third pass") cites it. A benchmark, not a test; one run per call
+ * (alternate checkouts and repeat: the figures move a few % run to run).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { commitOf, ROOT, startServer } from './lib/processes.ts';
+import { benchGatewayYaml, serveArgs, takesStoreConfig } from './lib/systems.ts';
+import { LISTENING, runLoad, target, type Mode } from './throughput.ts';
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'stream' },
+    requests: { type: 'string', default: '10000' },
+    checkout: { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
+  },
+  strict: true,
+});
+const mode = values.mode as Mode;
+const requests = Number(values.requests);
+if ((mode !== 'stream' && mode !== 'json') || !(requests > 0)) {
+  process.stderr.write('usage: node bench/gc-trace.ts [--mode stream|json] [--requests N] [--checkout DIR] [--node-flags="..."]\n');
+  process.exit(2);
+}
+const checkout = values.checkout === undefined ? ROOT : resolve(values.checkout);
+const extra = values['node-flags'].split(' ').filter((f) => f !== '');
+const WARMUP_REQUESTS = 3_000;
+
+/** One GC kind's sums over the measured window. */
+interface GcSums {
+  count: number;
+  pauseMs: number;
+  allocated: number;
+  survived: number;
+  promoted: number;
+}
+
+/** Sums `--trace-gc-nvp` lines by kind (`s` scavenge, `mc` mark-compact, ...). */
+export function sumGcTrace(lines: readonly string[]): Map<string, GcSums> {
+  const out = new Map<string, GcSums>();
+  for (const line of lines) {
+    const kind = / gc=(\S+)/.exec(line)?.[1];
+    if (kind === undefined) continue;
+    const num = (key: string): number => Number(new RegExp(` ${key}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+    const s = out.get(kind) ?? { count: 0, pauseMs: 0, allocated: 0, survived: 0, promoted: 0 };
+    s.count++;
+    s.pauseMs += num('pause');
+    s.allocated += num('allocated');
+    s.survived += num('new_space_survived');
+    s.promoted += num('promoted');
+    out.set(kind, s);
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const tmp = mkdtempSync(join(tmpdir(), 'parrot-gc-trace-'));
+  const sim = await startServer('simulator', ['bin/parrot.js', 'simulate', '--port', '0'], LISTENING);
+  const config = join(tmp, 'gateway.yaml');
+  writeFileSync(config, benchGatewayYaml(sim.url, { store: takesStoreConfig(checkout) }));
+  const gateway = spawn(process.execPath, serveArgs(config, ['--trace-gc-nvp', ...extra], []), {
+    cwd: checkout,
+    env: { ...process.env, PORT: '', HOST: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Lines of the GC trace while the load ran; the trace before (start-up) and after is dropped.
+  const measured: string[] = [];
+  let measuring = false;
+  let pending = '';
+  let url = '';
+  const listening = new Promise<void>((ready, fail) => {
+    gateway.once('exit', (code) => fail(new Error(`the gateway exited (code ${code}) before it listened`)));
+    gateway.stdout!.on('data', (d: Buffer) => {
+      const lines = (pending + d.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (measuring) measured.push(line);
+        const m = /parrot listening on (http:\/\/\S+)/.exec(line);
+        if (m && url === '') {
+          url = m[1];
+          ready();
+        }
+      }
+    });
+  });
+  try {
+    await listening;
+    // Warm (JIT, pools, the young generation's size) before the trace counts.
+    await runLoad(
+      { targets: [target(url, mode)], stream: mode === 'stream', connections: 50, warmupMs: 0, roundWarmupMs: 0, rounds: 1, durationMs: 60_000, maxSamples: WARMUP_REQUESTS },
+      [[gateway.pid!]],
+    );
+    measuring = true;
+    const run = await runLoad(
+      { targets: [target(url, mode)], stream: mode === 'stream', connections: 50, warmupMs: 0, roundWarmupMs: 0, rounds: 1, durationMs: 60_000, maxSamples: requests },
+      [[gateway.pid!]],
+    );
+    measuring = false;
+    const done = run.results[0].completed;
+    const sums = sumGcTrace(measured);
+    const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
+    const kb = (b: number): string => `${(b / done / 1024).toFixed(1)} KB`;
+    process.stdout.write(
+      `gc-trace: ${checkout === ROOT ? 'this checkout' : checkout} (${commitOf(checkout)}), ${mode}, ${done} requests at 50 connections, ` +
+        `CPU ${(run.cpuUs[0][0] / done).toFixed(0)} µs/request${extra.length ? `, node flags ${extra.join(' ')}` : ''}\n`,
+    );
+    for (const [kind, s] of sums) {
+      process.stdout.write(
+        `  gc=${kind.padEnd(3)} ${String(s.count).padStart(4)} x, pauses ${s.pauseMs.toFixed(1)} ms; allocated ${mb(s.allocated)} (${kb(s.allocated)}/req), ` +
+          `survived a scavenge ${mb(s.survived)} (${kb(s.survived)}/req), promoted ${mb(s.promoted)} (${kb(s.promoted)}/req)\n`,
+      );
+    }
+  } finally {
+    gateway.kill('SIGTERM');
+    await sim.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -17,7 +17,7 @@ import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
-import { newActivity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
+import { newActivity, type Activity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
 
 /** An attempt cut by its request's deadline sooner than this is not held against the target. */
@@ -273,19 +273,7 @@ export class FlowRuntime {
           // target's latency counts from then; the wait before is the gateway's own.
           a.sentAttempt = input.attempt;
           a.sentAt = -1;
-          const sinceSent = (t: number): number => t - (a.sentAttempt === input.attempt && a.sentAt >= 0 ? a.sentAt : started);
-          return transport.call(route.adapter, request, ctx, signal, local, a, target.malformedEvents).then(
-            (r): AttemptSuccess => {
-              const t = now();
-              // The commit point: the idle watchdog counts from here.
-              if (req.stream) req.activity.lastChunkAt = t;
-              req.results[input.attempt] = r;
-              return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt: input.attempt }, latencyMs: sinceSent(t) };
-            },
-            (err: unknown) => {
-              throw new AttemptFailure(toUpstreamError(err), sinceSent(now()));
-            },
-          );
+          return callAttempt(transport.call(route.adapter, request, ctx, signal, local, a, target.malformedEvents), req, a, input.attempt, started, now);
         }),
         cacheLookup: fromPromise<ResultRef, { payload: unknown }>(async ({ input }) => {
           const req = liveOf(input.payload);
@@ -585,6 +573,30 @@ function providersOf(routes: RouteTable): Array<{ name: string; models: string[]
     else byProvider.set(r.provider, [r.model]);
   }
   return [...byProvider].map(([name, models]) => ({ name, models }));
+}
+
+/**
+ * What an attempt's upstream call came to: its result, kept in the live request, or an
+ * AttemptFailure; either with its latency counted from when the upstream got the call (one
+ * async frame per attempt rather than three closures).
+ */
+async function callAttempt(call: Promise<AttemptResult>, req: LiveRequest, a: Activity, attempt: number, started: number, now: () => number): Promise<AttemptSuccess> {
+  let r: AttemptResult;
+  try {
+    r = await call;
+  } catch (err) {
+    throw new AttemptFailure(toUpstreamError(err), now() - sentAt(a, attempt, started));
+  }
+  const t = now();
+  // The commit point: the idle watchdog counts from here.
+  if (req.stream) req.activity.lastChunkAt = t;
+  req.results[attempt] = r;
+  return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt }, latencyMs: t - sentAt(a, attempt, started) };
+}
+
+/** When the upstream got `attempt` (the transport's stamp), else when the attempt started. */
+function sentAt(a: Activity, attempt: number, started: number): number {
+  return a.sentAttempt === attempt && a.sentAt >= 0 ? a.sentAt : started;
 }
 
 /** A half-open trial's token: the request and its attempt (unique while the request lives). */

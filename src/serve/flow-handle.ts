@@ -68,6 +68,11 @@ export interface Activity {
   lastChunkAt: number;
 }
 
+/** When the upstream got `attempt` (the transport's stamp); -1 while it waits for a local connection. */
+export function sentStamp(a: Activity, attempt: number): number {
+  return a.sentAttempt === attempt && a.sentAt >= 0 ? a.sentAt : -1;
+}
+
 /** A fresh activity record. */
 export function newActivity(): Activity {
   return { attemptStartedAt: 0, startedAttempt: 0, sentAttempt: 0, sentAt: -1, lastChunkAt: 0 };

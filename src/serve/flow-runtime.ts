@@ -17,7 +17,7 @@ import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
-import { newActivity, type Activity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
+import { newActivity, sentStamp, type Activity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
 
 /** An attempt cut by its request's deadline sooner than this is not held against the target. */
@@ -47,10 +47,7 @@ export interface FlowRuntimeOptions {
 export function clockProvisions(now: () => number, liveOf: (payload: unknown) => LiveRequest | undefined) {
   const attemptNo = (c: FailoverContext): number => c.attempts.length + 1;
   /** When the upstream got the current attempt; -1 while it waits for a local connection. */
-  const sentAt = (c: FailoverContext, live: LiveRequest): number => {
-    const a = live.activity;
-    return a.sentAttempt === attemptNo(c) && a.sentAt >= 0 ? a.sentAt : -1;
-  };
+  const sentAt = (c: FailoverContext, live: LiveRequest): number => sentStamp(live.activity, attemptNo(c));
   const remaining = (c: FailoverContext, live: LiveRequest): number => c.deadlineMs - (now() - live.startedAt);
   /**
    * When the current attempt started, stamped the first time anything asks (XState resolves
@@ -401,8 +398,8 @@ export class FlowRuntime {
   /** #forget for a FailoverRun, made once. */
   readonly #forgetFn = (live: LiveRequest): void => void this.#forget(live);
 
-  /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts). */
-  runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>): HedgeHandle {
+  /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts); `signal` as for `run`. */
+  runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>, signal?: AbortSignal): HedgeHandle {
     live.activities = [];
     this.#live.set(live.requestId, live);
     return runHedgeActor(this.hedge, live, input, {
@@ -411,6 +408,7 @@ export class FlowRuntime {
       finish: () => {
         if (this.#forget(live)) live.activities = undefined;
       },
+      ...(signal ? { signal } : {}),
     });
   }
 
@@ -585,18 +583,19 @@ async function callAttempt(call: Promise<AttemptResult>, req: LiveRequest, a: Ac
   try {
     r = await call;
   } catch (err) {
-    throw new AttemptFailure(toUpstreamError(err), now() - sentAt(a, attempt, started));
+    throw new AttemptFailure(toUpstreamError(err), now() - countedFrom(a, attempt, started));
   }
   const t = now();
   // The commit point: the idle watchdog counts from here.
   if (req.stream) req.activity.lastChunkAt = t;
   req.results[attempt] = r;
-  return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt }, latencyMs: t - sentAt(a, attempt, started) };
+  return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt }, latencyMs: t - countedFrom(a, attempt, started) };
 }
 
-/** When the upstream got `attempt` (the transport's stamp), else when the attempt started. */
-function sentAt(a: Activity, attempt: number, started: number): number {
-  return a.sentAttempt === attempt && a.sentAt >= 0 ? a.sentAt : started;
+/** Where an attempt's latency counts from: when the upstream got it, else when it started. */
+function countedFrom(a: Activity, attempt: number, started: number): number {
+  const sent = sentStamp(a, attempt);
+  return sent >= 0 ? sent : started;
 }
 
 /** A half-open trial's token: the request and its attempt (unique while the request lives). */

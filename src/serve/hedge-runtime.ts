@@ -105,6 +105,8 @@ export interface RunHedgeOptions {
   clock?: FlowClock;
   /** Called once when the race's actor ends (the runtime forgets the request). */
   finish(): void;
+  /** The client leaving: cancels the race until its outcome is known (as a failover flow's). */
+  signal?: AbortSignal;
 }
 
 /** Starts the hedge machine for `live`; resolves `done` at the win (a stream's commit point) or the failure. */
@@ -123,13 +125,25 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
   };
   let winner: number | undefined;
   let waiting: ((v: { error: UpstreamError }) => void) | undefined;
+  const cancel = (): void => {
+    actor.stop();
+    abortOthers(undefined);
+    opts.finish();
+  };
+  const signal = opts.signal;
+  signal?.addEventListener('abort', cancel, { once: true });
   const done = new Promise<HedgeOutput>((resolve, reject) => {
     let settled = false;
+    /** The outcome is known: from here the HTTP side owns cancelling (a stream's pump). */
+    const settle = (): void => {
+      settled = true;
+      signal?.removeEventListener('abort', cancel);
+    };
     actor.subscribe({
       next: (snap) => {
         const ctx = snap.context;
         if (!settled && ctx.winner !== null && ctx.result !== undefined && snap.status === 'active') {
-          settled = true;
+          settle();
           winner = ctx.result.attempt;
           if (ctx.cancelSlower) abortOthers(winner);
           resolve({ ok: true, result: ctx.result, step: ctx.steps[ctx.winner], stepIndex: ctx.winner, attempts: ctx.attempts, servedBy: 'upstream', declined: ctx.declined, winner: ctx.winner });
@@ -139,7 +153,7 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
         const out = actor.getSnapshot().output as HedgeOutput;
         abortOthers(out.ok ? out.result.attempt : winner);
         if (!settled) {
-          settled = true;
+          settle();
           resolve(out);
         } else if (waiting !== undefined) {
           const w = waiting;
@@ -149,6 +163,7 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
         opts.finish();
       },
       error: (err) => {
+        settle();
         opts.finish();
         reject(err);
       },
@@ -170,10 +185,6 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
         waiting = resolve;
       }),
     context: () => actor.getSnapshot().context,
-    cancel: () => {
-      actor.stop();
-      abortOthers(undefined);
-      opts.finish();
-    },
+    cancel,
   };
 }

@@ -17,7 +17,6 @@ import type { ChatOutcome, ServeContext } from './chat-outcome.ts';
 import { outcomeHeaders } from './outcome-headers.ts';
 import type { DegradedService } from '../degraded/service.ts';
 import { hedgeCosts, hedgeDelayMs, hedgeSettings, hedgeSteps, latencySavedMs, type HedgeSettings } from './hedge-plan.ts';
-import type { HedgeOutput } from '../../machines/hedge.machine.ts';
 import type { FailoverInput } from '../../machines/failover.machine.ts';
 import type { HedgeDefaults } from '../config/types.ts';
 import { triggersMatch } from '../core/error-kinds.ts';
@@ -212,8 +211,8 @@ export class ChatService {
       deadlineMs: flowInput.deadlineMs,
       attemptTimeoutMs: flowInput.attemptTimeoutMs,
       ...(flowInput.streamIdleTimeoutMs !== undefined ? { streamIdleTimeoutMs: flowInput.streamIdleTimeoutMs } : {}),
-    });
-    const out = (await settle(race, signal)) as HedgeOutput;
+    }, signal);
+    const out = await race.done;
     if (out.ok) {
       const saved = latencySavedMs(out, primaryStats, rt.now() - live.startedAt);
       // A hedge that wins is not a failover.
@@ -241,18 +240,6 @@ interface Hedged {
 /** What the cache keeps of an answer: who produced it, so a stale copy says so. */
 function cachedAnswer(step: FlowStep, completion: ChatCompletion, at: number): CachedAnswer {
   return { completion, provider: step.provider, model: step.model, qualityReduced: step.reduceQuality === true, at };
-}
-
-/** Waits for the hedge race's outcome; cancels it when the client leaves first. */
-async function settle(handle: FlowHandle, signal: AbortSignal | undefined): Promise<FlowOutput> {
-  if (signal === undefined) return handle.done;
-  const onAbort = (): void => handle.cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await handle.done;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /**

@@ -112,6 +112,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   const keys = new KeyChecker(config.auth.keys);
 
   let simulator: SimulatorHandle | undefined;
+  const warn = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let simulatorHeaders: Record<string, string> = {};
   if (config.simulator.enabled) {
     // Only this process knows the token: the simulator answers nobody else, so its control API
@@ -125,13 +126,13 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
       ...(config.simulator.models ? { models: config.simulator.models as never } : {}),
       ...(config.simulator.defaults !== undefined ? { defaults: config.simulator.defaults as never } : {}),
       ...(config.simulator.seed !== undefined ? { seed: config.simulator.seed } : {}),
+      log: warn,
     });
     bindSimulator(config, simulator.url, simulatorHeaders);
   }
 
   const clock = opts.clock;
   const now = clock ? () => clock.now() : Date.now;
-  const warn = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let store: Store;
   try {
     store = await openStore({

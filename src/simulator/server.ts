@@ -5,6 +5,7 @@
 import { KeyChecker, presentedKey } from '../auth/keys.ts';
 import { collectBody } from '../http/body.ts';
 import { listen } from '../net/listen.ts';
+import { ServerErrors } from '../net/server-errors.ts';
 import { bareHost, isLoopbackHost } from '../net/loopback.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -307,8 +308,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   server.on('clientError', (_err, socket) => socket.destroy());
   await listen(server, opts.port ?? 0, listenHost);
   // A failed accept (out of open files) is emitted on the server; in the gateway's own process
-  // an unheard one would end the gateway. The simulator keeps serving once files are free.
-  server.on('error', () => {});
+  // an unheard one would end the gateway. Logged like the gateway's own; the simulator keeps
+  // serving once files are free.
+  server.on('error', new ServerErrors(opts.log ?? ((line) => process.stderr.write(`${line}\n`)), Date.now).onError);
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('simulator: unexpected server address');
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -133,6 +133,8 @@ export interface SimulatorOptions {
    * the gateway's admin key.
    */
   token?: string;
+  /** Where a failed accept (out of open files) is logged, throttled (default stderr). */
+  log?: (line: string) => void;
 }
 
 export interface SimulatorHandle {

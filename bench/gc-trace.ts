@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { commitOf, ROOT, startServer } from './lib/processes.ts';
-import { benchGatewayYaml, serveArgs, takesStoreConfig } from './lib/systems.ts';
+import { benchGatewayYaml, serveArgs } from './lib/systems.ts';
 import { LISTENING, runLoad, target, type Mode } from './throughput.ts';
 
 const { values } = parseArgs({
@@ -70,7 +70,7 @@ if (import.meta.main) {
   const tmp = mkdtempSync(join(tmpdir(), 'parrot-gc-trace-'));
   const sim = await startServer('simulator', ['bin/parrot.js', 'simulate', '--port', '0'], LISTENING);
   const config = join(tmp, 'gateway.yaml');
-  writeFileSync(config, benchGatewayYaml(sim.url, { store: takesStoreConfig(checkout) }));
+  writeFileSync(config, benchGatewayYaml(sim.url, { checkout }));
   const gateway = spawn(process.execPath, serveArgs(config, ['--trace-gc-nvp', ...extra], []), {
     cwd: checkout,
     env: { ...process.env, PORT: '', HOST: '' },

@@ -37,7 +37,7 @@ import { Agent, request } from 'undici';
 import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import type { LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
-import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs, takesStoreConfig } from './lib/systems.ts';
+import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs } from './lib/systems.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,10 +103,10 @@ try {
   procs.push(upstream);
   const configPath = join(tmp, 'parrot.yaml');
   const checkout = values.checkout === undefined ? undefined : resolve(values.checkout);
-  writeFileSync(configPath, checkout === undefined ? benchGatewayYaml(upstream.url) : benchGatewayYaml(upstream.url, { connections: 4096, store: takesStoreConfig(checkout) }));
+  writeFileSync(configPath, benchGatewayYaml(upstream.url, checkout === undefined ? {} : { connections: 4096, checkout }));
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
-  const shipped = checkout === undefined ? undefined : await nodeFlagsOf(checkout);
+  const shipped = await nodeFlagsOf(checkout);
   const gw = withFiles(process.execPath, serveArgs(configPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts')], shipped));
   const gateway = await startProcess({
     name: 'parrot',

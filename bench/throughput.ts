@@ -12,8 +12,7 @@ import type { LoadWorkerMessage } from './load-worker.ts';
 import type { InterleavedLoadSpec, TimedLoadResult } from './lib/load.ts';
 import { processCpuUs, ROOT, startProcess, startServer, type ServerProcess } from './lib/processes.ts';
 import { summarizeProfile, type ProfileSummary } from './lib/profile.ts';
-import { benchGatewayYaml, CHAT_PATH, chatRequestBody, nodeFlagsOf, serveArgs, takesStoreConfig } from './lib/systems.ts';
-import { GATEWAY_NODE_FLAGS } from '../src/runtime/gc-tuning.ts';
+import { benchGatewayYaml, CHAT_PATH, chatRequestBody, nodeFlagsOf, serveArgs } from './lib/systems.ts';
 
 export type TargetName = 'direct' | 'passthrough' | 'gateway' | 'baseline';
 export type Mode = 'json' | 'stream';
@@ -91,7 +90,7 @@ export const LISTENING = /listening on (http:\/\/[^\s]+)/;
 const GATEWAY_LISTENING = /parrot listening on (http:\/\/[^\s]+)/;
 
 async function startGatewayProcess(configPath: string, extraNodeArgs: readonly string[] = [], checkout?: string, name = checkout === undefined ? 'gateway' : 'baseline'): Promise<ServerProcess> {
-  const flags = checkout === undefined ? GATEWAY_NODE_FLAGS : await nodeFlagsOf(checkout);
+  const flags = await nodeFlagsOf(checkout);
   return startProcess({
     name,
     command: process.execPath,
@@ -157,7 +156,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const pass = await startServer('passthrough', ['bench/passthrough.ts', '--upstream', sim.url], LISTENING);
     started.push(pass);
     const configPath = join(tmp, 'gateway.yaml');
-    writeFileSync(configPath, benchGatewayYaml(sim.url, opts.candidate === undefined ? {} : { store: takesStoreConfig(opts.candidate) }));
+    writeFileSync(configPath, benchGatewayYaml(sim.url, { ...(opts.candidate !== undefined ? { checkout: opts.candidate } : {}) }));
     const extra = opts.gatewayNodeFlags ?? [];
     const gw = await startGatewayProcess(configPath, extra, opts.candidate, 'gateway');
     if (opts.candidate !== undefined) opts.log(`gateway: the gateway of ${opts.candidate} (node flags: ${(await nodeFlagsOf(opts.candidate)).join(' ') || 'none'})`);
@@ -167,7 +166,7 @@ export async function runThroughput(opts: ThroughputOptions): Promise<Throughput
     const names: TargetName[] = [...TARGETS];
     if (opts.baseline !== undefined) {
       const baseConfig = join(tmp, 'baseline.yaml');
-      writeFileSync(baseConfig, benchGatewayYaml(sim.url, { store: takesStoreConfig(opts.baseline) }));
+      writeFileSync(baseConfig, benchGatewayYaml(sim.url, { checkout: opts.baseline }));
       const base = await startGatewayProcess(baseConfig, extra, opts.baseline);
       started.push(base);
       servers.baseline = base;

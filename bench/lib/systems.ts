@@ -44,17 +44,18 @@ export const BENCH_STORE = { database_url: '', path: ':memory:' } as const;
 
 /**
  * The config of a gateway a bench starts: the default config with one OpenAI provider at
- * `upstreamUrl` serving MODEL, no simulator, the store in memory (`store: false` for a checkout
- * from before the store existed), optionally a connection cap.
+ * `upstreamUrl` serving MODEL, no simulator, the store in memory (no store section for a
+ * `checkout` whose config has none), optionally a connection cap.
  */
-export function benchGatewayYaml(upstreamUrl: string, opts: { connections?: number; store?: boolean } = {}): string {
+export function benchGatewayYaml(upstreamUrl: string, opts: { connections?: number; checkout?: string } = {}): string {
   const connections = opts.connections === undefined ? '' : `, connections: ${opts.connections}`;
+  const store = opts.checkout === undefined || takesStoreConfig(opts.checkout);
   return [
     'server: { host: 127.0.0.1, port: 0 }',
     'providers:',
     `  - { name: openai, type: openai, base_url: "${upstreamUrl}/v1", api_key: bench, models: [${MODEL}]${connections} }`,
     'simulator: { enabled: false }',
-    ...(opts.store === false ? [] : ['store: { database_url: "", path: ":memory:" }']),
+    ...(store ? ['store: { database_url: "", path: ":memory:" }'] : []),
     '',
   ].join('\n');
 }
@@ -172,10 +173,11 @@ function parrotSystem(name: 'parrot' | 'parrot-wide'): System {
 }
 
 /**
- * The node flags a checkout's `parrot serve` starts with (its GATEWAY_NODE_FLAGS; none for a
- * checkout from before they existed).
+ * The node flags a checkout's `parrot serve` starts with (this one's without `checkout`): its
+ * GATEWAY_NODE_FLAGS, none for a checkout from before they existed.
  */
-export async function nodeFlagsOf(checkout: string): Promise<readonly string[]> {
+export async function nodeFlagsOf(checkout?: string): Promise<readonly string[]> {
+  if (checkout === undefined) return GATEWAY_NODE_FLAGS;
   const file = join(checkout, 'src/runtime/gc-tuning.ts');
   if (!existsSync(file)) return [];
   const mod = (await import(pathToFileURL(file).href)) as { GATEWAY_NODE_FLAGS?: readonly string[] };
@@ -208,7 +210,7 @@ const baselineSystem: System = {
   async start(upstreamUrl, tmpDir) {
     const dir = baselineCheckout.dir!;
     const configPath = join(tmpDir, 'baseline.yaml');
-    writeFileSync(configPath, benchGatewayYaml(upstreamUrl, { connections: 4096, store: takesStoreConfig(dir) }));
+    writeFileSync(configPath, benchGatewayYaml(upstreamUrl, { connections: 4096, checkout: dir }));
     const server = await startProcess({
       name: 'baseline',
       command: process.execPath,

@@ -98,24 +98,108 @@ export interface FlowHandle {
   cancel(): void;
 }
 
-/** A flow actor as far as its handle's forwarding parts need it. */
-interface FlowActor {
+/** A flow's actor as far as its run needs it. */
+export interface FlowActor {
   getSnapshot(): { status: string; context: { attempts: readonly AttemptRecord[] } };
   send(event: StreamEvent): void;
+  subscribe(observer: object): unknown;
+  start(): unknown;
+  stop(): unknown;
 }
 
+/** What a stream pump waiting in afterBreak hears. */
+export type AfterBreak = { ref: ResultRef } | { error: UpstreamError };
+
 /**
- * The parts of a handle that only read the live request or forward to the actor, the same for
- * a failover flow and a hedge race: the result by reference, the stream pump's events (dropped
- * once the actor is done), and the attempts so far.
+ * What a failover flow and a hedge race share as the handle the rest of the gateway holds:
+ * `done` (resolved once, at the outcome), the client's abort signal cancelling the run until
+ * then (the run is its listener: no closure), the stream pump's wait after a break, and the
+ * parts that only read the live request or forward to the actor. A subclass is the actor's
+ * observer (next / complete / error) and says what its outcome is.
  */
-export function forwardingHandle(actor: FlowActor, live: LiveRequest): Pick<FlowHandle, 'live' | 'resultOf' | 'send' | 'attempts'> {
-  return {
-    live,
-    resultOf: (ref) => live.results[ref.attempt],
-    send: (event) => {
-      if (actor.getSnapshot().status === 'active') actor.send(event);
-    },
-    attempts: () => actor.getSnapshot().context.attempts,
-  };
+export abstract class FlowRun<Out extends FlowOutput, A extends FlowActor> implements FlowHandle {
+  readonly done: Promise<Out>;
+  readonly live: LiveRequest;
+  protected readonly actor: A;
+  #resolve!: (out: Out) => void;
+  #reject!: (err: unknown) => void;
+  #settled = false;
+  #signal: AbortSignal | undefined;
+  #waiting: ((v: AfterBreak) => void) | undefined;
+
+  protected constructor(actor: A, live: LiveRequest, signal: AbortSignal | undefined) {
+    this.actor = actor;
+    this.live = live;
+    this.#signal = signal;
+    this.done = new Promise<Out>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  start(): this {
+    this.#signal?.addEventListener('abort', this, { once: true });
+    this.actor.subscribe(this);
+    this.actor.start();
+    return this;
+  }
+
+  /** The signal fired (EventListener): the client left before the outcome. */
+  handleEvent(): void {
+    this.cancel();
+  }
+
+  abstract cancel(): void;
+  abstract afterBreak(): Promise<AfterBreak>;
+
+  resultOf(ref: ResultRef): AttemptResult {
+    return this.live.results[ref.attempt];
+  }
+
+  /** The stream pump's events; dropped once the actor is done. */
+  send(event: StreamEvent): void {
+    if (this.actor.getSnapshot().status === 'active') this.actor.send(event);
+  }
+
+  attempts(): readonly AttemptRecord[] {
+    return this.actor.getSnapshot().context.attempts;
+  }
+
+  protected get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** The outcome is known: `done` resolves, and from here the HTTP side owns cancelling. */
+  protected settle(out: Out): void {
+    this.#unlisten();
+    this.#resolve(out);
+  }
+
+  protected fail(err: unknown): void {
+    this.#unlisten();
+    this.#reject(err);
+  }
+
+  protected get waiting(): boolean {
+    return this.#waiting !== undefined;
+  }
+
+  /** A stream pump waits in afterBreak until `wake`. */
+  protected waitForBreak(resolve: (v: AfterBreak) => void): void {
+    this.#waiting = resolve;
+  }
+
+  protected wake(v: AfterBreak): void {
+    const w = this.#waiting!;
+    this.#waiting = undefined;
+    w(v);
+  }
+
+  #unlisten(): void {
+    this.#settled = true;
+    if (this.#signal !== undefined) {
+      this.#signal.removeEventListener('abort', this);
+      this.#signal = undefined;
+    }
+  }
 }

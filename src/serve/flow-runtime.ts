@@ -17,7 +17,7 @@ import type { TranslateContext } from '../providers/types.ts';
 import type { RouteTable } from '../routing/routes.ts';
 import type { TargetOptions } from '../targets/target.ts';
 import { Targets } from '../targets/targets.ts';
-import { newActivity, sentStamp, type Activity, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
+import { FlowRun, newActivity, sentStamp, type Activity, type AfterBreak, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 import { provideHedge, runHedgeActor, type HedgeDeps, type HedgeHandle } from './hedge-runtime.ts';
 
 /** An attempt cut by its request's deadline sooner than this is not held against the target. */
@@ -437,96 +437,49 @@ type FailoverActor = Actor<typeof failoverMachine>;
 type FailoverSnapshot = ReturnType<FailoverActor['getSnapshot']>;
 
 /**
- * One failover flow as the rest of the gateway holds it: its handle and the observer of its
- * actor in one object (methods, not a dozen closures per request). `done` resolves at the
- * commit point: the outcome, or an open stream's reference; after a break, `afterBreak`
- * resolves with the continuation's stream or the final error.
+ * One failover flow (FlowRun): `done` resolves at the commit point, with the outcome or an open
+ * stream's reference; after a break, `afterBreak` resolves with the continuation's stream or
+ * the final error.
  */
-class FailoverRun implements FlowHandle {
-  readonly done: Promise<FlowOutput>;
-  readonly live: LiveRequest;
-  readonly #actor: FailoverActor;
+class FailoverRun extends FlowRun<FlowOutput, FailoverActor> {
   readonly #forget: (live: LiveRequest) => void;
-  #resolve!: (out: FlowOutput) => void;
-  #reject!: (err: unknown) => void;
-  #settled = false;
-  /** A stream pump waiting in afterBreak. */
-  #waiting: ((v: { ref: ResultRef } | { error: UpstreamError }) => void) | undefined;
   /** The result the client has (the first stream, then each continuation's). */
   #lastRef: ResultRef | undefined;
-  /** Cancels the flow while it has no outcome (this object is its listener: no closure). */
-  #signal: AbortSignal | undefined;
 
   constructor(actor: FailoverActor, live: LiveRequest, forget: (live: LiveRequest) => void, signal: AbortSignal | undefined) {
-    this.#actor = actor;
-    this.live = live;
+    super(actor, live, signal);
     this.#forget = forget;
-    this.#signal = signal;
-    this.done = new Promise<FlowOutput>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-  }
-
-  start(): this {
-    this.#signal?.addEventListener('abort', this, { once: true });
-    this.#actor.subscribe(this);
-    this.#actor.start();
-    return this;
-  }
-
-  /** The signal fired (EventListener): the client left before the outcome. */
-  handleEvent(): void {
-    this.cancel();
   }
 
   /** Observer: a stream's commit point, then each continuation taking over. */
   next(snap: FailoverSnapshot): void {
     if (snap.value !== 'streaming') return;
     const ctx = snap.context;
-    if (!this.#settled) {
-      this.#settle();
+    if (!this.settled) {
       this.#lastRef = ctx.result;
-      this.#resolve({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
-    } else if (this.#waiting !== undefined && ctx.result !== this.#lastRef) {
+      this.settle({ ok: true, result: ctx.result!, step: ctx.steps[ctx.stepIndex], stepIndex: ctx.stepIndex, attempts: ctx.attempts, servedBy: ctx.servedBy });
+    } else if (this.waiting && ctx.result !== this.#lastRef) {
       this.#lastRef = ctx.result;
-      this.#wake({ ref: ctx.result! });
+      this.wake({ ref: ctx.result! });
     }
   }
 
   /** Observer: the flow ended (its output is the outcome, or what a waiting pump hears). */
   complete(): void {
-    const out = this.#actor.getSnapshot().output as FlowOutput;
-    if (!this.#settled) {
-      this.#settle();
-      this.#resolve(out);
-    } else if (this.#waiting !== undefined) {
-      this.#wake(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
-    }
+    const out = this.actor.getSnapshot().output as FlowOutput;
+    if (!this.settled) this.settle(out);
+    else if (this.waiting) this.wake(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
     this.#forget(this.live);
   }
 
   error(err: unknown): void {
-    this.#settle();
     this.#forget(this.live);
-    this.#reject(err);
+    this.fail(err);
   }
 
-  resultOf(ref: ResultRef): AttemptResult {
-    return this.live.results[ref.attempt];
-  }
-
-  send(event: StreamEvent): void {
-    if (this.#actor.getSnapshot().status === 'active') this.#actor.send(event);
-  }
-
-  attempts(): readonly AttemptRecord[] {
-    return this.#actor.getSnapshot().context.attempts;
-  }
-
-  afterBreak(): Promise<{ ref: ResultRef } | { error: UpstreamError }> {
+  afterBreak(): Promise<AfterBreak> {
     return new Promise((resolve) => {
-      const snap = this.#actor.getSnapshot();
+      const snap = this.actor.getSnapshot();
       if (snap.status === 'done') {
         const out = snap.output as FlowOutput;
         resolve(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
@@ -537,28 +490,13 @@ class FailoverRun implements FlowHandle {
         resolve({ ref: snap.context.result! });
         return;
       }
-      this.#waiting = resolve;
+      this.waitForBreak(resolve);
     });
   }
 
   cancel(): void {
-    this.#actor.stop();
+    this.actor.stop();
     this.#forget(this.live);
-  }
-
-  /** The outcome is known: from here the HTTP side owns cancelling (a stream's pump). */
-  #settle(): void {
-    this.#settled = true;
-    if (this.#signal !== undefined) {
-      this.#signal.removeEventListener('abort', this);
-      this.#signal = undefined;
-    }
-  }
-
-  #wake(v: { ref: ResultRef } | { error: UpstreamError }): void {
-    const w = this.#waiting!;
-    this.#waiting = undefined;
-    w(v);
   }
 }
 

@@ -1,9 +1,8 @@
-import { assign, createActor, type InspectionEvent, type Observer, type PromiseActorLogic } from 'xstate';
+import { assign, createActor, type Actor, type InspectionEvent, type Observer, type PromiseActorLogic } from 'xstate';
 import { hedgeMachine, losersStopped, timedOutHedge, type HedgeContext, type HedgeEvent, type HedgeInput, type HedgeOutput, type HedgeReport } from '../../machines/hedge.machine.ts';
 import { endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type FlowStep } from '../core/flow.ts';
-import type { UpstreamError } from '../core/upstream-error.ts';
 import type { Targets } from '../targets/targets.ts';
-import { forwardingHandle, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
+import { FlowRun, type AfterBreak, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 
 /** What the hedge machine borrows from the FlowRuntime: the same attempt actor, report and clock. */
 export interface HedgeDeps {
@@ -116,75 +115,69 @@ export function runHedgeActor(machine: typeof hedgeMachine, live: LiveRequest, i
     ...(opts.inspect ? { inspect: opts.inspect } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  return new HedgeRun(actor, live, opts.finish, opts.signal).start();
+}
+
+type HedgeActor = Actor<typeof hedgeMachine>;
+type HedgeSnapshot = ReturnType<HedgeActor['getSnapshot']>;
+
+/** One hedge race (FlowRun): `done` resolves at the win or the failure; losers are aborted. */
+class HedgeRun extends FlowRun<HedgeOutput, HedgeActor> implements HedgeHandle {
+  readonly #finish: () => void;
+  #winner: number | undefined;
+
+  constructor(actor: HedgeActor, live: LiveRequest, finish: () => void, signal: AbortSignal | undefined) {
+    super(actor, live, signal);
+    this.#finish = finish;
+  }
+
+  /** Observer: the first win settles the race (and stops the slower ones when asked to). */
+  next(snap: HedgeSnapshot): void {
+    const ctx = snap.context;
+    if (this.settled || ctx.winner === null || ctx.result === undefined || snap.status !== 'active') return;
+    this.#winner = ctx.result.attempt;
+    if (ctx.cancelSlower) this.#abortOthers(this.#winner);
+    this.settle({ ok: true, result: ctx.result, step: ctx.steps[ctx.winner], stepIndex: ctx.winner, attempts: ctx.attempts, servedBy: 'upstream', declined: ctx.declined, winner: ctx.winner });
+  }
+
+  complete(): void {
+    const out = this.actor.getSnapshot().output as HedgeOutput;
+    this.#abortOthers(out.ok ? out.result.attempt : this.#winner);
+    if (!this.settled) this.settle(out);
+    else if (this.waiting) this.wake(endedWithout(out));
+    this.#finish();
+  }
+
+  error(err: unknown): void {
+    this.#finish();
+    this.fail(err);
+  }
+
+  /** A hedged stream is not continued after a break: the break is final. */
+  afterBreak(): Promise<AfterBreak> {
+    return new Promise((resolve) => {
+      const snap = this.actor.getSnapshot();
+      if (snap.status === 'done') resolve(endedWithout(snap.output as HedgeOutput));
+      else this.waitForBreak(resolve);
+    });
+  }
+
+  context(): HedgeContext {
+    return this.actor.getSnapshot().context;
+  }
+
+  cancel(): void {
+    this.actor.stop();
+    this.#abortOthers(undefined);
+    this.#finish();
+  }
+
   /** Every stream but the one served is aborted (a loser whose result came as it was stopped). */
-  const abortOthers = (keep: number | undefined): void => {
-    for (let i = 0; i < live.results.length; i++) {
-      const r = live.results[i];
+  #abortOthers(keep: number | undefined): void {
+    const results = this.live.results;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
       if (i !== keep && r?.type === 'stream') r.abort();
     }
-  };
-  let winner: number | undefined;
-  let waiting: ((v: { error: UpstreamError }) => void) | undefined;
-  const cancel = (): void => {
-    actor.stop();
-    abortOthers(undefined);
-    opts.finish();
-  };
-  const signal = opts.signal;
-  signal?.addEventListener('abort', cancel, { once: true });
-  const done = new Promise<HedgeOutput>((resolve, reject) => {
-    let settled = false;
-    /** The outcome is known: from here the HTTP side owns cancelling (a stream's pump). */
-    const settle = (): void => {
-      settled = true;
-      signal?.removeEventListener('abort', cancel);
-    };
-    actor.subscribe({
-      next: (snap) => {
-        const ctx = snap.context;
-        if (!settled && ctx.winner !== null && ctx.result !== undefined && snap.status === 'active') {
-          settle();
-          winner = ctx.result.attempt;
-          if (ctx.cancelSlower) abortOthers(winner);
-          resolve({ ok: true, result: ctx.result, step: ctx.steps[ctx.winner], stepIndex: ctx.winner, attempts: ctx.attempts, servedBy: 'upstream', declined: ctx.declined, winner: ctx.winner });
-        }
-      },
-      complete: () => {
-        const out = actor.getSnapshot().output as HedgeOutput;
-        abortOthers(out.ok ? out.result.attempt : winner);
-        if (!settled) {
-          settle();
-          resolve(out);
-        } else if (waiting !== undefined) {
-          const w = waiting;
-          waiting = undefined;
-          w(endedWithout(out));
-        }
-        opts.finish();
-      },
-      error: (err) => {
-        settle();
-        opts.finish();
-        reject(err);
-      },
-    });
-  });
-  actor.start();
-  return {
-    done,
-    ...forwardingHandle(actor, live),
-    // A hedged stream is not continued after a break: the break is final.
-    afterBreak: () =>
-      new Promise((resolve) => {
-        const snap = actor.getSnapshot();
-        if (snap.status === 'done') {
-          const out = snap.output as HedgeOutput;
-          resolve(endedWithout(out));
-          return;
-        }
-        waiting = resolve;
-      }),
-    context: () => actor.getSnapshot().context,
-    cancel,
-  };
+  }
 }

@@ -34,8 +34,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
-import type { LagProbeReply } from './lag-probe.ts';
+import { askProcess, peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
+import type { HeapProbeReply, LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
 import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs } from './lib/systems.ts';
 
@@ -82,14 +82,7 @@ function lag(server: ServerProcess, type: 'lag' | 'lag-reset'): Promise<LagProbe
     server.child.send({ type });
     return Promise.resolve(undefined);
   }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), 2_000);
-    server.child.once('message', (m: LagProbeReply) => {
-      clearTimeout(timer);
-      resolve(m);
-    });
-    server.child.send({ type });
-  });
+  return askProcess<LagProbeReply>(server, { type }, 'lag').then((r) => r ?? undefined);
 }
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
@@ -121,6 +114,7 @@ try {
   // prlimit execs node in place, so the pid is the gateway's own.
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssBytes(gateway.pid);
+  const idleHeap = await askProcess<HeapProbeReply>(gateway, { type: 'heap' }, 'heap', 10_000);
   const load0 = loadavg()[0];
   process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight${checkout === undefined ? '' : `; the gateway of ${checkout}`}${nodeFlags.length ? `; gateway node flags: ${nodeFlags.join(' ')}` : ''}; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
 
@@ -177,6 +171,7 @@ try {
   await new Promise((r) => setTimeout(r, 1_000));
   const heldRss = rssBytes(gateway.pid);
   const heldLag = await lag(gateway, 'lag');
+  const heldHeap = await askProcess<HeapProbeReply>(gateway, { type: 'heap' }, 'heap', 30_000);
   const doneBeforeAnswers = done;
   await lag(gateway, 'lag-reset');
   await Promise.all(all);
@@ -192,6 +187,12 @@ try {
     ['gateway RSS idle / held / peak', `${mb(idleRss)} / ${mb(heldRss)} / ${mb(peak)} MB`],
     ['RSS per request in flight', `${(((heldRss - idleRss) / inFlight) / 1024).toFixed(1)} KB (held), ${(((peak - idleRss) / inFlight) / 1024).toFixed(1)} KB (peak), over ${inFlight} in flight`],
     ['RSS extrapolated to 10,000 in flight', `${mb(idleRss + ((peak - idleRss) * 10_000) / inFlight)} MB (from the peak)`],
+    [
+      'V8 heap per request in flight',
+      idleHeap === null || heldHeap === null
+        ? 'n/a'
+        : `${((heldHeap.heapUsed - idleHeap.heapUsed) / inFlight / 1024).toFixed(1)} KB (heap used after a full GC: ${mb(idleHeap.heapUsed)} MB idle, ${mb(heldHeap.heapUsed)} MB holding)`,
+    ],
     ['gateway memory while holding', heldLag?.memory == null ? 'n/a' : `heap used ${mb(heldLag.memory.heapUsed)} of ${mb(heldLag.memory.heapTotal)} MB, external ${mb(heldLag.memory.external)} MB (array buffers ${mb(heldLag.memory.arrayBuffers)} MB)`],
     ['gateway CPU per request', `${(cpuUs / count).toFixed(0)} µs`],
     ['event-loop delay while sending and holding', fmtLag(heldLag)],

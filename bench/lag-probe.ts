@@ -8,10 +8,21 @@
  * Out: `{ type: 'lag', p50, p99, max, samples, memory }`, in ms, with the process's
  * `process.memoryUsage()` at that moment (where its RSS goes: V8 heap, external, buffers), or
  * null when it cannot be read (out of open files). Without an IPC channel it does nothing.
+ * `{ type: 'heap' }` answers `{ type: 'heap', heapUsed }`: the V8 heap in use right after a
+ * full collection, so only what is still reachable counts (what requests in flight hold).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number; memory: NodeJS.MemoryUsage | null };
+export type HeapProbeReply = { type: 'heap'; heapUsed: number };
+
+/** A full collection on demand, without starting the server with --expose-gc. */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 if (process.send !== undefined && process.channel !== undefined) {
   const histogram = monitorEventLoopDelay({ resolution: 10 });
@@ -31,6 +42,9 @@ if (process.send !== undefined && process.channel !== undefined) {
     if (m?.type === 'lag-reset') histogram.reset();
     else if (m?.type === 'lag') {
       reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count, memory: memoryUsage() });
+    } else if (m?.type === 'heap') {
+      fullGc();
+      (process.send as (m: HeapProbeReply) => boolean)({ type: 'heap', heapUsed: process.memoryUsage().heapUsed });
     }
   });
   // The channel must not keep the server alive once it has closed (SIGTERM ends it as before).

@@ -43,17 +43,11 @@ export class LocalLimit implements CallCounts {
   readonly maxInFlight: number;
   inFlight = 0;
   waiting = 0;
-  /** Calls refused because `maxInFlight` were in flight. */
-  refusedInFlight = 0;
-  /** Calls refused because they waited their queue timeout for a connection. */
-  refusedWait = 0;
-  /** Calls that could not get a socket: the machine was out of open files or ports. */
-  refusedResources = 0;
   readonly #log: ((line: string) => void) | undefined;
   readonly #throttle = new LogThrottle(LOCAL_LIMIT_LOG_INTERVAL_MS);
-  #sinceInFlight = 0;
-  #sinceWait = 0;
-  #sinceResources = 0;
+  /** Refusals by reason: since start-up, and since the last log line. */
+  readonly #refused = noRefusals();
+  #since = noRefusals();
 
   constructor(key: string, maxInFlight: number, log?: (line: string) => void) {
     this.key = key;
@@ -72,29 +66,38 @@ export class LocalLimit implements CallCounts {
    * most one line per interval, not one per request.
    */
   refused(reason: LocalLimitReason, now: number): void {
-    if (reason === 'in_flight_limit') {
-      this.refusedInFlight++;
-      this.#sinceInFlight++;
-    } else if (reason === 'wait_limit') {
-      this.refusedWait++;
-      this.#sinceWait++;
-    } else {
-      this.refusedResources++;
-      this.#sinceResources++;
-    }
+    this.#refused[reason]++;
+    this.#since[reason]++;
     if (this.#log === undefined || !this.#throttle.due(now)) return;
     const line: LocalLimitLine = {
       at: new Date().toISOString(),
       event: 'local_limit',
       target: this.key,
-      in_flight_limit: this.#sinceInFlight,
-      wait_limit: this.#sinceWait,
-      local_resources: this.#sinceResources,
+      ...this.#since,
       in_flight: this.inFlight,
       waiting: this.waiting,
       max_in_flight: this.maxInFlight,
     };
-    this.#sinceInFlight = this.#sinceWait = this.#sinceResources = 0;
+    this.#since = noRefusals();
     this.#log(JSON.stringify(line));
   }
+
+  /** Calls refused because `maxInFlight` were in flight. */
+  get refusedInFlight(): number {
+    return this.#refused.in_flight_limit;
+  }
+
+  /** Calls refused because they waited their queue timeout for a connection. */
+  get refusedWait(): number {
+    return this.#refused.wait_limit;
+  }
+
+  /** Calls that could not get a socket: the machine was out of open files or ports. */
+  get refusedResources(): number {
+    return this.#refused.local_resources;
+  }
+}
+
+function noRefusals(): Record<LocalLimitReason, number> {
+  return { in_flight_limit: 0, wait_limit: 0, local_resources: 0 };
 }

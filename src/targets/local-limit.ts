@@ -35,7 +35,7 @@ export interface LocalLimitLine {
  * refused at once), and the refusals so far, for metrics. A refusal is the gateway's limit,
  * never the target's failure: no breaker, budget or health sees it.
  *
- * The wait limit itself is a delay of the request machine (RequestStep.queueTimeoutMs), since
+ * The wait limit itself is a delay of the failover machine (FlowStep.queueTimeoutMs), since
  * only it knows when a call started to wait.
  */
 export class LocalLimit implements CallCounts {

@@ -3,7 +3,7 @@
  * addresses, through the configured SMTP server. SMTP's own verdict decides retries: a 5xx
  * reply and bad credentials are final, a 4xx reply or a broken connection is retried.
  */
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { SMTPTransportOptions, Transporter } from 'nodemailer';
 import { describeError, type AttemptOutcome, type ChannelSender, type Delivery } from './channel.ts';
 import type { EmailConfig } from './config.ts';
 
@@ -12,12 +12,14 @@ const FINAL_CODES = new Set(['EAUTH', 'ENOAUTH', 'EENVELOPE', 'ECONFIG']);
 
 export class EmailSender implements ChannelSender {
   readonly #from: string;
-  readonly #transport: Transporter;
+  readonly #options: SMTPTransportOptions;
+  /** Made at the first delivery: nodemailer is loaded only by a gateway that sends email. */
+  #transport: Promise<Transporter> | undefined;
 
   constructor(config: EmailConfig) {
     this.#from = config.from;
     const auth = config.username ? { user: config.username, pass: config.password ?? '' } : undefined;
-    this.#transport = nodemailer.createTransport({
+    this.#options = {
       host: config.host,
       port: config.port ?? (config.secure ? 465 : 587),
       secure: config.secure,
@@ -30,7 +32,11 @@ export class EmailSender implements ChannelSender {
       // Nodemailer's logger would print the SMTP dialogue, AUTH included.
       logger: false,
       debug: false,
-    });
+    };
+  }
+
+  #transporter(): Promise<Transporter> {
+    return (this.#transport ??= import('nodemailer').then((m) => m.default.createTransport(this.#options)));
   }
 
   target(d: Delivery): string {
@@ -40,7 +46,8 @@ export class EmailSender implements ChannelSender {
   async send(d: Delivery, signal: AbortSignal): Promise<AttemptOutcome> {
     const { subject, text } = d.event.email;
     try {
-      const info = await this.#transport.sendMail({
+      const transport = await this.#transporter();
+      const info = await transport.sendMail({
         from: this.#from,
         to: [...d.recipients],
         subject,
@@ -61,6 +68,6 @@ export class EmailSender implements ChannelSender {
   }
 
   async close(): Promise<void> {
-    this.#transport.close();
+    if (this.#transport !== undefined) (await this.#transport).close();
   }
 }

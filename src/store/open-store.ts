@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Migration } from './migrations.ts';
-import { PostgresDb } from './postgres-db.ts';
 import { SqliteDb } from './sqlite-db.ts';
 import { SqlStore } from './sql-store.ts';
 import type { Store } from './types.ts';
@@ -39,6 +38,8 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   const common = { ...(opts.now ? { now: opts.now } : {}), ...(opts.migrations ? { migrations: opts.migrations } : {}) };
   if (url !== undefined && url.trim() !== '') {
     const location = redactUrl(url);
+    // Loaded only here: a gateway on SQLite (the default) never loads the PostgreSQL driver.
+    const { PostgresDb } = await import('./postgres-db.ts');
     const db = new PostgresDb({
       url,
       onIdleError: (err) => opts.log?.(`store: PostgreSQL connection to ${location} lost (${err.message}); reconnecting on next use`),

@@ -6,7 +6,11 @@
  * (per request too), and pause time. The gateway runs with no node flags of its own (V8 sizes
  * the young generation), so two checkouts meet the same heap; `--node-flags` adds some.
  *
- *   node bench/gc-trace.ts [--mode stream|json] [--requests 10000] [--checkout DIR] [--node-flags="--flag ..."]
+ *   node bench/gc-trace.ts [--mode stream|json] [--requests 10000] [--checkout DIR] [--node-flags="--flag ..."] [--phases]
+ *
+ * `--phases` adds, per GC kind, the main thread's time in each phase V8 reports (the trace's
+ * millisecond fields: roots, weak handles, copying survivors...), largest first: where two
+ * checkouts' pauses differ.
  *
  * docs/performance.md ("Third pass") cites it. A benchmark, not a test; one run per call
  * (alternate checkouts and repeat: the figures move a few % run to run).
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '10000' },
     checkout: { type: 'string' },
     'node-flags': { type: 'string', default: '' },
+    phases: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -64,6 +69,25 @@ export function sumGcTrace(lines: readonly string[]): Map<string, GcSums> {
     out.set(kind, s);
   }
   return out;
+}
+
+/** Fields of a trace line that are not times (bytes, counts, rates, flags). */
+const NOT_TIMES = /^(gc|reduce_memory|time_to_safepoint|allocated|promoted|semi_space_copied|nodes_|promotion_|average_|new_space_|survived|total_size|holes_|allocation_throughput|pool_|compaction_speed|incremental_marking_throughput|.*_size|.*_rate|.*_count|.*bytes.*)/;
+
+/** Per GC kind, the sum of every time field of its lines (ms), largest first. */
+export function sumGcPhases(lines: readonly string[]): Map<string, [string, number][]> {
+  const out = new Map<string, Map<string, number>>();
+  for (const line of lines) {
+    const kind = / gc=(\S+)/.exec(line)?.[1];
+    if (kind === undefined) continue;
+    const phases = out.get(kind) ?? new Map<string, number>();
+    for (const [, key, value] of line.matchAll(/ ([a-z_.]+)=([\d.]+)/g)) {
+      if (NOT_TIMES.test(key)) continue;
+      phases.set(key, (phases.get(key) ?? 0) + Number(value));
+    }
+    out.set(kind, phases);
+  }
+  return new Map([...out].map(([kind, phases]) => [kind, [...phases].sort((a, b) => b[1] - a[1])]));
 }
 
 if (import.meta.main) {
@@ -122,6 +146,12 @@ if (import.meta.main) {
         `  gc=${kind.padEnd(3)} ${String(s.count).padStart(4)} x, pauses ${s.pauseMs.toFixed(1)} ms; allocated ${mb(s.allocated)} (${kb(s.allocated)}/req), ` +
           `survived a scavenge ${mb(s.survived)} (${kb(s.survived)}/req), promoted ${mb(s.promoted)} (${kb(s.promoted)}/req)\n`,
       );
+    }
+    if (values.phases) {
+      for (const [kind, phases] of sumGcPhases(measured)) {
+        const shown = phases.filter(([, ms]) => ms >= 1).map(([key, ms]) => `${key} ${ms.toFixed(1)}`);
+        process.stdout.write(`  gc=${kind} phases (ms): ${shown.join(', ')}\n`);
+      }
     }
   } finally {
     gateway.kill('SIGTERM');

@@ -10,7 +10,7 @@
  * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
  * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
  *
- *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--checkout DIR] [--profile]
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--checkout DIR] [--heap-snapshots DIR] [--profile]
  *
  * `--paced` streams each answer over the latency (the mock's paced mode: the role chunk at once,
  * a delta half-way, the rest at the end), so a stream in flight is one the gateway has committed
@@ -22,6 +22,10 @@
  * node flags; the store section left out if it predates the store, `connections: 4096` so an
  * older default pool cap does not queue it), for the same figures before and after a change.
  *
+ * `--heap-snapshots DIR` writes the gateway's heap snapshot idle and while holding (each after a
+ * full collection) to DIR/idle.heapsnapshot and DIR/held.heapsnapshot; `node
+ * bench/heap-compare.ts` lists what the requests in flight hold, by constructor.
+ *
  * `--profile` runs the gateway under `node --cpu-prof` (bench/results/prof/) and prints its top
  * functions by self time.
  *
@@ -29,7 +33,7 @@
  * sending), exit code 0 unless something crashed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +53,7 @@ const { values } = parseArgs({
     paced: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     checkout: { type: 'string' },
+    'heap-snapshots': { type: 'string' },
   },
   strict: true,
 });
@@ -114,7 +119,10 @@ try {
   // prlimit execs node in place, so the pid is the gateway's own.
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssBytes(gateway.pid);
-  const idleHeap = await askProcess<HeapProbeReply>(gateway, { type: 'heap' }, 'heap', 10_000);
+  const snapshots = values['heap-snapshots'] === undefined ? undefined : resolve(values['heap-snapshots']);
+  if (snapshots !== undefined) mkdirSync(snapshots, { recursive: true });
+  const heapAsk = (name: string) => ({ type: 'heap', ...(snapshots === undefined ? {} : { snapshot: join(snapshots, `${name}.heapsnapshot`) }) });
+  const idleHeap = await askProcess<HeapProbeReply>(gateway, heapAsk('idle'), 'heap', 60_000);
   const load0 = loadavg()[0];
   process.stdout.write(`parrot inflight: ${count} requests (${mode}${values.paced ? ', streams paced' : ''}) at ${rate} req/s, upstream latency ${latencyMs} ms, at most ${inFlight} in flight${checkout === undefined ? '' : `; the gateway of ${checkout}`}${nodeFlags.length ? `; gateway node flags: ${nodeFlags.join(' ')}` : ''}; file limit ${gw.raised ? FILES : 'inherited'}; load average ${load0.toFixed(2)}\n`);
 
@@ -171,7 +179,7 @@ try {
   await new Promise((r) => setTimeout(r, 1_000));
   const heldRss = rssBytes(gateway.pid);
   const heldLag = await lag(gateway, 'lag');
-  const heldHeap = await askProcess<HeapProbeReply>(gateway, { type: 'heap' }, 'heap', 30_000);
+  const heldHeap = await askProcess<HeapProbeReply>(gateway, heapAsk('held'), 'heap', 120_000);
   const doneBeforeAnswers = done;
   await lag(gateway, 'lag-reset');
   await Promise.all(all);

@@ -9,10 +9,11 @@
  * `process.memoryUsage()` at that moment (where its RSS goes: V8 heap, external, buffers), or
  * null when it cannot be read (out of open files). Without an IPC channel it does nothing.
  * `{ type: 'heap' }` answers `{ type: 'heap', heapUsed }`: the V8 heap in use right after a
- * full collection, so only what is still reachable counts (what requests in flight hold).
+ * full collection, so only what is still reachable counts (what requests in flight hold);
+ * with `snapshot: FILE` it also writes a heap snapshot there after that collection.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 export type LagProbeReply = { type: 'lag'; p50: number; p99: number; max: number; samples: number; memory: NodeJS.MemoryUsage | null };
@@ -44,6 +45,8 @@ if (process.send !== undefined && process.channel !== undefined) {
       reply({ type: 'lag', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), samples: histogram.count, memory: memoryUsage() });
     } else if (m?.type === 'heap') {
       fullGc();
+      const file = (m as { snapshot?: string }).snapshot;
+      if (file !== undefined) writeHeapSnapshot(file);
       (process.send as (m: HeapProbeReply) => boolean)({ type: 'heap', heapUsed: process.memoryUsage().heapUsed });
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sumGcTrace } from './gc-trace.ts';
+import { sumGcPhases, sumGcTrace } from './gc-trace.ts';
 
 describe('sumGcTrace', () => {
   it('sums --trace-gc-nvp lines by kind and ignores everything else', () => {
@@ -13,5 +13,26 @@ describe('sumGcTrace', () => {
       s: { count: 2, pauseMs: 2.2, allocated: 9702520, survived: 542588, promoted: 200 },
       mc: { count: 1, pauseMs: 12, allocated: 50, survived: 0, promoted: 7 },
     });
+  });
+});
+
+describe('sumGcPhases', () => {
+  it('sums the time fields of each kind, largest first, and leaves out sizes, counts and rates', () => {
+    const lines = [
+      '[1:0x1:0]       84 ms: pause=0.7 mutator=79.6 gc=s scavenge=0.65 scavenge.roots=0.10 allocated=9701520 promoted=0 new_space_survived=542288 nodes_promoted=0 promotion_rate=0.0% start_object_size=9692856',
+      '[1:0x1:0]       94 ms: pause=1.5 mutator=9.1 gc=s scavenge=1.40 scavenge.roots=0.30 allocated=1000',
+      '[1:0x1:0]      120 ms: pause=12.0 gc=mc evacuate=3.5 old_gen_allocation_limit=277619248',
+    ];
+    const phases = sumGcPhases(lines);
+    expect(phases.get('s')!.map(([k, v]) => [k, Number(v.toFixed(2))])).toEqual([
+      ['mutator', 88.7],
+      ['pause', 2.2],
+      ['scavenge', 2.05],
+      ['scavenge.roots', 0.4],
+    ]);
+    expect(phases.get('mc')).toEqual([
+      ['pause', 12],
+      ['evacuate', 3.5],
+    ]);
   });
 });

@@ -72,7 +72,7 @@ export function sumGcTrace(lines: readonly string[]): Map<string, GcSums> {
 }
 
 /** Fields of a trace line that are not times (bytes, counts, rates, flags). */
-const NOT_TIMES = /^(gc|reduce_memory|time_to_safepoint|allocated|promoted|semi_space_copied|nodes_|promotion_|average_|new_space_|survived|total_size|holes_|allocation_throughput|pool_|compaction_speed|incremental_marking_throughput|.*_size|.*_rate|.*_count|.*bytes.*)/;
+const NOT_TIMES = /^(gc|reduce_memory|time_to_safepoint|allocated|promoted|semi_space_copied|nodes_|promotion_|average_|new_space_|survived|total_size|holes_|allocation_throughput|pool_|compaction_speed|incremental_marking_throughput|.*_size|.*_rate|.*_count|.*_limit|.*_throughput|.*_speed|.*bytes.*)/;
 
 /** Per GC kind, the sum of every time field of its lines (ms), largest first. */
 export function sumGcPhases(lines: readonly string[]): Map<string, [string, number][]> {

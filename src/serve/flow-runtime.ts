@@ -513,21 +513,23 @@ function providersOf(routes: RouteTable): Array<{ name: string; models: string[]
 
 /**
  * What an attempt's upstream call came to: its result, kept in the live request, or an
- * AttemptFailure; either with its latency counted from when the upstream got the call (one
- * async frame per attempt rather than three closures).
+ * AttemptFailure; either with its latency counted from when the upstream got the call. Two
+ * handlers on one shared context: an async frame would stay suspended (with its registers)
+ * for as long as the call is in flight.
  */
-async function callAttempt(call: Promise<AttemptResult>, req: LiveRequest, a: Activity, attempt: number, started: number, now: () => number): Promise<AttemptSuccess> {
-  let r: AttemptResult;
-  try {
-    r = await call;
-  } catch (err) {
-    throw new AttemptFailure(toUpstreamError(err), now() - countedFrom(a, attempt, started));
-  }
-  const t = now();
-  // The commit point: the idle watchdog counts from here.
-  if (req.stream) req.activity.lastChunkAt = t;
-  req.results[attempt] = r;
-  return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt }, latencyMs: t - countedFrom(a, attempt, started) };
+function callAttempt(call: Promise<AttemptResult>, req: LiveRequest, a: Activity, attempt: number, started: number, now: () => number): Promise<AttemptSuccess> {
+  return call.then(
+    (r) => {
+      const t = now();
+      // The commit point: the idle watchdog counts from here.
+      if (req.stream) req.activity.lastChunkAt = t;
+      req.results[attempt] = r;
+      return { result: { type: r.type, complete: r.type === 'completion' || r.complete, attempt }, latencyMs: t - countedFrom(a, attempt, started) };
+    },
+    (err: unknown) => {
+      throw new AttemptFailure(toUpstreamError(err), now() - countedFrom(a, attempt, started));
+    },
+  );
 }
 
 /** Where an attempt's latency counts from: when the upstream got it, else when it started. */

@@ -131,17 +131,23 @@ export class ChatService {
       chainTriggers: policy.failover.triggers,
       ...(degradedRoute ? { degradedStep: degradedRoute.step } : {}),
     };
-    // Hedging off (the common path): exactly one failover flow, nothing else.
+    // Hedging off (the common path): exactly one failover flow, nothing else. The answer is
+    // made in a continuation, so no async frame of this method waits out the upstream call.
     const hedging = policy.hedging === undefined && plan.hedge === undefined ? undefined : hedgeSettings(policy.hedging, plan.hedge);
-    let handle: FlowHandle;
-    let out: FlowOutput;
-    let hedgeHeaders: Record<string, string> | undefined;
+    const answer = (handle: FlowHandle, out: FlowOutput, hedgeHeaders: Record<string, string> | undefined): ChatOutcome =>
+      this.#answer({ request, policy, ctx, plan, key, hit }, handle, out, hedgeHeaders);
     if (hedging === undefined) {
-      handle = rt.run(live, flowInput, ctx.signal);
-      out = await handle.done;
-    } else {
-      ({ handle, out, hedgeHeaders } = await this.#hedged(request, live, hedging, plan.steps, flowInput, ctx.signal));
+      const handle = rt.run(live, flowInput, ctx.signal);
+      return handle.done.then((out) => answer(handle, out, undefined));
     }
+    return this.#hedged(request, live, hedging, plan.steps, flowInput, ctx.signal).then((h) => answer(h.handle, h.out, h.hedgeHeaders));
+  }
+
+  /** What the client gets once the flow's outcome is known: the completion, the stream or the error, with its headers. */
+  #answer(r: Answering, handle: FlowHandle, out: FlowOutput, hedgeHeaders: Record<string, string> | undefined): ChatOutcome {
+    const o = this.#o;
+    const rt = o.runtime;
+    const { request, policy, ctx, plan, key, hit } = r;
     o.onFinished?.(request, out);
     // The requested target's breaker for this request's config: the one its first attempt asked.
     const primary = plan.primary ?? rt.targets.byKey(plan.steps[0].key).breakerFor(policy.breaker);
@@ -228,6 +234,17 @@ export class ChatService {
     // Served by the chain past the race: that is a failover.
     return { handle, out: after, hedgeHeaders: after.ok ? { 'x-failover-used': 'true' } : {} };
   }
+}
+
+/** What #answer needs of the request besides the flow's outcome. */
+interface Answering {
+  request: ChatRequest;
+  policy: RequestPolicy;
+  ctx: ServeContext;
+  plan: Plan;
+  key: string | undefined;
+  /** The cached answer the `cache` fallback served, if it did. */
+  hit: CachedAnswer | undefined;
 }
 
 /** What a hedged request came to: the handle that served it, its outcome, and the hedge headers. */

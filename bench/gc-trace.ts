@@ -6,20 +6,23 @@
  * (per request too), and pause time. The gateway runs with no node flags of its own (V8 sizes
  * the young generation), so two checkouts meet the same heap; `--node-flags` adds some.
  *
- *   node bench/gc-trace.ts [--mode stream|json] [--requests 10000] [--checkout DIR] [--node-flags="--flag ..."] [--phases]
+ *   node bench/gc-trace.ts [--mode stream|json] [--requests 10000] [--checkout DIR] [--node-flags="--flag ..."] [--phases] [--alloc]
  *
  * `--phases` adds, per GC kind, the main thread's time in each phase V8 reports (the trace's
  * millisecond fields: roots, weak handles, copying survivors...), largest first: where two
- * checkouts' pauses differ.
+ * checkouts' pauses differ. `--alloc` also samples what the gateway allocates during the
+ * counted requests (bench/alloc-sampler.ts) and prints it per request by origin: XState,
+ * undici, node's internals, each file of ours.
  *
  * docs/performance.md ("Third pass") cites it. A benchmark, not a test; one run per call
  * (alternate checkouts and repeat: the figures move a few % run to run).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readAllocationProfile } from './lib/alloc-profile.ts';
 import { commitOf, ROOT, startServer } from './lib/processes.ts';
 import { benchGatewayYaml, serveArgs } from './lib/systems.ts';
 import { LISTENING, runLoad, target, type Mode } from './throughput.ts';
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     checkout: { type: 'string' },
     'node-flags': { type: 'string', default: '' },
     phases: { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -95,9 +99,11 @@ if (import.meta.main) {
   const sim = await startServer('simulator', ['bin/parrot.js', 'simulate', '--port', '0'], LISTENING);
   const config = join(tmp, 'gateway.yaml');
   writeFileSync(config, benchGatewayYaml(sim.url, { checkout }));
-  const gateway = spawn(process.execPath, serveArgs(config, ['--trace-gc-nvp', ...extra], []), {
+  const allocFile = values.alloc ? join(tmp, 'alloc.heapprofile') : '';
+  const sampler = values.alloc ? ['--import', join(ROOT, 'bench/alloc-sampler.ts')] : [];
+  const gateway = spawn(process.execPath, serveArgs(config, ['--trace-gc-nvp', ...sampler, ...extra], []), {
     cwd: checkout,
-    env: { ...process.env, PORT: '', HOST: '' },
+    env: { ...process.env, PORT: '', HOST: '', PARROT_ALLOC_PROFILE: allocFile },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // Lines of the GC trace while the load ran; the trace before (start-up) and after is dropped.
@@ -128,11 +134,13 @@ if (import.meta.main) {
       [[gateway.pid!]],
     );
     measuring = true;
+    if (values.alloc) gateway.kill('SIGUSR2');
     const run = await runLoad(
       { targets: [target(url, mode)], stream: mode === 'stream', connections: 50, warmupMs: 0, roundWarmupMs: 0, rounds: 1, durationMs: 60_000, maxSamples: requests },
       [[gateway.pid!]],
     );
     measuring = false;
+    if (values.alloc) gateway.kill('SIGUSR2');
     const done = run.results[0].completed;
     const sums = sumGcTrace(measured);
     const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MB`;
@@ -146,6 +154,17 @@ if (import.meta.main) {
         `  gc=${kind.padEnd(3)} ${String(s.count).padStart(4)} x, pauses ${s.pauseMs.toFixed(1)} ms; allocated ${mb(s.allocated)} (${kb(s.allocated)}/req), ` +
           `survived a scavenge ${mb(s.survived)} (${kb(s.survived)}/req), promoted ${mb(s.promoted)} (${kb(s.promoted)}/req)\n`,
       );
+    }
+    if (values.alloc) {
+      // The sampler writes its file when the second signal's stopSampling resolves.
+      for (let i = 0; i < 100 && !existsSync(allocFile); i++) await new Promise((r) => setTimeout(r, 100));
+      const { total, byOrigin } = readAllocationProfile(allocFile);
+      const allocated = [...sums.values()].reduce((a, g) => a + g.allocated, 0);
+      const perRequest = (bytes: number): string => `${(((bytes / total) * allocated) / done / 1024).toFixed(2)} KB`;
+      process.stdout.write(`  allocated per request by origin (sampled every 1 KB, scaled to the collector's total; the sampling slows the gateway, so its CPU above is not comparable):\n`);
+      for (const [origin, bytes] of byOrigin.slice(0, 12)) process.stdout.write(`    ${perRequest(bytes).padStart(9)}  ${origin}\n`);
+      const ours = byOrigin.filter(([o]) => o.startsWith('src/') || o.startsWith('machines/')).reduce((a, [, b]) => a + b, 0);
+      process.stdout.write(`    ${perRequest(ours).padStart(9)}  all of src/ and machines/ together\n`);
     }
     if (values.phases) {
       for (const [kind, phases] of sumGcPhases(measured)) {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { allocationByOrigin } from './lib/alloc-profile.ts';
 
-const frame = (functionName: string, url: string, selfSize: number, children: ReturnType<typeof frame>[] = []) => ({ callFrame: { functionName, url }, selfSize, children });
+interface Frame {
+  callFrame: { functionName: string; url: string };
+  selfSize: number;
+  children: Frame[];
+}
+const frame = (functionName: string, url: string, selfSize: number, children: Frame[] = []): Frame => ({ callFrame: { functionName, url }, selfSize, children });
 
 describe('allocationByOrigin', () => {
   it("counts a builtin's allocation for the nearest caller with a script, grouped by package, node and file", () => {

@@ -1,4 +1,5 @@
 import { GatewayError } from '../core/openai-error.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 import type { UserPriority } from '../policy/types.ts';
 
 /** The clock the queue's timers run on (the runtime's: SimulatedClock in tests). */
@@ -18,7 +19,7 @@ export interface WaitOptions {
   /** priority_queue: false orders the request as `normal` (first come, first served). */
   byPriority: boolean;
   /** The client went away: the request leaves the queue (and the promise rejects with the signal's reason). */
-  signal?: AbortSignal;
+  signal?: ClientSignal;
 }
 
 interface Waiter {

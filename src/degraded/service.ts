@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DegradedReason } from '../../machines/degraded.machine.ts';
 import { cacheKey, type CachedAnswer, type ResponseCache } from '../cache/response-cache.ts';
 import type { FlowOutput } from '../core/flow.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 import { GatewayError } from '../core/openai-error.ts';
 import type { ChatCompletion, ChatRequest } from '../core/openai-types.ts';
 import { UpstreamError } from '../core/upstream-error.ts';
@@ -182,7 +183,7 @@ export class DegradedService {
     return max === 'low' ? 'low' : claim;
   }
 
-  async #wait(priority: UserPriority, s: Extract<DegradedStrategy, { action: 'queue_and_batch' }>, signal: AbortSignal | undefined): Promise<number> {
+  async #wait(priority: UserPriority, s: Extract<DegradedStrategy, { action: 'queue_and_batch' }>, signal: ClientSignal | undefined): Promise<number> {
     const c = s.config;
     const waiting = this.#queue.wait({
       priority,

@@ -11,6 +11,7 @@ import { pipeStream } from './stream-pipe.ts';
 import { validateChatRequest } from './validate-chat.ts';
 import type { OpenStreams } from './open-streams.ts';
 import type { Admission } from './admission.ts';
+import { ClientDeparture } from '../core/client-signal.ts';
 
 export interface ChatHandlerOptions {
   chat: ChatService;
@@ -38,7 +39,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
       let request: ChatRequest;
       let outcome;
       // The client leaving before the answer cancels the request (and its upstream call).
-      const gone = new AbortController();
+      const gone = new ClientDeparture();
       const onClose = (): void => {
         if (!res.writableFinished) gone.abort();
       };
@@ -48,7 +49,7 @@ export function createChatHandler(opts: ChatHandlerOptions) {
         res.once('close', onClose);
         outcome = await opts.chat.serveChat(request, policy, {
           requestId,
-          signal: gone.signal,
+          signal: gone,
           tenant: presentedKey(req.headers) ?? '',
           ...(req.headers['x-cache-bypass'] === 'true' ? { cacheBypass: true } : {}),
         });

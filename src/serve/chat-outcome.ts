@@ -7,6 +7,7 @@ import type { FlowOutput } from '../core/flow.ts';
 import type { GatewayError } from '../core/openai-error.ts';
 import type { ChatCompletion } from '../core/openai-types.ts';
 import type { ChatStream } from './chat-stream.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 
 /**
  * What one chat request came to: what the HTTP layer writes, and the flow's own record of it
@@ -22,8 +23,8 @@ export type ChatOutcome = (
 /** What serveChat needs besides the request and its policy. */
 export interface ServeContext {
   requestId: string;
-  /** Aborted when the client goes away before the answer: the flow is cancelled. */
-  signal?: AbortSignal;
+  /** Aborted when the client goes away before the answer: the flow is cancelled (an AbortSignal will do). */
+  signal?: ClientSignal;
   /** The client's API key: answers are cached per key, never across tenants. */
   tenant?: string;
   /** X-Cache-Bypass: true: no cached answer is served (a fresh one is still stored). */

@@ -7,6 +7,7 @@
 import type { BreakerActor } from '../../machines/breaker.machine.ts';
 import type { BreakerConfig } from '../core/breaker/config.ts';
 import type { AttemptRecord, FlowOutput, ResultRef, StreamEvent } from '../core/flow.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import type { ErrorTrigger } from '../core/error-kinds.ts';
 import type { UpstreamError } from '../core/upstream-error.ts';
@@ -124,10 +125,10 @@ export abstract class FlowRun<Out extends FlowOutput, A extends FlowActor> imple
   #resolve!: (out: Out) => void;
   #reject!: (err: unknown) => void;
   #settled = false;
-  #signal: AbortSignal | undefined;
+  #signal: ClientSignal | undefined;
   #waiting: ((v: AfterBreak) => void) | undefined;
 
-  protected constructor(actor: A, live: LiveRequest, signal: AbortSignal | undefined) {
+  protected constructor(actor: A, live: LiveRequest, signal: ClientSignal | undefined) {
     this.actor = actor;
     this.live = live;
     this.#signal = signal;

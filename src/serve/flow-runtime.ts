@@ -8,6 +8,7 @@ import { recoveryProbeMachine } from '../../machines/recovery-probe.machine.ts';
 import { tryAcquire } from '../breaker/acquire.ts';
 import { retryAfterMs } from '../breaker/status.ts';
 import { AttemptFailure, endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type Decision, type FlowOutput, type FlowStep, type ResultRef, type StreamEvent } from '../core/flow.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 import type { ChatRequest } from '../core/openai-types.ts';
 import { isLocalLimit, toUpstreamError, UpstreamError } from '../core/upstream-error.ts';
 import { decideAfterFailure, type FailureFacts } from '../decisions/after-failure.ts';
@@ -385,7 +386,7 @@ export class FlowRuntime {
   }
 
   /** Start a failover flow for `live`; `signal` (the client leaving) cancels it until its outcome is known. */
-  run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>, signal?: AbortSignal): FlowHandle {
+  run(live: LiveRequest, input: Omit<FailoverInput, 'payload'>, signal?: ClientSignal): FlowHandle {
     this.#live.set(live.requestId, live);
     const actor = createActor(this.failover, {
       input: { ...input, payload: live.requestId },
@@ -399,7 +400,7 @@ export class FlowRuntime {
   readonly #forgetFn = (live: LiveRequest): void => void this.#forget(live);
 
   /** Start a hedge race for `live` (machines/hedge.machine.ts; src/serve/hedge-runtime.ts); `signal` as for `run`. */
-  runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>, signal?: AbortSignal): HedgeHandle {
+  runHedge(live: LiveRequest, input: Omit<HedgeInput, 'payload'>, signal?: ClientSignal): HedgeHandle {
     live.activities = [];
     this.#live.set(live.requestId, live);
     return runHedgeActor(this.hedge, live, input, {
@@ -446,7 +447,7 @@ class FailoverRun extends FlowRun<FlowOutput, FailoverActor> {
   /** The result the client has (the first stream, then each continuation's). */
   #lastRef: ResultRef | undefined;
 
-  constructor(actor: FailoverActor, live: LiveRequest, forget: (live: LiveRequest) => void, signal: AbortSignal | undefined) {
+  constructor(actor: FailoverActor, live: LiveRequest, forget: (live: LiveRequest) => void, signal: ClientSignal | undefined) {
     super(actor, live, signal);
     this.#forget = forget;
   }

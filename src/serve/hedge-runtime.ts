@@ -1,6 +1,7 @@
 import { assign, createActor, type Actor, type InspectionEvent, type Observer, type PromiseActorLogic } from 'xstate';
 import { hedgeMachine, losersStopped, timedOutHedge, type HedgeContext, type HedgeEvent, type HedgeInput, type HedgeOutput, type HedgeReport } from '../../machines/hedge.machine.ts';
 import { endedWithout, type AttemptInput, type AttemptRecord, type AttemptSuccess, type FlowStep } from '../core/flow.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 import type { Targets } from '../targets/targets.ts';
 import { FlowRun, type AfterBreak, type FlowClock, type FlowHandle, type LiveRequest } from './flow-handle.ts';
 
@@ -105,7 +106,7 @@ export interface RunHedgeOptions {
   /** Called once when the race's actor ends (the runtime forgets the request). */
   finish(): void;
   /** The client leaving: cancels the race until its outcome is known (as a failover flow's). */
-  signal?: AbortSignal;
+  signal?: ClientSignal;
 }
 
 /** Starts the hedge machine for `live`; resolves `done` at the win (a stream's commit point) or the failure. */
@@ -126,7 +127,7 @@ class HedgeRun extends FlowRun<HedgeOutput, HedgeActor> implements HedgeHandle {
   readonly #finish: () => void;
   #winner: number | undefined;
 
-  constructor(actor: HedgeActor, live: LiveRequest, finish: () => void, signal: AbortSignal | undefined) {
+  constructor(actor: HedgeActor, live: LiveRequest, finish: () => void, signal: ClientSignal | undefined) {
     super(actor, live, signal);
     this.#finish = finish;
   }

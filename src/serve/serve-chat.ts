@@ -20,6 +20,7 @@ import { hedgeCosts, hedgeDelayMs, hedgeSettings, hedgeSteps, latencySavedMs, ty
 import type { FailoverInput } from '../../machines/failover.machine.ts';
 import type { HedgeDefaults } from '../config/types.ts';
 import { triggersMatch } from '../core/error-kinds.ts';
+import type { ClientSignal } from '../core/client-signal.ts';
 
 export interface ChatServiceOptions {
   runtime: FlowRuntime;
@@ -202,7 +203,7 @@ export class ChatService {
     s: HedgeSettings,
     chain: readonly FlowStep[],
     flowInput: Omit<FailoverInput, 'payload'>,
-    signal: AbortSignal | undefined,
+    signal: ClientSignal | undefined,
   ): Promise<Hedged> {
     const rt = this.#o.runtime;
     const steps = hedgeSteps(rt.routes, chain, request.model, s);

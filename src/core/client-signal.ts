@@ -2,7 +2,8 @@
  * The client going away before its answer, as the serving layers hear it. An AbortSignal is
  * one; the HTTP layer passes a ClientDeparture, which a request holds for its whole life and
  * which costs less than an AbortController (no EventTarget with its listener map, no listener
- * records): its listeners are the flow's run, then the stream, rarely a third.
+ * records): its listener is the flow's run (a hedge race then its failover chain, one at a time),
+or a request waiting in degraded mode's queue.
  */
 
 /** What an 'abort' listener may be: a function or an object with handleEvent (no event is passed). */
@@ -23,7 +24,7 @@ export interface ClientSignal {
 export class ClientDeparture implements ClientSignal {
   aborted = false;
   reason: unknown = undefined;
-  // One slot covers almost every request; more spill into an array.
+  // One slot covers every request the gateway serves; more spill into an array.
   #first: AbortListener | undefined;
   #more: AbortListener[] | undefined;
 

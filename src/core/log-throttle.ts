@@ -9,16 +9,16 @@
  * if (throttle.due(now)) log(JSON.stringify({ event: 'x', since }));
  */
 export class LogThrottle {
-  readonly intervalMs: number;
+  readonly #intervalMs: number;
   #loggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(intervalMs: number) {
-    this.intervalMs = intervalMs;
+    this.#intervalMs = intervalMs;
   }
 
   /** True when a line may be written at `now`; it is then counted as written. */
   due(now: number): boolean {
-    if (now - this.#loggedAt < this.intervalMs) return false;
+    if (now - this.#loggedAt < this.#intervalMs) return false;
     this.#loggedAt = now;
     return true;
   }

@@ -23,7 +23,10 @@ export type ChatOutcome = (
 /** What serveChat needs besides the request and its policy. */
 export interface ServeContext {
   requestId: string;
-  /** Aborted when the client goes away before the answer: the flow is cancelled (an AbortSignal will do). */
+  /**
+   * Aborted when the client goes away before the answer: the flow is cancelled (an AbortSignal
+   * will do). A stream returned is the caller's to cancel from then on.
+   */
   signal?: ClientSignal;
   /** The client's API key: answers are cached per key, never across tenants. */
   tenant?: string;

@@ -64,11 +64,6 @@ export class ChatStream {
     this.#handle.cancel();
   }
 
-  /** As an EventListener of the client's abort signal: the client left. */
-  handleEvent(): void {
-    this.cancel();
-  }
-
   /** One batch for the client: stamps the idle watchdog, rewrites a continuation's, keeps what a continuation needs. */
   forward(batch: ChatCompletionChunk[]): ChatCompletionChunk[] {
     this.#handle.live.activity.lastChunkAt = this.#now();

@@ -92,7 +92,7 @@ export interface FlowHandle {
    * After BROKEN: resolves with the continuation's stream when a prefill-capable step took
    * over, or with the final error when none did.
    */
-  afterBreak(): Promise<{ ref: ResultRef } | { error: UpstreamError }>;
+  afterBreak(): Promise<AfterBreak>;
   /** The attempts so far (for headers after a continuation). */
   attempts(): readonly AttemptRecord[];
   /** Abandon the flow (client gone): stops it, aborting the attempt in flight. */

@@ -469,7 +469,7 @@ class FailoverRun extends FlowRun<FlowOutput, FailoverActor> {
   complete(): void {
     const out = this.actor.getSnapshot().output as FlowOutput;
     if (!this.settled) this.settle(out);
-    else if (this.waiting) this.wake(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
+    else if (this.waiting) this.wake(this.#afterEnd(out));
     this.#forget(this.live);
   }
 
@@ -482,8 +482,7 @@ class FailoverRun extends FlowRun<FlowOutput, FailoverActor> {
     return new Promise((resolve) => {
       const snap = this.actor.getSnapshot();
       if (snap.status === 'done') {
-        const out = snap.output as FlowOutput;
-        resolve(out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out));
+        resolve(this.#afterEnd(snap.output as FlowOutput));
         return;
       }
       if (snap.value === 'streaming' && snap.context.result !== this.#lastRef) {
@@ -498,6 +497,11 @@ class FailoverRun extends FlowRun<FlowOutput, FailoverActor> {
   cancel(): void {
     this.actor.stop();
     this.#forget(this.live);
+  }
+
+  /** What a pump waiting after a break hears once the flow has ended: a continuation it has not had yet, or the end. */
+  #afterEnd(out: FlowOutput): AfterBreak {
+    return out.ok && out.result !== this.#lastRef ? { ref: out.result } : endedWithout(out);
   }
 }
 

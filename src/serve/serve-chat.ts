@@ -188,7 +188,7 @@ export class ChatService {
           }
         : {}),
     });
-    ctx.signal?.addEventListener('abort', chat, { once: true });
+    // Past the outcome the client's leaving is the stream pipe's to hear (it cancels the stream).
     return { type: 'stream', headers, stream: chat, flow: out };
   }
 

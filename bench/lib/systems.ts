@@ -55,7 +55,8 @@ export function benchGatewayYaml(upstreamUrl: string, opts: { connections?: numb
     'providers:',
     `  - { name: openai, type: openai, base_url: "${upstreamUrl}/v1", api_key: bench, models: [${MODEL}]${connections} }`,
     'simulator: { enabled: false }',
-    ...(store ? ['store: { database_url: "", path: ":memory:" }'] : []),
+    // JSON is YAML: the same store settings the in-process benches use.
+    ...(store ? [`store: ${JSON.stringify(BENCH_STORE)}`] : []),
     '',
   ].join('\n');
 }

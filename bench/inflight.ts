@@ -10,7 +10,7 @@
  * idle and peak RSS and RSS per request in flight, its CPU per request, and its event-loop
  * delay (bench/lag-probe.ts) while they were in flight and while they were answered.
  *
- *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--checkout DIR] [--heap-snapshots DIR] [--profile]
+ *   node bench/inflight.ts [--count 10000] [--rate 1000] [--mode mixed|stream|json] [--latency-ms 15000] [--paced] [--node-flags="--v8-flag ..."] [--checkout DIR] [--heap-snapshots DIR] [--gc-trace] [--profile]
  *
  * `--paced` streams each answer over the latency (the mock's paced mode: the role chunk at once,
  * a delta half-way, the rest at the end), so a stream in flight is one the gateway has committed
@@ -25,6 +25,10 @@
  * `--heap-snapshots DIR` writes the gateway's heap snapshot idle and while holding (each after a
  * full collection) to DIR/idle.heapsnapshot and DIR/held.heapsnapshot; `node
  * bench/heap-compare.ts` lists what the requests in flight hold, by constructor.
+ *
+ * `--gc-trace` runs the gateway under `--trace-gc-nvp` and prints each mark-compact of the run:
+ * the old generation's objects when it began and what was left after it (how far the heap grows
+ * past what is live while a concurrent mark-compact runs).
  *
  * `--profile` runs the gateway under `node --cpu-prof` (bench/results/prof/) and prints its top
  * functions by self time.
@@ -41,6 +45,7 @@ import { Agent, request } from 'undici';
 import { askProcess, peakRssBytes, processCpuUs, ROOT, rssBytes, startProcess, type ServerProcess } from './lib/processes.ts';
 import type { HeapProbeReply, LagProbeReply } from './lag-probe.ts';
 import { summarizeProfile } from './lib/profile.ts';
+import { parseGcLine } from './lib/gc-nvp.ts';
 import { benchGatewayYaml, MODEL, nodeFlagsOf, serveArgs } from './lib/systems.ts';
 
 const { values } = parseArgs({
@@ -54,6 +59,7 @@ const { values } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     checkout: { type: 'string' },
     'heap-snapshots': { type: 'string' },
+    'gc-trace': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -105,7 +111,8 @@ try {
   const profDir = join(ROOT, 'bench/results/prof');
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `inflight-${process.pid}.cpuprofile`] : [];
   const shipped = await nodeFlagsOf(checkout);
-  const gw = withFiles(process.execPath, serveArgs(configPath, [...nodeFlags, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts')], shipped));
+  const trace = values['gc-trace'] ? ['--trace-gc-nvp'] : [];
+  const gw = withFiles(process.execPath, serveArgs(configPath, [...nodeFlags, ...trace, ...prof, '--import', join(ROOT, 'bench/lag-probe.ts')], shipped));
   const gateway = await startProcess({
     name: 'parrot',
     command: gw.command,
@@ -116,6 +123,16 @@ try {
     ...(checkout === undefined ? {} : { cwd: checkout }),
   });
   procs.push(gateway);
+  // The mark-compacts' lines, from here on (start-up's are not the run's).
+  const markCompacts: string[] = [];
+  if (values['gc-trace']) {
+    let pending = '';
+    gateway.child.stdout!.on('data', (d: string | Buffer) => {
+      const lines = (pending + d.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.includes(' gc=mc ')) markCompacts.push(line);
+    });
+  }
   // prlimit execs node in place, so the pid is the gateway's own.
   await new Promise((r) => setTimeout(r, 500));
   const idleRss = rssBytes(gateway.pid);
@@ -208,6 +225,14 @@ try {
     ['load average before / after', `${load0.toFixed(2)} / ${loadavg()[0].toFixed(2)}`],
   ];
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(44)} ${v}\n`);
+  if (values['gc-trace']) {
+    // The probe's own full collections are among them: the ones ending at the heap figures above.
+    process.stdout.write(`  mark-compacts (old generation's objects at its start -> left after it, MB; the probe's end at the heap figures above):\n`);
+    for (const line of markCompacts) {
+      const f = parseGcLine(line)?.fields;
+      if (f !== undefined) process.stdout.write(`    ${mb(f.get('start_object_size') ?? 0)} -> ${mb(f.get('end_object_size') ?? 0)}, pause ${(f.get('pause') ?? 0).toFixed(1)} ms\n`);
+    }
+  }
   await client.close();
   if (values.profile) {
     await gateway.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sumGcPhases, sumGcTrace } from './gc-trace.ts';
+import { sumGcPhases, sumGcTrace } from './gc-nvp.ts';
 
 describe('sumGcTrace', () => {
   it('sums --trace-gc-nvp lines by kind and ignores everything else', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClientDeparture, type AbortListener } from '../../src/core/client-signal.ts';
+import { ClientDeparture, type AbortListener, type ClientSignal } from '../../src/core/client-signal.ts';
+import { PriorityQueue } from '../../src/degraded/queue.ts';
 
 describe('ClientDeparture', () => {
   it('calls each listener once, in the order added, functions and handleEvent objects alike', () => {
@@ -41,12 +42,17 @@ describe('ClientDeparture', () => {
     expect((d.reason as DOMException).name).toBe('AbortError');
   });
 
-  it('takes the place of an AbortSignal: a real one fits the same interface', () => {
-    const c = new AbortController();
-    const calls: string[] = [];
-    const asSignal: import('../../src/core/client-signal.ts').ClientSignal = c.signal;
-    asSignal.addEventListener('abort', { handleEvent: () => calls.push('signal') }, { once: true });
-    c.abort();
-    expect(calls).toEqual(['signal']);
+  it.each(['ClientDeparture', 'AbortSignal'] as const)('takes the place of an AbortSignal where the gateway listens: a %s takes a waiter out of the degraded-mode queue', async (kind) => {
+    const clock = { setTimeout: () => 0, clearTimeout: () => {}, now: () => 0 };
+    const queue = new PriorityQueue({ maxSize: 4, clock, retryAfterS: 1 });
+    const departure = new ClientDeparture();
+    const controller = new AbortController();
+    const signal: ClientSignal = kind === 'ClientDeparture' ? departure : controller.signal;
+    const waiting = queue.wait({ priority: 'normal', maxWaitMs: 1_000, batchSize: 1, byPriority: true, signal });
+    expect(queue.size).toBe(1);
+    if (kind === 'ClientDeparture') departure.abort('gone');
+    else controller.abort('gone');
+    await expect(waiting).rejects.toBe('gone');
+    expect(queue.size).toBe(0);
   });
 });
